@@ -1,0 +1,1 @@
+"""cartnudge: abandoned-cart reminders, run from cron."""

@@ -1,0 +1,3 @@
+from cartnudge.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""One interface for every channel: send a batch, get back one result per message.
+
+Like Django's mail backends: ``open()`` once per sweep, ``send(batch)`` many times, ``close()``;
+usable as a context manager. A channel never raises for one bad message: it answers
+``temporary`` or ``permanent`` for it with the server's words, and the sweep records that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from types import TracebackType
+
+
+class Result(str, Enum):
+    SENT = "sent"
+    TEMPORARY = "temporary"  # worth another try later (4xx, connection lost, timeout)
+    PERMANENT = "permanent"  # never worth another try (5xx, invalid recipient)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message ready to leave: who it goes to and the bytes of it."""
+
+    delivery_id: int
+    recipient: str
+    sender: str
+    message_id: str
+    data: bytes  # RFC 5322 bytes for e-mail; UTF-8 text for SMS; JSON for push
+    subject: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery_id: int
+    result: Result
+    detail: str = ""  # the server's answer, for the delivery row
+    hard_bounce: bool = False  # the recipient does not exist: put it on the suppression list
+
+
+class Channel:
+    """Base class; subclasses implement :meth:`send` and, if they hold a connection,
+    :meth:`open` and :meth:`close`."""
+
+    name = "base"
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Open connections; called once per sweep before the first batch."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; always called, even after an error."""
+
+    def send(self, batch: Sequence[Envelope]) -> list[SendResult]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Channel:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,360 @@
+"""Load the YAML configuration into validated, typed settings.
+
+Every refusal is a :class:`ConfigError` whose one-line message names the file, the key path and
+the offending value. Secrets are never read from the file: the file names environment
+variables (keys ending in ``_env``) and :func:`load_config` reads them, refusing unset ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cartnudge.durations import format_duration, parse_duration
+from cartnudge.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+# The bundled shop contract and templates: next to the package in a checkout, inside it when
+# installed as a wheel (see MANIFEST / setup). Operators point sql_dir / templates_dir elsewhere.
+BUNDLED_SQL_DIR = PACKAGE_ROOT.parent / "sql"
+BUNDLED_TEMPLATES_DIR = PACKAGE_ROOT.parent / "templates"
+
+SOURCE_DELAY_MIN = timedelta(hours=1)
+SOURCE_DELAY_MAX = timedelta(hours=24)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShopSettings(_Strict):
+    url: str | None = None
+    url_env: str | None = None
+    sql_dir: str | None = None
+    timestamps_timezone: str = "UTC"
+    cart_ttl: int | Literal["unlimited"] = 1440
+    lookback: str = "30d"
+
+    @field_validator("cart_ttl")
+    @classmethod
+    def _positive_ttl(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v <= 0:
+            raise ValueError("must be a positive number of minutes or 'unlimited'")
+        return v
+
+
+class StateSettings(_Strict):
+    url: str | None = None
+    url_env: str | None = None
+    lease: str = "15m"
+
+
+class SenderSettings(_Strict):
+    name: str = ""
+    email: str = ""
+    postal_address: str = ""
+    contact: str = ""
+    reply_to: str | None = None
+
+
+class ConsentSettings(_Strict):
+    required: bool = True
+
+
+class FraudSettings(_Strict):
+    suppressed_results: list[str] = Field(default_factory=lambda: ["HOLD", "REVIEW", "NG"])
+    suppressed_actions: list[str] = Field(default_factory=lambda: ["redirect"])
+
+
+class StepSettings(_Strict):
+    delay: str | int
+    template: int | None = None
+    channel: Literal["email"] = "email"
+
+
+class ConfirmFlowSettings(_Strict):
+    enabled: bool = False
+    template: int = 140001
+    target: Literal["members", "visitors", "all"] = "all"
+    delay: str | int | None = None
+    steps: list[StepSettings] | None = None
+    wide_delays: bool = False
+    resend_after: str = "3d"
+
+
+class FlowsSettings(_Strict):
+    confirm: ConfirmFlowSettings = Field(default_factory=ConfirmFlowSettings)
+
+
+class SmtpSettings(_Strict):
+    host: str = "localhost"
+    port: int = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+
+class EmailSettings(_Strict):
+    transport: Literal["outbox", "smtp"] = "outbox"
+    outbox_dir: str = "outbox"
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+
+
+class RecoverySettings(_Strict):
+    shop_url: str = "https://shop.example.jp/cart/restore?token={token}"
+    lp_url: str = "https://shop.example.jp/lp/{lp_id}/form?token={token}"
+    unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
+    keys_env: str = "CARTNUDGE_TOKEN_KEYS"
+    token_ttl: str = "14d"
+
+
+class SweepSettings(_Strict):
+    chunk_size: int = Field(default=500, ge=1, le=100_000)
+    send_batch: int = Field(default=20, ge=1, le=1000)
+
+
+class Settings(_Strict):
+    timezone: str = "Asia/Tokyo"
+    templates_dir: str | None = None
+    shop: ShopSettings = Field(default_factory=ShopSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    sender: SenderSettings = Field(default_factory=SenderSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
+    flows: FlowsSettings = Field(default_factory=FlowsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+    sweep: SweepSettings = Field(default_factory=SweepSettings)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One message of a flow, resolved: its position, delay, template and channel."""
+
+    index: int
+    delay: timedelta
+    template_id: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings plus what they resolve to (paths, durations, secrets)."""
+
+    settings: Settings
+    source: str
+    base_dir: Path
+    shop_url: str
+    state_url: str
+    tz: ZoneInfo
+    shop_tz: ZoneInfo
+    cart_ttl: timedelta | None
+    lookback: timedelta
+    lease: timedelta
+    resend_after: timedelta
+    token_ttl: timedelta
+    confirm_steps: tuple[Step, ...]
+    sql_dir: Path
+    templates_dir: Path
+    outbox_dir: Path
+    token_keys: tuple[bytes, ...] = field(repr=False)
+    smtp_password: str | None = field(repr=False, default=None)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("int", "str", "literal['unlimited']", "list[StepSettings]"):
+            continue  # pydantic's union branch names are noise for an operator
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _first_error(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    path = _loc(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return ConfigError(f"{source}: unknown key {path}")
+    value = err.get("input")
+    return ConfigError(f"{source}: {path}: {err['msg']} (got {value!r})")
+
+
+def _zone(name: str, key: str, source: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{source}: {key}: unknown time zone (got {name!r})") from None
+
+
+def _duration(value: str | int, key: str, source: str, *, bare_unit: str = "h") -> timedelta:
+    try:
+        result = parse_duration(value, bare_unit=bare_unit)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
+    if result <= timedelta(0):
+        raise ConfigError(f"{source}: {key}: must be longer than zero (got {value!r})")
+    return result
+
+
+def _secret(env_name: str, key: str, source: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(env_name)
+    if not value:
+        raise ConfigError(
+            f"{source}: {key}: environment variable {env_name} is not set (it holds a secret)"
+        )
+    return value
+
+
+def _resolve_path(base: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else base / path
+
+
+def _resolve_db_url(base: Path, url: str) -> str:
+    # Relative SQLite files are relative to the configuration file, like every other path.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(_resolve_path(base, url[len(prefix) :]))
+    return url
+
+
+def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
+    key = "flows.confirm"
+    if flow.steps is not None and flow.delay is not None:
+        raise ConfigError(f"{source}: {key}: give either delay or steps, not both")
+    raw = flow.steps or [StepSettings(delay=flow.delay if flow.delay is not None else 1)]
+    steps: list[Step] = []
+    for i, step in enumerate(raw):
+        step_key = f"{key}.steps[{i}].delay" if flow.steps is not None else f"{key}.delay"
+        delay = _duration(step.delay, step_key, source)
+        if not flow.wide_delays:
+            whole_hours = delay.total_seconds() % 3600 == 0
+            if not (SOURCE_DELAY_MIN <= delay <= SOURCE_DELAY_MAX) or not whole_hours:
+                raise ConfigError(
+                    f"{source}: {step_key}: must be whole hours from 1h to 24h "
+                    f"(got {step.delay!r}); set {key}.wide_delays: true for other delays"
+                )
+        if steps and delay <= steps[-1].delay:
+            raise ConfigError(
+                f"{source}: {step_key}: steps must have increasing delays "
+                f"(got {step.delay!r} after {format_duration(steps[-1].delay)})"
+            )
+        steps.append(Step(i, delay, step.template or flow.template, step.channel))
+    return tuple(steps)
+
+
+def parse_config(
+    data: Any, *, source: str, base_dir: Path, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate already-parsed YAML ``data``; see :func:`load_config`."""
+    environ = os.environ if environ is None else environ
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+
+    tz = _zone(settings.timezone, "timezone", source)
+    shop_tz = _zone(settings.shop.timestamps_timezone, "shop.timestamps_timezone", source)
+
+    if settings.shop.url_env:
+        shop_url = _secret(settings.shop.url_env, "shop.url_env", source, environ)
+    elif settings.shop.url:
+        shop_url = settings.shop.url
+    else:
+        raise ConfigError(f"{source}: shop.url: missing (or name a variable in shop.url_env)")
+    shop_url = _resolve_db_url(base_dir, shop_url)
+    if settings.state.url_env:
+        state_url = _secret(settings.state.url_env, "state.url_env", source, environ)
+    else:
+        state_url = settings.state.url or shop_url
+    state_url = _resolve_db_url(base_dir, state_url)
+
+    ttl_raw = settings.shop.cart_ttl
+    cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
+    steps = _confirm_steps(settings.flows.confirm, source)
+    if cart_ttl is not None:
+        for step in steps:
+            if step.delay >= cart_ttl:
+                raise ConfigError(
+                    f"{source}: shop.cart_ttl ({ttl_raw} minutes) must be longer than "
+                    f"flows.confirm step {step.index + 1} delay ({format_duration(step.delay)})"
+                )
+
+    confirm = settings.flows.confirm
+    if confirm.enabled:
+        for key in ("name", "email", "postal_address", "contact"):
+            if not getattr(settings.sender, key).strip():
+                raise ConfigError(
+                    f"{source}: sender.{key}: missing; the law requires the sender's "
+                    "name, address and contact in every reminder while a flow is enabled"
+                )
+
+    keys_raw = _secret(settings.recovery.keys_env, "recovery.keys_env", source, environ)
+    token_keys = tuple(k.strip().encode() for k in keys_raw.split(",") if k.strip())
+    if any(len(k) < 16 for k in token_keys):
+        raise ConfigError(
+            f"{source}: recovery.keys_env: every key in {settings.recovery.keys_env} "
+            "must be at least 16 characters"
+        )
+
+    smtp_password = None
+    smtp = settings.email.smtp
+    if settings.email.transport == "smtp" and smtp.password_env:
+        smtp_password = _secret(smtp.password_env, "email.smtp.password_env", source, environ)
+
+    return Config(
+        settings=settings,
+        source=source,
+        base_dir=base_dir,
+        shop_url=shop_url,
+        state_url=state_url,
+        tz=tz,
+        shop_tz=shop_tz,
+        cart_ttl=cart_ttl,
+        lookback=_duration(settings.shop.lookback, "shop.lookback", source),
+        lease=_duration(settings.state.lease, "state.lease", source, bare_unit="m"),
+        resend_after=_duration(confirm.resend_after, "flows.confirm.resend_after", source),
+        token_ttl=_duration(settings.recovery.token_ttl, "recovery.token_ttl", source),
+        confirm_steps=steps,
+        sql_dir=_resolve_path(base_dir, settings.shop.sql_dir)
+        if settings.shop.sql_dir
+        else BUNDLED_SQL_DIR,
+        templates_dir=_resolve_path(base_dir, settings.templates_dir)
+        if settings.templates_dir
+        else BUNDLED_TEMPLATES_DIR,
+        outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
+        token_keys=token_keys,
+        smtp_password=smtp_password,
+    )
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the YAML file at ``path``. Raises :class:`ConfigError`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the configuration ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}:{where} is not valid YAML") from None
+    return parse_config(data, source=str(file), base_dir=file.resolve().parent, environ=environ)

@@ -1,0 +1,66 @@
+"""Exceptions that reach the command line, each with its documented exit code.
+
+Exit codes (README, "Exit codes"):
+  0  success (also: nothing was due)
+  1  a sweep finished but some deliveries failed permanently or are in doubt
+  2  command-line usage error (click's own code)
+  3  configuration error (nothing was read or sent)
+  4  a database could not be reached or a shop query broke the contract
+  5  a channel could not be used at all (e.g. SMTP server unreachable at start)
+  6  a template is broken
+  7  a token was refused (tampered, expired, malformed)
+  8  another sweep holds the lock (only with --lock)
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_DELIVERY_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_DATABASE = 4
+EXIT_CHANNEL = 5
+EXIT_TEMPLATE = 6
+EXIT_TOKEN = 7
+EXIT_LOCKED = 8
+
+
+class CartnudgeError(Exception):
+    """Base class: a one-line message and the exit code the CLI should use."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(CartnudgeError):
+    exit_code = EXIT_CONFIG
+
+
+class DatabaseError(CartnudgeError):
+    exit_code = EXIT_DATABASE
+
+
+class ContractError(DatabaseError):
+    """A shop query returned the wrong columns or a row the contract does not allow."""
+
+
+class ChannelError(CartnudgeError):
+    exit_code = EXIT_CHANNEL
+
+
+class TemplateError(CartnudgeError):
+    exit_code = EXIT_TEMPLATE
+
+
+class TokenError(CartnudgeError):
+    exit_code = EXIT_TOKEN
+
+
+class LockedError(CartnudgeError):
+    exit_code = EXIT_LOCKED

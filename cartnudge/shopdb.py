@@ -1,0 +1,262 @@
+"""Read the shop's database through the named SQL files of the shop contract (sql/).
+
+Each file is headed by the columns it must return and the bind parameters it takes. Reads are
+short keyset pages, never one long cursor: a sweep that spends minutes sending holds no
+transaction open on the shop (MySQL would drop an idle streaming connection, and an SQLite
+reader would block the shop's writers).
+
+Shop timestamps are naive, in ``shop.timestamps_timezone``; everything returned here is naive
+UTC, the one form used inside cartnudge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, Engine, bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import TextClause
+
+from cartnudge.errors import ContractError, DatabaseError
+from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
+
+# name -> (columns the file must return, bind parameters it gets, datetime parameters)
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "abandoned_orders": (
+        (
+            "order_id", "customer_id", "customer_status", "customer_name", "email",
+            "email_consent", "storefront", "lp_id", "abandoned_step", "abandoned_at",
+            "last_activity_at", "total_amount", "fraud_result", "fraud_action", "purchased_at",
+        ),
+        ("due_before", "active_since", "after_at", "after_id", "chunk_size"),
+        ("due_before", "active_since", "after_at"),
+    ),
+    "order_items": (
+        ("order_id", "product_id", "product_name", "quantity", "unit_price"),
+        ("order_ids",),
+        (),
+    ),
+    "purchases_since": (("customer_id", "purchased_at"), ("customer_ids",), ()),
+}
+_LIST_PARAMS = {"order_ids", "customer_ids"}
+_DATETIME_COLUMNS = {"abandoned_at", "last_activity_at", "purchased_at"}
+
+
+@dataclass(frozen=True)
+class AbandonedOrder:
+    """A row of abandoned_orders: what the rules see, plus what the message shows."""
+
+    candidate: Candidate
+    raw_order_id: Any
+    customer_name: str
+    lp_id: int | None
+    total_amount: int
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A row the contract does not allow: reported and skipped, never fatal to the sweep."""
+
+    order_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Item:
+    product_id: Any
+    name: str
+    quantity: int
+    unit_price: int
+
+    @property
+    def subtotal(self) -> int:
+        return self.quantity * self.unit_price
+
+
+def _to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def _from_utc(value: datetime, tz: ZoneInfo) -> datetime:
+    return value.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+
+
+class ShopContract:
+    """The SQL files, loaded once and checked for the bind parameters they must use."""
+
+    def __init__(self, sql_dir: Path) -> None:
+        self.sql_dir = sql_dir
+        self.statements: dict[str, TextClause] = {}
+        for name, (_columns, params, dt_params) in CONTRACT.items():
+            path = sql_dir / f"{name}.sql"
+            try:
+                sql = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ContractError(f"{path}: cannot read shop query ({exc.strerror})") from None
+            # The header documents ":name" parameters; text() would bind those too.
+            body = "\n".join(
+                line for line in sql.splitlines() if not line.lstrip().startswith("--")
+            )
+            stmt = text(body)
+            missing = [p for p in params if p not in stmt._bindparams]
+            if missing:
+                raise ContractError(f"{path}: bind parameter :{missing[0]} is not used")
+            binds = [
+                bindparam(p, expanding=True) if p in _LIST_PARAMS
+                else bindparam(p, type_=DateTime()) if p in dt_params
+                else bindparam(p)
+                for p in params
+            ]
+            stmt = stmt.bindparams(*binds)
+            dt_cols = [c for c in _columns if c in _DATETIME_COLUMNS]
+            stmt = stmt.columns(**{c: DateTime() for c in dt_cols})
+            self.statements[name] = stmt
+
+    def path(self, name: str) -> Path:
+        return self.sql_dir / f"{name}.sql"
+
+
+def _enum(value: Any, enum: type, column: str) -> Any:
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        allowed = "|".join(m.value for m in enum)
+        raise ValueError(f"{column} {value!r} is not one of {allowed}") from None
+
+
+class ShopReader:
+    """Reads candidates, items and purchases from the shop. Raises DatabaseError on failure."""
+
+    def __init__(self, engine: Engine, contract: ShopContract, shop_tz: ZoneInfo) -> None:
+        self.engine = engine
+        self.contract = contract
+        self.tz = shop_tz
+
+    def _run(self, name: str, **params: Any) -> Any:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(self.contract.statements[name], params).mappings())
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            raise DatabaseError(f"{self.contract.path(name)}: {detail}") from None
+
+    def abandoned_orders(
+        self, *, due_before: datetime, active_since: datetime, chunk_size: int
+    ) -> Iterator[list[AbandonedOrder | RowProblem]]:
+        """Yield pages of candidates; each page is one short query."""
+        after_at, after_id = _from_utc(active_since, self.tz), -1
+        while True:
+            rows = self._run(
+                "abandoned_orders",
+                due_before=_from_utc(due_before, self.tz),
+                active_since=_from_utc(active_since, self.tz),
+                after_at=after_at,
+                after_id=after_id,
+                chunk_size=chunk_size,
+            )
+            if not rows:
+                return
+            if len(rows) and "order_id" not in rows[0]:
+                raise ContractError(f"{self.contract.path('abandoned_orders')}: no order_id column")
+            yield [self._parse(row) for row in rows]
+            last = rows[-1]
+            if last["last_activity_at"] is None:
+                raise ContractError(
+                    f"{self.contract.path('abandoned_orders')}: order {last['order_id']}: "
+                    "last_activity_at is NULL (the keyset needs it)"
+                )
+            after_at, after_id = last["last_activity_at"], last["order_id"]
+            if len(rows) < chunk_size:
+                return
+
+    def _parse(self, row: Any) -> AbandonedOrder | RowProblem:
+        order_id = str(row["order_id"])
+        try:
+            abandoned_at = _to_utc(row["abandoned_at"], self.tz)
+            if abandoned_at is None:
+                raise ValueError("abandoned_at is NULL")
+            last_activity = _to_utc(row["last_activity_at"], self.tz) or abandoned_at
+            amount = row["total_amount"]
+            if amount is None or int(amount) < 0:
+                raise ValueError(f"total_amount {amount!r} is not a non-negative number")
+            candidate = Candidate(
+                order_id=order_id,
+                customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
+                customer_status=_enum(row["customer_status"], CustomerStatus, "customer_status"),
+                storefront=_enum(row["storefront"], Storefront, "storefront"),
+                abandoned_step=_enum(row["abandoned_step"], AbandonedStep, "abandoned_step"),
+                abandoned_at=abandoned_at,
+                last_activity_at=max(last_activity, abandoned_at),
+                email=row["email"],
+                email_consent=bool(row["email_consent"]),
+                fraud_result=row["fraud_result"],
+                fraud_action=row["fraud_action"],
+                purchased_at=_to_utc(row["purchased_at"], self.tz),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            return RowProblem(order_id, f"order {order_id}: {exc}")
+        return AbandonedOrder(
+            candidate=candidate,
+            raw_order_id=row["order_id"],
+            customer_name=str(row["customer_name"] or ""),
+            lp_id=row["lp_id"],
+            total_amount=int(row["total_amount"]),
+        )
+
+    def order_items(self, order_ids: Sequence[Any]) -> dict[str, list[Item]]:
+        if not order_ids:
+            return {}
+        items: dict[str, list[Item]] = {}
+        for row in self._run("order_items", order_ids=list(order_ids)):
+            items.setdefault(str(row["order_id"]), []).append(
+                Item(row["product_id"], str(row["product_name"]), int(row["quantity"]),
+                     int(row["unit_price"]))
+            )
+        return items
+
+    def purchases(self, customer_ids: Sequence[Any]) -> dict[str, datetime]:
+        """The latest completed order per customer, for the re-check just before sending."""
+        ids = sorted({c for c in customer_ids if c is not None})
+        if not ids:
+            return {}
+        return {
+            str(row["customer_id"]): _to_utc(row["purchased_at"], self.tz)
+            for row in self._run("purchases_since", customer_ids=ids)
+            if row["purchased_at"] is not None
+        }
+
+    def check(self, now: datetime) -> list[str]:
+        """Run every contract query once; return one line per problem (empty: all good)."""
+        problems: list[str] = []
+        samples = {
+            "abandoned_orders": dict(
+                due_before=now, active_since=now - timedelta(days=365),
+                after_at=now - timedelta(days=365), after_id=-1, chunk_size=1,
+            ),
+            "order_items": dict(order_ids=[-1]),
+            "purchases_since": dict(customer_ids=[-1]),
+        }
+        for name, (columns, _params, _dt) in CONTRACT.items():
+            try:
+                with self.engine.connect() as conn:
+                    result = conn.execute(self.contract.statements[name], samples[name])
+                    keys = set(result.keys())
+                    result.close()
+            except SQLAlchemyError as exc:
+                detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+                problems.append(f"{self.contract.path(name)}: {detail}")
+                continue
+            missing = [c for c in columns if c not in keys]
+            if missing:
+                problems.append(
+                    f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
+                )
+        return problems

@@ -1,0 +1,324 @@
+"""cartnudge's own state: delivery claims, suppressions and runs.
+
+The idempotency protocol (DESIGN.md, "Own state and idempotency"):
+
+1. *claim*: insert the delivery row (unique per order, flow, step, episode, channel) with status
+   ``claimed`` and a lease, ignoring conflicts; a row that exists is another run's, unless it is
+   ``retry`` or a ``claimed`` row whose lease expired, which is taken over by an update. The rows
+   carrying this claim's key are ours.
+2. *sending*: set just before a batch is handed to a channel.
+3. *sent* / *retry* / *failed*: the channel's answer, right after the batch.
+
+A row still ``sending`` after its lease is *in doubt*: the run died with it in a channel's hands.
+It is never sent again automatically (at-most-once), and it is counted and reported.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from cartnudge.errors import DatabaseError
+from cartnudge.rules import DeliveryStatus, PastDelivery, normalise_address
+from cartnudge.state_schema import deliveries, runs, suppressions
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
+
+
+def _alembic_config(connection: Any) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", "cartnudge:migrations")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine) -> str:
+    """Create or upgrade cartnudge's tables to the newest revision; return that revision."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+            return MigrationContext.configure(
+                conn, opts={"version_table": "cartnudge_alembic_version"}
+            ).get_current_revision() or ""
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"init-db: {_first_line(exc)}") from None
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str]:
+    """(current revision in the database, newest revision shipped)."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(
+            conn, opts={"version_table": "cartnudge_alembic_version"}
+        ).get_current_revision()
+    return current, script.get_current_head() or ""
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _transient(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        marker in text
+        for marker in ("deadlock", "database is locked", "lock wait timeout", "could not serialize")
+    )
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    order_id: str
+    flow: str
+    step: int
+    episode: int
+    channel: str
+    customer_id: str | None
+    recipient: str
+    template_id: int
+    amount: int
+    abandoned_at: datetime
+    episode_started_at: datetime
+    due_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, int, int, str]:
+        return (self.order_id, self.flow, self.step, self.episode, self.channel)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: tuple[str, str, int, int, str]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: DeliveryStatus
+    detail: str = ""
+    message_id: str | None = None
+
+
+class StateStore:
+    """All reads and writes of cartnudge's tables. Raises DatabaseError on failure."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _write(self, what: str, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(conn)`` in one transaction, retrying lock conflicts a few times."""
+        for attempt in range(6):
+            try:
+                with self.engine.begin() as conn:
+                    return fn(conn)
+            except OperationalError as exc:
+                if not _transient(exc) or attempt == 5:
+                    raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
+                time.sleep(0.05 * 2**attempt)
+            except SQLAlchemyError as exc:
+                raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _read(self, what: str, fn: Callable[[Any], T]) -> T:
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
+
+    def ensure_ready(self) -> None:
+        try:
+            current, head = schema_revision(self.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"state database: {_first_line(exc)}") from None
+        if current != head:
+            found = current or "no cartnudge tables"
+            raise DatabaseError(
+                f"state database is at {found}, needs {head}: run 'cartnudge init-db'"
+            )
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, command_name: str, now: datetime, *, host: str, pid: int,
+                  dry_run: bool, started_at: datetime) -> None:
+        self._write("start run", lambda c: c.execute(runs.insert().values(
+            id=run_id, command=command_name, started_at=started_at, now=now, host=host, pid=pid,
+            dry_run=dry_run, status="running",
+        )))
+
+    def finish_run(self, run_id: str, status: str, summary_json: str, finished_at: datetime) -> None:
+        self._write("finish run", lambda c: c.execute(
+            update(runs).where(runs.c.id == run_id).values(
+                status=status, summary=summary_json, finished_at=finished_at
+            )
+        ))
+
+    # -- reads for the rules ----------------------------------------------------------------
+
+    def history(self, order_ids: Sequence[str]) -> dict[str, list[PastDelivery]]:
+        if not order_ids:
+            return {}
+        stmt = select(
+            deliveries.c.order_id, deliveries.c.flow, deliveries.c.step, deliveries.c.episode,
+            deliveries.c.channel, deliveries.c.status, deliveries.c.created_at,
+            deliveries.c.sent_at, deliveries.c.episode_started_at,
+        ).where(deliveries.c.order_id.in_(list(order_ids)))
+        out: dict[str, list[PastDelivery]] = {}
+
+        def read(conn: Any) -> None:
+            for row in conn.execute(stmt):
+                out.setdefault(row.order_id, []).append(PastDelivery(
+                    flow=row.flow, step=row.step, episode=row.episode, channel=row.channel,
+                    status=DeliveryStatus(row.status), at=row.sent_at or row.created_at,
+                    episode_started_at=row.episode_started_at,
+                ))
+        self._read("history", read)
+        return out
+
+    def suppressed(self, channel: str, addresses: Iterable[str]) -> set[str]:
+        wanted = sorted({normalise_address(a) for a in addresses if a})
+        if not wanted:
+            return set()
+        stmt = select(suppressions.c.address).where(
+            suppressions.c.channel == channel, suppressions.c.address.in_(wanted)
+        )
+        return self._read("suppressions", lambda c: set(c.execute(stmt).scalars()))
+
+    # -- the claim protocol -----------------------------------------------------------------
+
+    def claim(self, requests: Sequence[ClaimRequest], now: datetime, lease: timedelta) -> list[Claimed]:
+        """Claim ``requests``; return the ones this call owns (others belong to other runs)."""
+        if not requests:
+            return []
+        key = uuid.uuid4().hex
+        ordered = sorted(requests, key=lambda r: r.key)  # one lock order for every sweeper
+        rows = [
+            dict(
+                order_id=r.order_id, flow=r.flow, step=r.step, episode=r.episode,
+                channel=r.channel, status=DeliveryStatus.CLAIMED.value, customer_id=r.customer_id,
+                recipient=r.recipient, template_id=r.template_id, amount=r.amount,
+                abandoned_at=r.abandoned_at, episode_started_at=r.episode_started_at,
+                due_at=r.due_at, claimed_by=key, lease_until=now + lease, attempts=0,
+                created_at=now, updated_at=now,
+            )
+            for r in ordered
+        ]
+        d = deliveries.c
+        takeover = (
+            update(deliveries)
+            .where(
+                tuple_(d.order_id, d.flow, d.step, d.episode, d.channel).in_(
+                    [r.key for r in ordered]
+                ),
+                or_(
+                    d.status == DeliveryStatus.RETRY.value,
+                    and_(d.status == DeliveryStatus.CLAIMED.value, d.lease_until < now),
+                ),
+            )
+            .values(claimed_by=key, status=DeliveryStatus.CLAIMED.value,
+                    lease_until=now + lease, updated_at=now)
+        )
+        mine = select(d.id, d.order_id, d.flow, d.step, d.episode, d.channel, d.attempts).where(
+            d.claimed_by == key
+        )
+
+        def run(conn: Any) -> list[Claimed]:
+            conn.execute(_insert_ignoring_conflicts(conn, deliveries), rows)
+            conn.execute(takeover)
+            return [
+                Claimed(r.id, (r.order_id, r.flow, r.step, r.episode, r.channel), r.attempts)
+                for r in conn.execute(mine)
+            ]
+        return self._write("claim", run)
+
+    def release(self, delivery_ids: Sequence[int]) -> None:
+        """Give back claims that will not be sent after all (never handed to a channel)."""
+        if delivery_ids:
+            self._write("release", lambda c: c.execute(delete(deliveries).where(
+                deliveries.c.id.in_(list(delivery_ids)),
+                deliveries.c.status == DeliveryStatus.CLAIMED.value,
+            )))
+
+    def mark_sending(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
+        if delivery_ids:
+            self._write("mark sending", lambda c: c.execute(
+                update(deliveries).where(deliveries.c.id.in_(list(delivery_ids))).values(
+                    status=DeliveryStatus.SENDING.value, lease_until=now + lease,
+                    attempts=deliveries.c.attempts + 1, updated_at=now,
+                )
+            ))
+
+    def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Write each channel answer; one statement for the whole batch."""
+        if not outcomes:
+            return
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), error=bindparam("b_error"),
+                    message_id=bindparam("b_message_id"), sent_at=bindparam("b_sent_at"),
+                    updated_at=now)
+        )
+        params = [
+            dict(b_id=o.delivery_id, b_status=o.status.value, b_error=(o.detail or None) and o.detail[:1000],
+                 b_message_id=o.message_id,
+                 b_sent_at=now if o.status is DeliveryStatus.SENT else None)
+            for o in outcomes
+        ]
+        self._write("record results", lambda c: c.execute(stmt, params))
+
+    def mark_in_doubt(self, now: datetime) -> int:
+        """Rows left ``sending`` past their lease: a run died while sending them."""
+        return self._write("mark in doubt", lambda c: c.execute(
+            update(deliveries).where(
+                deliveries.c.status == DeliveryStatus.SENDING.value,
+                deliveries.c.lease_until < now,
+            ).values(status=DeliveryStatus.IN_DOUBT.value, updated_at=now,
+                     error="the sweep sending it stopped before the channel answered")
+        ).rowcount)
+
+    def count_by_status(self) -> dict[str, int]:
+        stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
+
+    # -- suppressions -----------------------------------------------------------------------
+
+    def add_suppression(self, channel: str, address: str, reason: str, now: datetime,
+                        detail: str | None = None) -> bool:
+        """Add ``address``; False when it was already there."""
+        row = dict(channel=channel, address=normalise_address(address), reason=reason,
+                   detail=detail, created_at=now)
+        return self._write("add suppression", lambda c: c.execute(
+            _insert_ignoring_conflicts(c, suppressions), [row]
+        ).rowcount > 0)
+
+
+def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect in ("mysql", "mariadb"):
+        return table.insert().prefix_with("IGNORE")
+    raise DatabaseError(f"state database: {dialect} is not supported")

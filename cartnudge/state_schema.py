@@ -1,0 +1,76 @@
+"""cartnudge's own tables (prefix ``cartnudge_``). Created and evolved by the Alembic
+migrations in cartnudge/migrations; this metadata is what the code queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+deliveries = Table(
+    "cartnudge_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(64), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("customer_id", String(64)),
+    Column("recipient", String(254)),
+    Column("template_id", Integer),
+    Column("amount", Integer),
+    Column("abandoned_at", DateTime),
+    Column("episode_started_at", DateTime),
+    Column("due_at", DateTime),
+    Column("claimed_by", String(64)),
+    Column("lease_until", DateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", String(255)),
+    Column("error", String(1000)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("order_id", "flow", "step", "episode", "channel", name="uq_cartnudge_delivery"),
+    Index("ix_cartnudge_deliveries_status_lease", "status", "lease_until"),
+    Index("ix_cartnudge_deliveries_claimed_by", "claimed_by"),
+    Index("ix_cartnudge_deliveries_created_at", "created_at"),
+)
+
+suppressions = Table(
+    "cartnudge_suppressions",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(254), primary_key=True),
+    Column("reason", String(32), nullable=False),  # opt_out | hard_bounce | manual | import
+    Column("detail", String(500)),
+    Column("created_at", DateTime, nullable=False),
+)
+
+runs = Table(
+    "cartnudge_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("command", String(32), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("now", DateTime, nullable=False),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),  # running | ok | problems | error
+    Column("summary", Text),
+)

@@ -1,0 +1,194 @@
+"""The template catalogue: ``templates/<id>/`` holds ``template.yaml`` (id, category, name) and
+the Jinja2 bodies ``subject.txt.j2``, ``body.txt.j2``, ``body.html.j2`` and, optionally,
+``sms.txt.j2``.
+
+Jinja2 runs with StrictUndefined (a misspelt variable is an error, not an empty string) and
+autoescapes the HTML body. Every template is rendered against a sample at load, so a broken one
+is refused, naming the file and line, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError as JinjaError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+
+from cartnudge.errors import TemplateError
+
+CATEGORIES = ("cart_abandonment", "remarketing")
+PARTS = {"subject": "subject.txt.j2", "text": "body.txt.j2", "html": "body.html.j2"}
+SMS_PART = "sms.txt.j2"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def yen(value: Any) -> str:
+    """1234 -> '1,234円' (amounts are whole yen)."""
+    return f"{int(value):,}円"
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    id: int
+    category: str
+    name: str
+    directory: Path
+    has_sms: bool
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    sms: str | None
+
+
+def sample_context() -> dict[str, Any]:
+    """What a template can use; also the sample every template is rendered against at load."""
+    return {
+        "customer_name": "山田 太郎",
+        "order_id": "1001",
+        "storefront": "shop",
+        "items": [
+            {"name": "国産有機抹茶 100g", "quantity": 2, "unit_price": 1980, "subtotal": 3960},
+            {"name": "今治タオル フェイスタオル 2枚組", "quantity": 1, "unit_price": 2200,
+             "subtotal": 2200},
+        ],
+        "total_amount": 6160,
+        "abandoned_at": datetime(2026, 11, 22, 9, 30),
+        "recovery_url": "https://shop.example.jp/cart/restore?token=SAMPLE",
+        "unsubscribe_url": "https://shop.example.jp/unsubscribe?token=SAMPLE",
+        "sender": {
+            "name": "サンプル商店",
+            "email": "info@shop.example.jp",
+            "postal_address": "東京都千代田区丸の内1-1-1",
+            "contact": "03-0000-0000",
+        },
+    }
+
+
+def _where(exc: BaseException, template_dir: Path) -> str:
+    """'path:line' of the template frame an exception came from, when Jinja kept it."""
+    if isinstance(exc, TemplateSyntaxError):
+        return f"{exc.filename or template_dir}:{exc.lineno}"
+    tb = exc.__traceback__
+    where = str(template_dir)
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            where = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+class Catalogue:
+    """All templates under one directory, compiled and checked."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            keep_trailing_newline=True,
+        )
+        self.env.filters["yen"] = yen
+        self.templates: dict[int, TemplateInfo] = {}
+        if not directory.is_dir():
+            raise TemplateError(f"{directory}: template directory not found")
+        for meta_path in sorted(directory.glob("*/template.yaml")):
+            info = self._read_meta(meta_path)
+            if info.id in self.templates:
+                raise TemplateError(f"{meta_path}: template id {info.id} is defined twice")
+            self.templates[info.id] = info
+        self._compiled: dict[tuple[int, str], Any] = {}
+
+    def _read_meta(self, path: Path) -> TemplateInfo:
+        try:
+            meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise TemplateError(f"{path}: cannot read ({exc})") from None
+        if not isinstance(meta, dict):
+            raise TemplateError(f"{path}: must be a mapping with id, category, name")
+        try:
+            template_id = int(meta["id"])
+            category = str(meta["category"])
+            name = str(meta["name"])
+        except (KeyError, TypeError, ValueError):
+            raise TemplateError(f"{path}: needs id (a number), category and name") from None
+        if category not in CATEGORIES:
+            raise TemplateError(
+                f"{path}: category {category!r} is not one of {', '.join(CATEGORIES)}"
+            )
+        for part in PARTS.values():
+            if not (path.parent / part).is_file():
+                raise TemplateError(f"{path.parent / part}: missing (template {template_id})")
+        return TemplateInfo(template_id, category, name, path.parent,
+                            (path.parent / SMS_PART).is_file())
+
+    def get(self, template_id: int) -> TemplateInfo:
+        try:
+            return self.templates[template_id]
+        except KeyError:
+            raise TemplateError(f"template {template_id} not found in {self.directory}") from None
+
+    def _template(self, info: TemplateInfo, part: str) -> Any:
+        key = (info.id, part)
+        if key not in self._compiled:
+            rel = f"{info.directory.name}/{part}"
+            try:
+                self._compiled[key] = self.env.get_template(rel)
+            except JinjaError as exc:
+                raise TemplateError(
+                    f"template {info.id}: {_where(exc, info.directory / part)}: {exc}"
+                ) from None
+        return self._compiled[key]
+
+    def render(self, template_id: int, context: Mapping[str, Any]) -> Rendered:
+        info = self.get(template_id)
+        out: dict[str, str | None] = {}
+        parts = dict(PARTS, **({"sms": SMS_PART} if info.has_sms else {}))
+        for key, part in parts.items():
+            try:
+                out[key] = self._template(info, part).render(context)
+            except TemplateError:
+                raise
+            except JinjaError as exc:
+                raise TemplateError(
+                    f"template {info.id}: {_where(exc, info.directory / part)}: {exc}"
+                ) from None
+        subject = _CONTROL.sub(" ", out["subject"] or "").strip()
+        return Rendered(subject=subject, text=out["text"] or "", html=out["html"] or "",
+                        sms=out.get("sms"))
+
+    def check_all(self) -> None:
+        """Render every template against the sample; raise on the first broken one."""
+        for template_id in self.templates:
+            self.render(template_id, sample_context())
+
+    def require(self, template_id: int, category: str, key: str, source: str) -> TemplateInfo:
+        """The template a flow names, refused (as configuration) when missing or of another
+        category."""
+        from cartnudge.errors import ConfigError
+
+        info = self.templates.get(template_id)
+        if info is None:
+            raise ConfigError(f"{source}: {key}: template {template_id} not found in "
+                              f"{self.directory}")
+        if info.category != category:
+            raise ConfigError(f"{source}: {key}: template {template_id} is of category "
+                              f"{info.category!r}, this flow needs {category!r}")
+        return info

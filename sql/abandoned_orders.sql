@@ -1,0 +1,57 @@
+-- cartnudge shop contract: abandoned_orders
+--
+-- Orders in abandoned state that may be due for a reminder, one row per order, in keyset
+-- pages ordered by (last_activity_at, order_id). The sweep decides exactly; this query only
+-- pre-filters so that it never scans what cannot be due (expired or far too recent carts).
+--
+-- Columns it must return (names exactly; extra columns are ignored):
+--   order_id          integer   the order's id (also the keyset tie-breaker)
+--   customer_id       integer   NULL allowed
+--   customer_status   text      'member' | 'visitor'
+--   customer_name     text      for "{{ customer_name }} 様"
+--   email             text      NULL allowed
+--   email_consent     boolean   opt-in to advertising e-mail (0/1 on MySQL)
+--   storefront        text      'lp' | 'shop'
+--   lp_id             integer   the landing page of an LP order, else NULL
+--   abandoned_step    text      'cart' | 'confirm' | 'payment_failed' | 'input'
+--   abandoned_at      timestamp when the shopper left (shop.timestamps_timezone)
+--   last_activity_at  timestamp last activity on this cart (>= abandoned_at)
+--   total_amount      integer   yen, total of the abandoned order
+--   fraud_result      text      screening result (e.g. OK, HOLD, REVIEW, NG) or NULL
+--   fraud_action      text      screening action (e.g. redirect) or NULL
+--   purchased_at      timestamp the customer's latest completed order, NULL if none
+--
+-- Bind parameters:
+--   :due_before     only orders abandoned at or before this (now - the shortest step delay)
+--   :active_since   only orders active at or after this (now - cart validity, or the lookback)
+--   :after_at       keyset: the last page's last last_activity_at (first page: :active_since)
+--   :after_id       keyset: the last page's last order_id (first page: -1)
+--   :chunk_size     rows per page
+SELECT
+  o.id               AS order_id,
+  o.customer_id      AS customer_id,
+  c.status           AS customer_status,
+  c.name             AS customer_name,
+  c.email            AS email,
+  c.email_optin      AS email_consent,
+  o.storefront       AS storefront,
+  o.lp_id            AS lp_id,
+  o.abandoned_step   AS abandoned_step,
+  o.abandoned_at     AS abandoned_at,
+  o.last_activity_at AS last_activity_at,
+  o.total_amount     AS total_amount,
+  o.fraud_result     AS fraud_result,
+  o.fraud_action     AS fraud_action,
+  (SELECT MAX(p.completed_at)
+     FROM orders p
+    WHERE p.customer_id = o.customer_id
+      AND p.state = 'completed') AS purchased_at
+FROM orders o
+LEFT JOIN customers c ON c.id = o.customer_id
+WHERE o.state = 'abandoned'
+  AND o.abandoned_at <= :due_before
+  AND o.last_activity_at >= :active_since
+  AND o.last_activity_at >= :after_at
+  AND (o.last_activity_at > :after_at OR o.id > :after_id)
+ORDER BY o.last_activity_at, o.id
+LIMIT :chunk_size

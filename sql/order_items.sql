@@ -1,0 +1,22 @@
+-- cartnudge shop contract: order_items
+--
+-- The items of the orders about to be reminded (the message lists them).
+--
+-- Columns it must return:
+--   order_id      integer  the order the item belongs to
+--   product_id    integer
+--   product_name  text
+--   quantity      integer
+--   unit_price    integer  yen
+--
+-- Bind parameters:
+--   :order_ids    a list of order ids (expanded to IN (...))
+SELECT
+  oi.order_id     AS order_id,
+  oi.product_id   AS product_id,
+  oi.product_name AS product_name,
+  oi.quantity     AS quantity,
+  oi.unit_price   AS unit_price
+FROM order_items oi
+WHERE oi.order_id IN :order_ids
+ORDER BY oi.order_id, oi.id
