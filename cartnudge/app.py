@@ -31,8 +31,11 @@ class App:
         self.catalogue.check_all()
         confirm = self.config.settings.flows.confirm
         for step in self.config.confirm_steps:
-            key = (f"flows.confirm.steps[{step.index}].template" if confirm.steps
-                   else "flows.confirm.template")
+            key = (
+                f"flows.confirm.steps[{step.index}].template"
+                if confirm.steps
+                else "flows.confirm.template"
+            )
             self.catalogue.require(step.template_id, "cart_abandonment", key, self.config.source)
         self.contract = ShopContract(self.config.sql_dir)
 
@@ -58,7 +61,9 @@ class App:
             flow="confirm",
             enabled=s.flows.confirm.enabled,
             target=Target(s.flows.confirm.target),
-            steps=tuple(StepRule(st.index, st.delay, st.channel) for st in self.config.confirm_steps),
+            steps=tuple(
+                StepRule(st.index, st.delay, st.channel) for st in self.config.confirm_steps
+            ),
             cart_ttl=self.config.cart_ttl,
             resend_after=self.config.resend_after,
             consent_required=s.consent.required,

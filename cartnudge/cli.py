@@ -64,8 +64,12 @@ def _load_app(config_path: str) -> Any:
 
 
 config_option = click.option(
-    "--config", "config_path", envvar="CARTNUDGE_CONFIG", default="cartnudge.yaml",
-    show_default=True, type=click.Path(dir_okay=False),
+    "--config",
+    "config_path",
+    envvar="CARTNUDGE_CONFIG",
+    default="cartnudge.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
     help="Configuration file (or set CARTNUDGE_CONFIG).",
 )
 
@@ -86,14 +90,23 @@ def main(verbose: int) -> None:
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Decide and render, but write and send nothing.")
-@click.option("--now", "now_text", metavar="DATETIME",
-              help="Replay the sweep as of this ISO time (default: the clock).")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="DATETIME",
+    help="Replay the sweep as of this ISO time (default: the clock).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@click.option("-q", "--quiet", is_flag=True,
-              help="Print nothing when all went well (for cron, which mails any output).")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing when all went well (for cron, which mails any output).",
+)
 @handle_errors
-def sweep(config_path: str, dry_run: bool, now_text: str | None, as_json: bool,
-          quiet: bool) -> None:
+def sweep(
+    config_path: str, dry_run: bool, now_text: str | None, as_json: bool, quiet: bool
+) -> None:
     """Find due reminders, apply the rules, render, send, record and summarise.
 
     Safe to run late, twice, or in parallel: every delivery is claimed before it is sent.
@@ -111,8 +124,9 @@ def sweep(config_path: str, dry_run: bool, now_text: str | None, as_json: bool,
     now = parse_now(now_text, app.config.tz)
     try:
         with progress_reporter(enabled=not (quiet or as_json)) as on_progress:
-            summary = Sweep(app, app.email_channel(), now=now, dry_run=dry_run,
-                            on_progress=on_progress).run()
+            summary = Sweep(
+                app, app.email_channel(), now=now, dry_run=dry_run, on_progress=on_progress
+            ).run()
     finally:
         app.dispose()
     if as_json:
@@ -168,8 +182,10 @@ def check(config_path: str) -> None:
             with app.shop_engine.connect():
                 pass
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"shop database {redact(app.config.shop_url)}: "
-                                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+            raise DatabaseError(
+                f"shop database {redact(app.config.shop_url)}: "
+                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+            ) from None
         click.echo(f"ok   shop database {redact(app.config.shop_url)}")
         problems = app.reader.check(_utcnow())
         if problems:
@@ -182,12 +198,22 @@ def check(config_path: str) -> None:
 
 
 @main.command()
-@click.option("--dir", "directory", default="demo", show_default=True,
-              type=click.Path(file_okay=False), help="Where the demo writes everything.")
+@click.option(
+    "--dir",
+    "directory",
+    default="demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo writes everything.",
+)
 @click.option("--customers", default=3000, show_default=True, type=click.IntRange(10, 1_000_000))
 @click.option("--seed", default=42, show_default=True, help="Seed for the demo data.")
-@click.option("--smtp", "smtp", metavar="HOST:PORT",
-              help="Send through this SMTP server instead of the file outbox.")
+@click.option(
+    "--smtp",
+    "smtp",
+    metavar="HOST:PORT",
+    help="Send through this SMTP server instead of the file outbox.",
+)
 @handle_errors
 def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
     """Build a demo shop under ./demo and run one sweep into the file outbox.
@@ -210,21 +236,29 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
         smtp_host, smtp_port = host, int(port)
     now = _utcnow()
     target = Path(directory).resolve()
-    config_path, report = build_demo(target, now=now, customers=customers, seed=seed,
-                                     smtp_host=smtp_host, smtp_port=smtp_port)
-    click.echo(f"demo shop: {report.customers} customers, {report.orders} orders "
-               f"({report.abandoned_orders} abandoned) in {target / 'shop.db'}")
+    config_path, report = build_demo(
+        target, now=now, customers=customers, seed=seed, smtp_host=smtp_host, smtp_port=smtp_port
+    )
+    click.echo(
+        f"demo shop: {report.customers} customers, {report.orders} orders "
+        f"({report.abandoned_orders} abandoned) in {target / 'shop.db'}"
+    )
     app = App(load_config(config_path))
     try:
         summary = Sweep(app, app.email_channel(), now=now).run()
     finally:
         app.dispose()
     print_summary(summary, app.config.tz)
-    where = (f"SMTP {smtp_host}:{smtp_port}" if smtp_host
-             else str(app.config.outbox_dir) + " (one .eml file per message)")
+    where = (
+        f"SMTP {smtp_host}:{smtp_port}"
+        if smtp_host
+        else str(app.config.outbox_dir) + " (one .eml file per message)"
+    )
     click.echo(f"messages: {where}")
-    click.echo(f"config:   {config_path}  (try: cartnudge --help; "
-               f"cartnudge sweep --config {config_path} --dry-run)")
+    click.echo(
+        f"config:   {config_path}  (try: cartnudge --help; "
+        f"cartnudge sweep --config {config_path} --dry-run)"
+    )
 
 
 @main.group()
@@ -250,4 +284,3 @@ def token_verify(config_path: str, token_text: str, now_text: str | None) -> Non
     config = load_config(config_path)
     payload = verify_token(token_text, config.token_keys, now=parse_now(now_text, config.tz))
     click.echo(json.dumps(payload, ensure_ascii=False, sort_keys=True))
-

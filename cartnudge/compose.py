@@ -26,24 +26,42 @@ class Links:
     unsubscribe_mailto: str
 
 
-def links_for(config: Config, order: AbandonedOrder, *, delivery_id: int, flow: str,
-              episode: int, now: datetime) -> Links:
+def links_for(
+    config: Config,
+    order: AbandonedOrder,
+    *,
+    delivery_id: int,
+    flow: str,
+    episode: int,
+    now: datetime,
+) -> Links:
     c = order.candidate
     recovery = sign_token(
-        {"d": delivery_id, "o": c.order_id, "c": c.customer_id, "f": flow, "e": episode,
-         "s": c.storefront.value, "lp": order.lp_id},
-        config.token_keys, kind=RECOVERY, expires_at=now + config.token_ttl,
+        {
+            "d": delivery_id,
+            "o": c.order_id,
+            "c": c.customer_id,
+            "f": flow,
+            "e": episode,
+            "s": c.storefront.value,
+            "lp": order.lp_id,
+        },
+        config.token_keys,
+        kind=RECOVERY,
+        expires_at=now + config.token_ttl,
     )
     address = (c.email or "").strip()
-    unsubscribe = sign_token({"a": address, "ch": "email", "d": delivery_id},
-                             config.token_keys, kind=UNSUBSCRIBE,
-                             expires_at=now + UNSUBSCRIBE_TOKEN_TTL)
+    unsubscribe = sign_token(
+        {"a": address, "ch": "email", "d": delivery_id},
+        config.token_keys,
+        kind=UNSUBSCRIBE,
+        expires_at=now + UNSUBSCRIBE_TOKEN_TTL,
+    )
     r = config.settings.recovery
     pattern = r.lp_url if c.storefront is Storefront.LP else r.shop_url
     sender = config.settings.sender.email
     return Links(
-        recovery_url=pattern.format(token=recovery, lp_id=order.lp_id or "",
-                                    order_id=c.order_id),
+        recovery_url=pattern.format(token=recovery, lp_id=order.lp_id or "", order_id=c.order_id),
         unsubscribe_url=r.unsubscribe_url.format(token=unsubscribe),
         unsubscribe_mailto=f"mailto:{sender}?subject={quote('unsubscribe ' + unsubscribe)}",
     )
@@ -57,38 +75,74 @@ def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], li
         "order_id": order.candidate.order_id,
         "storefront": order.candidate.storefront.value,
         "items": [
-            {"name": i.name, "quantity": i.quantity, "unit_price": i.unit_price,
-             "subtotal": i.subtotal}
+            {
+                "name": i.name,
+                "quantity": i.quantity,
+                "unit_price": i.unit_price,
+                "subtotal": i.subtotal,
+            }
             for i in items
         ],
         "total_amount": order.total_amount,
         "abandoned_at": abandoned_local,
         "recovery_url": links.recovery_url,
         "unsubscribe_url": links.unsubscribe_url,
-        "sender": {"name": s.name, "email": s.email, "postal_address": s.postal_address,
-                   "contact": s.contact},
+        "sender": {
+            "name": s.name,
+            "email": s.email,
+            "postal_address": s.postal_address,
+            "contact": s.contact,
+        },
     }
 
 
-def render_order(config: Config, catalogue: Catalogue, template_id: int, order: AbandonedOrder,
-                 items: Sequence[Item], *, delivery_id: int, flow: str, episode: int,
-                 now: datetime) -> tuple[Rendered, Links]:
+def render_order(
+    config: Config,
+    catalogue: Catalogue,
+    template_id: int,
+    order: AbandonedOrder,
+    items: Sequence[Item],
+    *,
+    delivery_id: int,
+    flow: str,
+    episode: int,
+    now: datetime,
+) -> tuple[Rendered, Links]:
     links = links_for(config, order, delivery_id=delivery_id, flow=flow, episode=episode, now=now)
     rendered = catalogue.render(template_id, context_for(config, order, items, links))
     return rendered, links
 
 
-def email_envelope(config: Config, order: AbandonedOrder, rendered: Rendered, links: Links, *,
-                   delivery_id: int, now: datetime) -> Envelope:
+def email_envelope(
+    config: Config,
+    order: AbandonedOrder,
+    rendered: Rendered,
+    links: Links,
+    *,
+    delivery_id: int,
+    now: datetime,
+) -> Envelope:
     s = config.settings.sender
     recipient = (order.candidate.email or "").strip()
     message_id = message_id_for(delivery_id, order.candidate.order_id, s.email)
     data = build_email(
-        subject=rendered.subject, text=rendered.text, html=rendered.html,
-        from_name=s.name, from_address=s.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        from_name=s.name,
+        from_address=s.email,
         to_name=f"{order.customer_name} 様" if order.customer_name else "",
-        to_address=recipient, message_id=message_id, date=now,
-        unsubscribe=[links.unsubscribe_mailto, links.unsubscribe_url], reply_to=s.reply_to,
+        to_address=recipient,
+        message_id=message_id,
+        date=now,
+        unsubscribe=[links.unsubscribe_mailto, links.unsubscribe_url],
+        reply_to=s.reply_to,
     )
-    return Envelope(delivery_id=delivery_id, recipient=recipient, sender=s.email,
-                    message_id=message_id, data=data, subject=rendered.subject)
+    return Envelope(
+        delivery_id=delivery_id,
+        recipient=recipient,
+        sender=s.email,
+        message_id=message_id,
+        data=data,
+        subject=rendered.subject,
+    )

@@ -53,7 +53,12 @@ def progress_reporter(enabled: bool = True) -> Iterator[Callable[[int], None]]:
         yield lambda _n: None
         return
     console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("sweeping: 0 carts", total=None)
         yield lambda n: progress.update(task, description=f"sweeping: {n:,} carts")

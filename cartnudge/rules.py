@@ -16,20 +16,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
-class CustomerStatus(str, Enum):
+class CustomerStatus(StrEnum):
     MEMBER = "member"
     VISITOR = "visitor"
 
 
-class Storefront(str, Enum):
+class Storefront(StrEnum):
     LP = "lp"
     SHOP = "shop"
 
 
-class AbandonedStep(str, Enum):
+class AbandonedStep(StrEnum):
     """The furthest step the shopper reached before leaving (SPEC 2.1)."""
 
     CART = "cart"  # added a product to the SHOP cart
@@ -38,13 +38,13 @@ class AbandonedStep(str, Enum):
     INPUT = "input"  # left the LP purchase form after typing (the input flow's candidates)
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     MEMBERS = "members"
     VISITORS = "visitors"
     ALL = "all"
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     CLAIMED = "claimed"  # a sweep inserted the row and will hand it to a channel
     SENDING = "sending"  # handed to a channel; a crash here leaves it in doubt
     SENT = "sent"
@@ -63,7 +63,7 @@ REMINDED_STATUSES = frozenset(
 )
 
 
-class SkipReason(str, Enum):
+class SkipReason(StrEnum):
     FLOW_DISABLED = "flow_disabled"
     NOT_ABANDONED = "not_abandoned"  # this customer/storefront/step cell never abandons (2.1)
     NOT_TARGET = "not_target"  # outside the flow's target (members/visitors)
@@ -78,7 +78,7 @@ class SkipReason(str, Enum):
     ALREADY_DELIVERED = "already_delivered"  # every due step of this episode is done
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     SEND = "send"
     WAIT = "wait"
     SKIP = "skip"
@@ -209,9 +209,7 @@ class Episode:
     started_at: datetime
 
 
-def current_episode(
-    c: Candidate, history: Sequence[PastDelivery], rules: FlowRules
-) -> Episode:
+def current_episode(c: Candidate, history: Sequence[PastDelivery], rules: FlowRules) -> Episode:
     """Episode 0 starts at ``abandoned_at``. With unlimited cart validity, a shopper who came
     back to the cart at least ``resend_after`` after the last reminder, and left again, starts
     the next episode at that last activity (SPEC 2.4)."""
@@ -231,8 +229,10 @@ def current_episode(
 
 # --- SPEC 2.7: consent, address, suppression ------------------------------------------------
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 def valid_email(address: str) -> bool:
@@ -245,7 +245,9 @@ def normalise_address(address: str) -> str:
     return address.strip().lower()
 
 
-def contact_reason(c: Candidate, channel: str, rules: FlowRules, suppressed: bool) -> SkipReason | None:
+def contact_reason(
+    c: Candidate, channel: str, rules: FlowRules, suppressed: bool
+) -> SkipReason | None:
     if channel != "email":
         raise ValueError(f"unknown channel {channel!r}")
     if rules.consent_required and not c.email_consent:

@@ -29,9 +29,21 @@ from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "abandoned_orders": (
         (
-            "order_id", "customer_id", "customer_status", "customer_name", "email",
-            "email_consent", "storefront", "lp_id", "abandoned_step", "abandoned_at",
-            "last_activity_at", "total_amount", "fraud_result", "fraud_action", "purchased_at",
+            "order_id",
+            "customer_id",
+            "customer_status",
+            "customer_name",
+            "email",
+            "email_consent",
+            "storefront",
+            "lp_id",
+            "abandoned_step",
+            "abandoned_at",
+            "last_activity_at",
+            "total_amount",
+            "fraud_result",
+            "fraud_action",
+            "purchased_at",
         ),
         ("due_before", "active_since", "after_at", "after_id", "chunk_size"),
         ("due_before", "active_since", "after_at"),
@@ -110,8 +122,10 @@ class ShopContract:
             if missing:
                 raise ContractError(f"{path}: bind parameter :{missing[0]} is not used")
             binds = [
-                bindparam(p, expanding=True) if p in _LIST_PARAMS
-                else bindparam(p, type_=DateTime()) if p in dt_params
+                bindparam(p, expanding=True)
+                if p in _LIST_PARAMS
+                else bindparam(p, type_=DateTime())
+                if p in dt_params
                 else bindparam(p)
                 for p in params
             ]
@@ -217,8 +231,12 @@ class ShopReader:
         items: dict[str, list[Item]] = {}
         for row in self._run("order_items", order_ids=list(order_ids)):
             items.setdefault(str(row["order_id"]), []).append(
-                Item(row["product_id"], str(row["product_name"]), int(row["quantity"]),
-                     int(row["unit_price"]))
+                Item(
+                    row["product_id"],
+                    str(row["product_name"]),
+                    int(row["quantity"]),
+                    int(row["unit_price"]),
+                )
             )
         return items
 
@@ -238,8 +256,11 @@ class ShopReader:
         problems: list[str] = []
         samples = {
             "abandoned_orders": dict(
-                due_before=now, active_since=now - timedelta(days=365),
-                after_at=now - timedelta(days=365), after_id=-1, chunk_size=1,
+                due_before=now,
+                active_since=now - timedelta(days=365),
+                after_at=now - timedelta(days=365),
+                after_id=-1,
+                chunk_size=1,
             ),
             "order_items": dict(order_ids=[-1]),
             "purchases_since": dict(customer_ids=[-1]),

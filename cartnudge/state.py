@@ -49,9 +49,12 @@ def migrate(engine: Engine) -> str:
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
-            return MigrationContext.configure(
-                conn, opts={"version_table": "cartnudge_alembic_version"}
-            ).get_current_revision() or ""
+            return (
+                MigrationContext.configure(
+                    conn, opts={"version_table": "cartnudge_alembic_version"}
+                ).get_current_revision()
+                or ""
+            )
     except SQLAlchemyError as exc:
         raise DatabaseError(f"init-db: {_first_line(exc)}") from None
 
@@ -155,19 +158,44 @@ class StateStore:
 
     # -- runs -------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, command_name: str, now: datetime, *, host: str, pid: int,
-                  dry_run: bool, started_at: datetime) -> None:
-        self._write("start run", lambda c: c.execute(runs.insert().values(
-            id=run_id, command=command_name, started_at=started_at, now=now, host=host, pid=pid,
-            dry_run=dry_run, status="running",
-        )))
+    def start_run(
+        self,
+        run_id: str,
+        command_name: str,
+        now: datetime,
+        *,
+        host: str,
+        pid: int,
+        dry_run: bool,
+        started_at: datetime,
+    ) -> None:
+        self._write(
+            "start run",
+            lambda c: c.execute(
+                runs.insert().values(
+                    id=run_id,
+                    command=command_name,
+                    started_at=started_at,
+                    now=now,
+                    host=host,
+                    pid=pid,
+                    dry_run=dry_run,
+                    status="running",
+                )
+            ),
+        )
 
-    def finish_run(self, run_id: str, status: str, summary_json: str, finished_at: datetime) -> None:
-        self._write("finish run", lambda c: c.execute(
-            update(runs).where(runs.c.id == run_id).values(
-                status=status, summary=summary_json, finished_at=finished_at
-            )
-        ))
+    def finish_run(
+        self, run_id: str, status: str, summary_json: str, finished_at: datetime
+    ) -> None:
+        self._write(
+            "finish run",
+            lambda c: c.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(status=status, summary=summary_json, finished_at=finished_at)
+            ),
+        )
 
     # -- reads for the rules ----------------------------------------------------------------
 
@@ -175,19 +203,32 @@ class StateStore:
         if not order_ids:
             return {}
         stmt = select(
-            deliveries.c.order_id, deliveries.c.flow, deliveries.c.step, deliveries.c.episode,
-            deliveries.c.channel, deliveries.c.status, deliveries.c.created_at,
-            deliveries.c.sent_at, deliveries.c.episode_started_at,
+            deliveries.c.order_id,
+            deliveries.c.flow,
+            deliveries.c.step,
+            deliveries.c.episode,
+            deliveries.c.channel,
+            deliveries.c.status,
+            deliveries.c.created_at,
+            deliveries.c.sent_at,
+            deliveries.c.episode_started_at,
         ).where(deliveries.c.order_id.in_(list(order_ids)))
         out: dict[str, list[PastDelivery]] = {}
 
         def read(conn: Any) -> None:
             for row in conn.execute(stmt):
-                out.setdefault(row.order_id, []).append(PastDelivery(
-                    flow=row.flow, step=row.step, episode=row.episode, channel=row.channel,
-                    status=DeliveryStatus(row.status), at=row.sent_at or row.created_at,
-                    episode_started_at=row.episode_started_at,
-                ))
+                out.setdefault(row.order_id, []).append(
+                    PastDelivery(
+                        flow=row.flow,
+                        step=row.step,
+                        episode=row.episode,
+                        channel=row.channel,
+                        status=DeliveryStatus(row.status),
+                        at=row.sent_at or row.created_at,
+                        episode_started_at=row.episode_started_at,
+                    )
+                )
+
         self._read("history", read)
         return out
 
@@ -202,7 +243,9 @@ class StateStore:
 
     # -- the claim protocol -----------------------------------------------------------------
 
-    def claim(self, requests: Sequence[ClaimRequest], now: datetime, lease: timedelta) -> list[Claimed]:
+    def claim(
+        self, requests: Sequence[ClaimRequest], now: datetime, lease: timedelta
+    ) -> list[Claimed]:
         """Claim ``requests``; return the ones this call owns (others belong to other runs)."""
         if not requests:
             return []
@@ -210,12 +253,24 @@ class StateStore:
         ordered = sorted(requests, key=lambda r: r.key)  # one lock order for every sweeper
         rows = [
             dict(
-                order_id=r.order_id, flow=r.flow, step=r.step, episode=r.episode,
-                channel=r.channel, status=DeliveryStatus.CLAIMED.value, customer_id=r.customer_id,
-                recipient=r.recipient, template_id=r.template_id, amount=r.amount,
-                abandoned_at=r.abandoned_at, episode_started_at=r.episode_started_at,
-                due_at=r.due_at, claimed_by=key, lease_until=now + lease, attempts=0,
-                created_at=now, updated_at=now,
+                order_id=r.order_id,
+                flow=r.flow,
+                step=r.step,
+                episode=r.episode,
+                channel=r.channel,
+                status=DeliveryStatus.CLAIMED.value,
+                customer_id=r.customer_id,
+                recipient=r.recipient,
+                template_id=r.template_id,
+                amount=r.amount,
+                abandoned_at=r.abandoned_at,
+                episode_started_at=r.episode_started_at,
+                due_at=r.due_at,
+                claimed_by=key,
+                lease_until=now + lease,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
             )
             for r in ordered
         ]
@@ -231,8 +286,12 @@ class StateStore:
                     and_(d.status == DeliveryStatus.CLAIMED.value, d.lease_until < now),
                 ),
             )
-            .values(claimed_by=key, status=DeliveryStatus.CLAIMED.value,
-                    lease_until=now + lease, updated_at=now)
+            .values(
+                claimed_by=key,
+                status=DeliveryStatus.CLAIMED.value,
+                lease_until=now + lease,
+                updated_at=now,
+            )
         )
         mine = select(d.id, d.order_id, d.flow, d.step, d.episode, d.channel, d.attempts).where(
             d.claimed_by == key
@@ -245,24 +304,37 @@ class StateStore:
                 Claimed(r.id, (r.order_id, r.flow, r.step, r.episode, r.channel), r.attempts)
                 for r in conn.execute(mine)
             ]
+
         return self._write("claim", run)
 
     def release(self, delivery_ids: Sequence[int]) -> None:
         """Give back claims that will not be sent after all (never handed to a channel)."""
         if delivery_ids:
-            self._write("release", lambda c: c.execute(delete(deliveries).where(
-                deliveries.c.id.in_(list(delivery_ids)),
-                deliveries.c.status == DeliveryStatus.CLAIMED.value,
-            )))
+            self._write(
+                "release",
+                lambda c: c.execute(
+                    delete(deliveries).where(
+                        deliveries.c.id.in_(list(delivery_ids)),
+                        deliveries.c.status == DeliveryStatus.CLAIMED.value,
+                    )
+                ),
+            )
 
     def mark_sending(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
         if delivery_ids:
-            self._write("mark sending", lambda c: c.execute(
-                update(deliveries).where(deliveries.c.id.in_(list(delivery_ids))).values(
-                    status=DeliveryStatus.SENDING.value, lease_until=now + lease,
-                    attempts=deliveries.c.attempts + 1, updated_at=now,
-                )
-            ))
+            self._write(
+                "mark sending",
+                lambda c: c.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(list(delivery_ids)))
+                    .values(
+                        status=DeliveryStatus.SENDING.value,
+                        lease_until=now + lease,
+                        attempts=deliveries.c.attempts + 1,
+                        updated_at=now,
+                    )
+                ),
+            )
 
     def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Write each channel answer; one statement for the whole batch."""
@@ -271,27 +343,45 @@ class StateStore:
         stmt = (
             update(deliveries)
             .where(deliveries.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), error=bindparam("b_error"),
-                    message_id=bindparam("b_message_id"), sent_at=bindparam("b_sent_at"),
-                    updated_at=now)
+            .values(
+                status=bindparam("b_status"),
+                error=bindparam("b_error"),
+                message_id=bindparam("b_message_id"),
+                sent_at=bindparam("b_sent_at"),
+                updated_at=now,
+            )
         )
         params = [
-            dict(b_id=o.delivery_id, b_status=o.status.value, b_error=(o.detail or None) and o.detail[:1000],
-                 b_message_id=o.message_id,
-                 b_sent_at=now if o.status is DeliveryStatus.SENT else None)
+            dict(
+                b_id=o.delivery_id,
+                b_status=o.status.value,
+                b_error=(o.detail or None) and o.detail[:1000],
+                b_message_id=o.message_id,
+                b_sent_at=now if o.status is DeliveryStatus.SENT else None,
+            )
             for o in outcomes
         ]
         self._write("record results", lambda c: c.execute(stmt, params))
 
     def mark_in_doubt(self, now: datetime) -> int:
         """Rows left ``sending`` past their lease: a run died while sending them."""
-        return self._write("mark in doubt", lambda c: c.execute(
-            update(deliveries).where(
-                deliveries.c.status == DeliveryStatus.SENDING.value,
-                deliveries.c.lease_until < now,
-            ).values(status=DeliveryStatus.IN_DOUBT.value, updated_at=now,
-                     error="the sweep sending it stopped before the channel answered")
-        ).rowcount)
+        return self._write(
+            "mark in doubt",
+            lambda c: (
+                c.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.status == DeliveryStatus.SENDING.value,
+                        deliveries.c.lease_until < now,
+                    )
+                    .values(
+                        status=DeliveryStatus.IN_DOUBT.value,
+                        updated_at=now,
+                        error="the sweep sending it stopped before the channel answered",
+                    )
+                ).rowcount
+            ),
+        )
 
     def count_by_status(self) -> dict[str, int]:
         stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
@@ -299,14 +389,21 @@ class StateStore:
 
     # -- suppressions -----------------------------------------------------------------------
 
-    def add_suppression(self, channel: str, address: str, reason: str, now: datetime,
-                        detail: str | None = None) -> bool:
+    def add_suppression(
+        self, channel: str, address: str, reason: str, now: datetime, detail: str | None = None
+    ) -> bool:
         """Add ``address``; False when it was already there."""
-        row = dict(channel=channel, address=normalise_address(address), reason=reason,
-                   detail=detail, created_at=now)
-        return self._write("add suppression", lambda c: c.execute(
-            _insert_ignoring_conflicts(c, suppressions), [row]
-        ).rowcount > 0)
+        row = dict(
+            channel=channel,
+            address=normalise_address(address),
+            reason=reason,
+            detail=detail,
+            created_at=now,
+        )
+        return self._write(
+            "add suppression",
+            lambda c: c.execute(_insert_ignoring_conflicts(c, suppressions), [row]).rowcount > 0,
+        )
 
 
 def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:

@@ -22,7 +22,9 @@ metadata = MetaData()
 deliveries = Table(
     "cartnudge_deliveries",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("order_id", String(64), nullable=False),
     Column("flow", String(64), nullable=False),
     Column("step", Integer, nullable=False),
@@ -44,7 +46,9 @@ deliveries = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
-    UniqueConstraint("order_id", "flow", "step", "episode", "channel", name="uq_cartnudge_delivery"),
+    UniqueConstraint(
+        "order_id", "flow", "step", "episode", "channel", name="uq_cartnudge_delivery"
+    ),
     Index("ix_cartnudge_deliveries_status_lease", "status", "lease_until"),
     Index("ix_cartnudge_deliveries_claimed_by", "claimed_by"),
     Index("ix_cartnudge_deliveries_created_at", "created_at"),

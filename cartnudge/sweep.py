@@ -30,7 +30,7 @@ from cartnudge.rules import (
     normalise_address,
 )
 from cartnudge.shopdb import AbandonedOrder, RowProblem
-from cartnudge.state import MAX_ATTEMPTS, ClaimRequest, Claimed, Outcome
+from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome
 
 log = logging.getLogger("cartnudge.sweep")
 
@@ -90,8 +90,15 @@ class Sweep:
     """One run. ``channel`` is the e-mail channel (outbox or SMTP); ``on_progress`` is called
     with the number of candidates handled so far (the CLI draws a bar on a terminal)."""
 
-    def __init__(self, app: App, channel: Channel, *, now: datetime, dry_run: bool = False,
-                 on_progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        channel: Channel,
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.app = app
         self.config = app.config
         self.channel = channel
@@ -105,14 +112,22 @@ class Sweep:
         store = self.app.store
         store.ensure_ready()
         if not self.dry_run:
-            store.start_run(self.summary.run_id, "sweep", self.now, host=socket.gethostname(),
-                            pid=os.getpid(), dry_run=False,
-                            started_at=datetime.now(UTC).replace(tzinfo=None))
+            store.start_run(
+                self.summary.run_id,
+                "sweep",
+                self.now,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                dry_run=False,
+                started_at=datetime.now(UTC).replace(tzinfo=None),
+            )
             self.summary.in_doubt_found = store.mark_in_doubt(self.now)
             if self.summary.in_doubt_found:
-                log.warning("%d deliveries are in doubt: a sweep died while sending them; "
-                            "they will not be sent again (see 'cartnudge report')",
-                            self.summary.in_doubt_found)
+                log.warning(
+                    "%d deliveries are in doubt: a sweep died while sending them; "
+                    "they will not be sent again (see 'cartnudge report')",
+                    self.summary.in_doubt_found,
+                )
         status = "error"
         try:
             if self.rules.enabled and self.rules.steps:
@@ -122,8 +137,12 @@ class Sweep:
             status = self.summary.status
         finally:
             if not self.dry_run:
-                store.finish_run(self.summary.run_id, status, json.dumps(self.summary.to_dict()),
-                                 datetime.now(UTC).replace(tzinfo=None))
+                store.finish_run(
+                    self.summary.run_id,
+                    status,
+                    json.dumps(self.summary.to_dict()),
+                    datetime.now(UTC).replace(tzinfo=None),
+                )
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
@@ -141,8 +160,9 @@ class Sweep:
         for row in page:
             if isinstance(row, RowProblem):
                 s.invalid_rows += 1
-                log.warning("%s: %s (skipped)", self.app.contract.path("abandoned_orders"),
-                            row.message)
+                log.warning(
+                    "%s: %s (skipped)", self.app.contract.path("abandoned_orders"), row.message
+                )
             else:
                 orders.append(row)
         s.candidates += len(page)
@@ -151,8 +171,13 @@ class Sweep:
         due: list[tuple[AbandonedOrder, object]] = []
         for order in orders:
             c = order.candidate
-            decision = decide(c, history.get(c.order_id, []), self.rules, self.now,
-                              suppressed=normalise_address(c.email or "") in suppressed)
+            decision = decide(
+                c,
+                history.get(c.order_id, []),
+                self.rules,
+                self.now,
+                suppressed=normalise_address(c.email or "") in suppressed,
+            )
             if decision.kind is Kind.SEND:
                 due.append((order, decision))
             elif decision.kind is Kind.WAIT:
@@ -173,9 +198,17 @@ class Sweep:
     def _dry_run(self, due: list) -> None:
         items = self.app.reader.order_items([o.raw_order_id for o, _ in due])
         for order, decision in due:
-            render_order(self.config, self.app.catalogue, self._template_for(decision.step), order,
-                         items.get(order.candidate.order_id, []), delivery_id=0,
-                         flow=self.rules.flow, episode=decision.episode, now=self.now)
+            render_order(
+                self.config,
+                self.app.catalogue,
+                self._template_for(decision.step),
+                order,
+                items.get(order.candidate.order_id, []),
+                delivery_id=0,
+                flow=self.rules.flow,
+                episode=decision.episode,
+                now=self.now,
+            )
             self.summary.would_send += 1
 
     def _deliver(self, due: list) -> None:
@@ -185,11 +218,17 @@ class Sweep:
         for order, d in due:
             c = order.candidate
             req = ClaimRequest(
-                order_id=c.order_id, flow=self.rules.flow, step=d.step, episode=d.episode,
-                channel=d.channel, customer_id=c.customer_id,
+                order_id=c.order_id,
+                flow=self.rules.flow,
+                step=d.step,
+                episode=d.episode,
+                channel=d.channel,
+                customer_id=c.customer_id,
                 recipient=normalise_address(c.email or ""),
-                template_id=self._template_for(d.step), amount=order.total_amount,
-                abandoned_at=c.abandoned_at, episode_started_at=d.episode_started_at,
+                template_id=self._template_for(d.step),
+                amount=order.total_amount,
+                abandoned_at=c.abandoned_at,
+                episode_started_at=d.episode_started_at,
                 due_at=d.due_at,
             )
             requests[req.key] = (req, order, d)
@@ -223,24 +262,42 @@ class Sweep:
         for cl, order, d in batch:
             order_items = items.get(order.candidate.order_id, [])
             if cl.attempts >= MAX_ATTEMPTS:
-                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED,
-                                        f"gave up after {cl.attempts} temporary failures"))
+                outcomes.append(
+                    Outcome(
+                        cl.id,
+                        DeliveryStatus.FAILED,
+                        f"gave up after {cl.attempts} temporary failures",
+                    )
+                )
                 continue
             if not order_items:
-                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED,
-                                        f"order {order.candidate.order_id} has no items "
-                                        f"({self.app.contract.path('order_items')})"))
+                outcomes.append(
+                    Outcome(
+                        cl.id,
+                        DeliveryStatus.FAILED,
+                        f"order {order.candidate.order_id} has no items "
+                        f"({self.app.contract.path('order_items')})",
+                    )
+                )
                 continue
             try:
                 rendered, links = render_order(
-                    self.config, self.app.catalogue, self._template_for(d.step), order,
-                    order_items, delivery_id=cl.id, flow=self.rules.flow, episode=d.episode,
-                    now=self.now)
+                    self.config,
+                    self.app.catalogue,
+                    self._template_for(d.step),
+                    order,
+                    order_items,
+                    delivery_id=cl.id,
+                    flow=self.rules.flow,
+                    episode=d.episode,
+                    now=self.now,
+                )
             except TemplateError as exc:
                 outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
                 continue
-            envelopes.append(email_envelope(self.config, order, rendered, links,
-                                            delivery_id=cl.id, now=self.now))
+            envelopes.append(
+                email_envelope(self.config, order, rendered, links, delivery_id=cl.id, now=self.now)
+            )
         if envelopes:
             store.mark_sending([e.delivery_id for e in envelopes], self.now, self.config.lease)
             by_id = {e.delivery_id: e for e in envelopes}
@@ -248,8 +305,13 @@ class Sweep:
             for r in results:
                 outcomes.append(self._outcome(r, by_id[r.delivery_id].message_id))
                 if r.hard_bounce:
-                    store.add_suppression("email", by_id[r.delivery_id].recipient, "hard_bounce",
-                                          self.now, detail=r.detail[:500])
+                    store.add_suppression(
+                        "email",
+                        by_id[r.delivery_id].recipient,
+                        "hard_bounce",
+                        self.now,
+                        detail=r.detail[:500],
+                    )
         store.record(outcomes, self.now)
         for o in outcomes:
             if o.status is DeliveryStatus.SENT:

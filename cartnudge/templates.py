@@ -21,9 +21,11 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
-    TemplateError as JinjaError,
     TemplateSyntaxError,
     select_autoescape,
+)
+from jinja2 import (
+    TemplateError as JinjaError,
 )
 
 from cartnudge.errors import TemplateError
@@ -64,8 +66,12 @@ def sample_context() -> dict[str, Any]:
         "storefront": "shop",
         "items": [
             {"name": "国産有機抹茶 100g", "quantity": 2, "unit_price": 1980, "subtotal": 3960},
-            {"name": "今治タオル フェイスタオル 2枚組", "quantity": 1, "unit_price": 2200,
-             "subtotal": 2200},
+            {
+                "name": "今治タオル フェイスタオル 2枚組",
+                "quantity": 1,
+                "unit_price": 2200,
+                "subtotal": 2200,
+            },
         ],
         "total_amount": 6160,
         "abandoned_at": datetime(2026, 11, 22, 9, 30),
@@ -136,8 +142,9 @@ class Catalogue:
         for part in PARTS.values():
             if not (path.parent / part).is_file():
                 raise TemplateError(f"{path.parent / part}: missing (template {template_id})")
-        return TemplateInfo(template_id, category, name, path.parent,
-                            (path.parent / SMS_PART).is_file())
+        return TemplateInfo(
+            template_id, category, name, path.parent, (path.parent / SMS_PART).is_file()
+        )
 
     def get(self, template_id: int) -> TemplateInfo:
         try:
@@ -171,8 +178,9 @@ class Catalogue:
                     f"template {info.id}: {_where(exc, info.directory / part)}: {exc}"
                 ) from None
         subject = _CONTROL.sub(" ", out["subject"] or "").strip()
-        return Rendered(subject=subject, text=out["text"] or "", html=out["html"] or "",
-                        sms=out.get("sms"))
+        return Rendered(
+            subject=subject, text=out["text"] or "", html=out["html"] or "", sms=out.get("sms")
+        )
 
     def check_all(self) -> None:
         """Render every template against the sample; raise on the first broken one."""
@@ -186,9 +194,12 @@ class Catalogue:
 
         info = self.templates.get(template_id)
         if info is None:
-            raise ConfigError(f"{source}: {key}: template {template_id} not found in "
-                              f"{self.directory}")
+            raise ConfigError(
+                f"{source}: {key}: template {template_id} not found in {self.directory}"
+            )
         if info.category != category:
-            raise ConfigError(f"{source}: {key}: template {template_id} is of category "
-                              f"{info.category!r}, this flow needs {category!r}")
+            raise ConfigError(
+                f"{source}: {key}: template {template_id} is of category "
+                f"{info.category!r}, this flow needs {category!r}"
+            )
         return info

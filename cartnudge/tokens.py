@@ -35,8 +35,9 @@ def _epoch(moment: datetime) -> int:
     return int(aware.timestamp())
 
 
-def sign_token(payload: dict[str, Any], keys: Sequence[bytes], *, kind: str,
-               expires_at: datetime) -> str:
+def sign_token(
+    payload: dict[str, Any], keys: Sequence[bytes], *, kind: str, expires_at: datetime
+) -> str:
     """A token carrying ``payload``, of ``kind``, valid until ``expires_at`` (naive = UTC)."""
     if not keys:
         raise TokenError("no signing key configured")
@@ -46,8 +47,9 @@ def sign_token(payload: dict[str, Any], keys: Sequence[bytes], *, kind: str,
     return f"{_b64(raw)}.{_b64(mac)}"
 
 
-def verify_token(token: str, keys: Sequence[bytes], *, now: datetime,
-                 kind: str | None = None) -> dict[str, Any]:
+def verify_token(
+    token: str, keys: Sequence[bytes], *, now: datetime, kind: str | None = None
+) -> dict[str, Any]:
     """The payload of a genuine, unexpired ``token``; :class:`TokenError` otherwise."""
     token = token.strip()
     parts = token.split(".")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import TracebackType
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # worth another try later (4xx, connection lost, timeout)
     PERMANENT = "permanent"  # never worth another try (5xx, invalid recipient)

@@ -25,8 +25,11 @@ class MemoryChannel(Channel):
     def send(self, batch: Sequence[Envelope]) -> list[SendResult]:
         results = []
         for envelope in batch:
-            result = (self._answer(envelope) if self._answer
-                      else SendResult(envelope.delivery_id, Result.SENT, "250 ok"))
+            result = (
+                self._answer(envelope)
+                if self._answer
+                else SendResult(envelope.delivery_id, Result.SENT, "250 ok")
+            )
             if result.result is Result.SENT:
                 self.sent.append(envelope)
             results.append(result)

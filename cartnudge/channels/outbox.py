@@ -37,8 +37,11 @@ class OutboxChannel(Channel):
                     os.fsync(fh.fileno())
                 os.replace(temp, final)
             except OSError as exc:
-                results.append(SendResult(envelope.delivery_id, Result.TEMPORARY,
-                                          f"outbox: {exc.strerror} ({final})"))
+                results.append(
+                    SendResult(
+                        envelope.delivery_id, Result.TEMPORARY, f"outbox: {exc.strerror} ({final})"
+                    )
+                )
                 continue
             results.append(SendResult(envelope.delivery_id, Result.SENT, f"written {final.name}"))
         return results

@@ -48,7 +48,9 @@ recovery:
 """
 
 
-def write_demo_config(directory: Path, *, smtp_host: str | None = None, smtp_port: int = 25) -> Path:
+def write_demo_config(
+    directory: Path, *, smtp_host: str | None = None, smtp_port: int = 25
+) -> Path:
     path = directory / "config.yaml"
     path.write_text(
         DEMO_CONFIG.format(
@@ -62,8 +64,15 @@ def write_demo_config(directory: Path, *, smtp_host: str | None = None, smtp_por
     return path
 
 
-def build_demo(directory: Path, *, now: datetime, customers: int = 3000, seed: int = 42,
-               smtp_host: str | None = None, smtp_port: int = 25) -> tuple[Path, SeedReport]:
+def build_demo(
+    directory: Path,
+    *,
+    now: datetime,
+    customers: int = 3000,
+    seed: int = 42,
+    smtp_host: str | None = None,
+    smtp_port: int = 25,
+) -> tuple[Path, SeedReport]:
     """Write ``directory``/config.yaml and shop.db (replacing an earlier demo's); return the
     configuration's path and what was seeded."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -47,12 +47,8 @@ def upgrade() -> None:
     op.create_index(
         "ix_cartnudge_deliveries_status_lease", "cartnudge_deliveries", ["status", "lease_until"]
     )
-    op.create_index(
-        "ix_cartnudge_deliveries_claimed_by", "cartnudge_deliveries", ["claimed_by"]
-    )
-    op.create_index(
-        "ix_cartnudge_deliveries_created_at", "cartnudge_deliveries", ["created_at"]
-    )
+    op.create_index("ix_cartnudge_deliveries_claimed_by", "cartnudge_deliveries", ["claimed_by"])
+    op.create_index("ix_cartnudge_deliveries_created_at", "cartnudge_deliveries", ["created_at"])
     op.create_table(
         "cartnudge_suppressions",
         sa.Column("channel", sa.String(16), primary_key=True),

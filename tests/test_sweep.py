@@ -1,0 +1,95 @@
+"""The sweep end to end on a real database of each backend, through the library API."""
+
+from __future__ import annotations
+
+import email
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cartnudge.app import App
+from cartnudge.channels.memory import MemoryChannel
+from cartnudge.channels.outbox import OutboxChannel
+from cartnudge.config import parse_config
+from cartnudge.sweep import Sweep
+from tests.conftest import write_config
+from tests.shop import ShopBuilder
+
+NOW = datetime(2026, 11, 22, 12, 0)
+
+
+def app_for(config_data: dict, tmp_path: Path) -> App:
+    path = write_config(tmp_path, config_data)
+    from cartnudge.config import load_config
+
+    return App(load_config(path))
+
+
+def sweep(app: App, now: datetime, channel=None, dry_run: bool = False):
+    channel = channel or MemoryChannel()
+    return Sweep(app, channel, now=now, dry_run=dry_run).run(), channel
+
+
+def test_a_due_cart_is_reminded_once_and_a_second_sweep_sends_nothing(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    shop.abandoned(NOW - timedelta(hours=4))
+    app = app_for(config_data, tmp_path)
+    first, channel = sweep(app, NOW)
+    second, _ = sweep(app, NOW + timedelta(hours=1), channel)
+    app.dispose()
+    assert (first.sent, second.sent) == (1, 0)
+    assert second.skipped == {"already_delivered": 1}
+    assert len(channel.sent) == 1
+
+
+def test_not_yet_due_and_expired_carts_are_not_sent(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    shop.abandoned(NOW - timedelta(hours=2))  # due in an hour
+    shop.abandoned(NOW - timedelta(hours=24))  # expired exactly now
+    shop.abandoned(NOW - timedelta(hours=23, minutes=59))  # still valid, due
+    app = app_for(config_data, tmp_path)
+    summary, channel = sweep(app, NOW)
+    app.dispose()
+    assert summary.sent == 1
+    assert summary.skipped.get("cart_expired", 0) <= 1  # the SQL pre-filter may leave it out
+    assert len(channel.sent) == 1
+
+
+def test_the_outbox_gets_one_parseable_eml_per_delivery(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    for hours in (4, 5, 6):
+        shop.abandoned(NOW - timedelta(hours=hours))
+    app = app_for(config_data, tmp_path)
+    summary, _ = sweep(app, NOW, OutboxChannel(app.config.outbox_dir))
+    app.dispose()
+    files = sorted(app.config.outbox_dir.glob("*.eml"))
+    assert summary.sent == 3 and len(files) == 3
+    message = email.message_from_bytes(files[0].read_bytes())
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+
+
+def test_a_dry_run_renders_but_writes_and_sends_nothing(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    shop.abandoned(NOW - timedelta(hours=4))
+    app = app_for(config_data, tmp_path)
+    dry, channel = sweep(app, NOW, dry_run=True)
+    real, _ = sweep(app, NOW)
+    app.dispose()
+    assert (dry.would_send, dry.sent, len(channel.sent)) == (1, 0, 0)
+    assert real.sent == 1
+
+
+def test_parse_config_is_usable_without_a_file(sqlite_url: str, tmp_path: Path) -> None:
+    from tests.conftest import TOKEN_ENV, TOKEN_KEYS, base_config
+
+    config = parse_config(
+        base_config(sqlite_url, tmp_path),
+        source="inline",
+        base_dir=tmp_path,
+        environ={TOKEN_ENV: TOKEN_KEYS},
+    )
+    assert config.confirm_steps[0].delay == timedelta(hours=3)
