@@ -1,4 +1,4 @@
-"""Parse and format the durations written in the configuration: ``3h``, ``90m``, ``1h30m``, ``3d``."""
+"""Parse and format the configuration's durations: ``3h``, ``90m``, ``1h30m``, ``3d``."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The reference shop: a schema that satisfies the shop contract, and a seeder for demos and tests."""
+"""The reference shop: a schema satisfying the shop contract, and a seeder for demos and tests."""
