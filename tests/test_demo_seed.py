@@ -40,7 +40,7 @@ def _dump(engine: sqlalchemy.Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SeedReport, dict]]:
+def seeded_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SeedReport, dict]]:
     """One seeded shop, read back once, shared by the read-only tests."""
     engine, report = _seeded(tmp_path_factory.mktemp("seed") / "shop.db")
     with engine.connect() as conn:
@@ -80,8 +80,8 @@ def test_a_different_seed_gives_different_rows(tmp_path: Path) -> None:
         second.dispose()
 
 
-def test_the_report_counts_what_was_inserted(shop: tuple[SeedReport, dict]) -> None:
-    report, rows = shop
+def test_the_report_counts_what_was_inserted(seeded_shop: tuple[SeedReport, dict]) -> None:
+    report, rows = seeded_shop
     assert report.customers == len(rows["customers"]) == CUSTOMERS
     assert report.orders == len(rows["orders"])
     assert report.abandoned_orders == len(_abandoned(rows))
@@ -90,8 +90,10 @@ def test_the_report_counts_what_was_inserted(shop: tuple[SeedReport, dict]) -> N
     assert 0.35 < report.abandoned_orders / report.orders < 0.65
 
 
-def test_every_cell_of_the_abandonment_table_has_orders(shop: tuple[SeedReport, dict]) -> None:
-    _, rows = shop
+def test_every_cell_of_the_abandonment_table_has_orders(
+    seeded_shop: tuple[SeedReport, dict],
+) -> None:
+    _, rows = seeded_shop
     status = _status_of(rows)
     steps: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for order in _abandoned(rows):
@@ -105,14 +107,16 @@ def test_every_cell_of_the_abandonment_table_has_orders(shop: tuple[SeedReport, 
     assert set(steps["visitor", "shop"]) == {"cart"}
 
 
-def test_logged_in_is_true_exactly_for_members_orders(shop: tuple[SeedReport, dict]) -> None:
-    _, rows = shop
+def test_logged_in_is_true_exactly_for_members_orders(seeded_shop: tuple[SeedReport, dict]) -> None:
+    _, rows = seeded_shop
     status = _status_of(rows)
     assert all(o["logged_in"] == (status[o["customer_id"]] == "member") for o in rows["orders"])
 
 
-def test_failed_payments_and_lp_form_abandonments_exist(shop: tuple[SeedReport, dict]) -> None:
-    report, rows = shop
+def test_failed_payments_and_lp_form_abandonments_exist(
+    seeded_shop: tuple[SeedReport, dict],
+) -> None:
+    report, rows = seeded_shop
     abandoned = _abandoned(rows)
     failed = [o for o in abandoned if o["abandoned_step"] == "payment_failed"]
     typed = [o for o in abandoned if o["abandoned_step"] == "input"]
@@ -124,9 +128,9 @@ def test_failed_payments_and_lp_form_abandonments_exist(shop: tuple[SeedReport, 
 
 
 def test_each_suppressing_fraud_result_and_the_redirect_action_occur(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    _, rows = shop
+    _, rows = seeded_shop
     abandoned = _abandoned(rows)
     results = Counter(o["fraud_result"] for o in abandoned)
     actions = Counter(o["fraud_action"] for o in abandoned)
@@ -137,8 +141,10 @@ def test_each_suppressing_fraud_result_and_the_redirect_action_occur(
     assert set(actions) == {"redirect", None}
 
 
-def test_every_order_total_equals_the_sum_of_its_items(shop: tuple[SeedReport, dict]) -> None:
-    _, rows = shop
+def test_every_order_total_equals_the_sum_of_its_items(
+    seeded_shop: tuple[SeedReport, dict],
+) -> None:
+    _, rows = seeded_shop
     price = {p["id"]: (p["name"], p["price"]) for p in rows["products"]}
     items_by_order: dict[int, list[dict]] = defaultdict(list)
     for item in rows["order_items"]:
@@ -153,9 +159,9 @@ def test_every_order_total_equals_the_sum_of_its_items(shop: tuple[SeedReport, d
 
 
 def test_abandonments_are_not_yet_due_due_and_expired_for_3_hours_and_24_hours(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    report, rows = shop
+    report, rows = seeded_shop
     ages = [NOW - o["abandoned_at"] for o in _abandoned(rows)]
     not_yet_due = [a for a in ages if a < timedelta(hours=3)]
     due = [a for a in ages if timedelta(hours=3) <= a < timedelta(hours=24)]
@@ -166,8 +172,8 @@ def test_abandonments_are_not_yet_due_due_and_expired_for_3_hours_and_24_hours(
     assert all(timedelta(0) < a <= timedelta(days=4) for a in ages)
 
 
-def test_abandoned_order_timestamps_are_ordered(shop: tuple[SeedReport, dict]) -> None:
-    _, rows = shop
+def test_abandoned_order_timestamps_are_ordered(seeded_shop: tuple[SeedReport, dict]) -> None:
+    _, rows = seeded_shop
     abandoned = _abandoned(rows)
     for o in abandoned:
         assert o["created_at"] < o["abandoned_at"] <= o["last_activity_at"] < NOW
@@ -177,9 +183,9 @@ def test_abandoned_order_timestamps_are_ordered(shop: tuple[SeedReport, dict]) -
 
 
 def test_completed_orders_include_purchases_after_an_abandonment(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    _, rows = shop
+    _, rows = seeded_shop
     completed = [o for o in rows["orders"] if o["state"] == "completed"]
     for o in completed:
         assert o["abandoned_at"] is None and o["abandoned_step"] is None
@@ -197,9 +203,9 @@ def test_completed_orders_include_purchases_after_an_abandonment(
 
 
 def test_lp_orders_have_a_landing_page_and_shop_orders_do_not(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    _, rows = shop
+    _, rows = seeded_shop
     for o in rows["orders"]:
         if o["storefront"] == "lp":
             assert o["lp_id"] in (1, 2, 3)
@@ -208,9 +214,9 @@ def test_lp_orders_have_a_landing_page_and_shop_orders_do_not(
 
 
 def test_customers_are_japanese_with_reserved_domains_and_mobile_numbers(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    _, rows = shop
+    _, rows = seeded_shop
     people = rows["customers"]
     kanji_name = re.compile(r"^[\u4e00-\u9fff々]+ [\u4e00-\u9fff々]+$")
     assert all(kanji_name.match(c["name"]) for c in people)
@@ -233,8 +239,10 @@ def test_customers_are_japanese_with_reserved_domains_and_mobile_numbers(
         assert 0.35 < sum(c[channel] for c in people) / len(people) < 0.65
 
 
-def test_products_have_japanese_names_yen_prices_and_stock(shop: tuple[SeedReport, dict]) -> None:
-    _, rows = shop
+def test_products_have_japanese_names_yen_prices_and_stock(
+    seeded_shop: tuple[SeedReport, dict],
+) -> None:
+    _, rows = seeded_shop
     names = {p["name"] for p in rows["products"]}
     assert "国産有機抹茶 100g" in names
     assert "今治タオル フェイスタオル 2枚組" in names
@@ -244,9 +252,9 @@ def test_products_have_japanese_names_yen_prices_and_stock(shop: tuple[SeedRepor
 
 
 def test_suppressed_emails_are_valid_addresses_of_customers(
-    shop: tuple[SeedReport, dict],
+    seeded_shop: tuple[SeedReport, dict],
 ) -> None:
-    report, rows = shop
+    report, rows = seeded_shop
     emails = {c["email"] for c in rows["customers"]}
     assert report.suppressed_emails
     assert len(set(report.suppressed_emails)) == len(report.suppressed_emails)
