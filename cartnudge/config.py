@@ -115,6 +115,8 @@ class RecoverySettings(_Strict):
     unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
     keys_env: str = "CARTNUDGE_TOKEN_KEYS"
     token_ttl: str = "14d"
+    attribution: Literal["url", "url+window"] = "url"
+    attribution_window: str = "3d"
 
 
 class SweepSettings(_Strict):
@@ -162,6 +164,7 @@ class Config:
     lease: timedelta
     resend_after: timedelta
     token_ttl: timedelta
+    attribution_window: timedelta | None
     confirm_steps: tuple[Step, ...]
     sql_dir: Path
     templates_dir: Path
@@ -331,6 +334,11 @@ def parse_config(
         lease=_duration(settings.state.lease, "state.lease", source, bare_unit="m"),
         resend_after=_duration(confirm.resend_after, "flows.confirm.resend_after", source),
         token_ttl=_duration(settings.recovery.token_ttl, "recovery.token_ttl", source),
+        attribution_window=_duration(
+            settings.recovery.attribution_window, "recovery.attribution_window", source
+        )
+        if settings.recovery.attribution == "url+window"
+        else None,
         confirm_steps=steps,
         sql_dir=_resolve_path(base_dir, settings.shop.sql_dir)
         if settings.shop.sql_dir

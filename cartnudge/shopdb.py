@@ -54,9 +54,14 @@ CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
         (),
     ),
     "purchases_since": (("customer_id", "purchased_at"), ("customer_ids",), ()),
+    "completed_orders": (
+        ("order_id", "customer_id", "completed_at", "total_amount", "recovery_token"),
+        ("completed_from", "completed_to", "after_id", "chunk_size"),
+        ("completed_from", "completed_to"),
+    ),
 }
 _LIST_PARAMS = {"order_ids", "customer_ids"}
-_DATETIME_COLUMNS = {"abandoned_at", "last_activity_at", "purchased_at"}
+_DATETIME_COLUMNS = {"abandoned_at", "last_activity_at", "purchased_at", "completed_at"}
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,30 @@ class ShopReader:
             if row["purchased_at"] is not None
         }
 
+    def completed_orders(
+        self, *, completed_from: datetime, completed_to: datetime, chunk_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of orders completed in [from, to), with times converted to naive UTC."""
+        after_id: Any = -1
+        while True:
+            rows = self._run(
+                "completed_orders",
+                completed_from=_from_utc(completed_from, self.tz),
+                completed_to=_from_utc(completed_to, self.tz),
+                after_id=after_id,
+                chunk_size=chunk_size,
+            )
+            if not rows:
+                return
+            yield [
+                dict(row, completed_at=_to_utc(row["completed_at"], self.tz))
+                for row in rows
+                if row["completed_at"] is not None
+            ]
+            after_id = rows[-1]["order_id"]
+            if len(rows) < chunk_size:
+                return
+
     def check(self, now: datetime) -> list[str]:
         """Run every contract query once; return one line per problem (empty: all good)."""
         problems: list[str] = []
@@ -264,6 +293,12 @@ class ShopReader:
             ),
             "order_items": dict(order_ids=[-1]),
             "purchases_since": dict(customer_ids=[-1]),
+            "completed_orders": dict(
+                completed_from=now - timedelta(days=1),
+                completed_to=now,
+                after_id=-1,
+                chunk_size=1,
+            ),
         }
         for name, (columns, _params, _dt) in CONTRACT.items():
             try:

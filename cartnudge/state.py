@@ -29,9 +29,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from cartnudge.attribution import Recovery, SentDelivery
 from cartnudge.errors import DatabaseError
 from cartnudge.rules import DeliveryStatus, PastDelivery, normalise_address
-from cartnudge.state_schema import deliveries, runs, suppressions
+from cartnudge.state_schema import deliveries, recoveries, runs, suppressions
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
@@ -386,6 +387,79 @@ class StateStore:
     def count_by_status(self) -> dict[str, int]:
         stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
         return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
+
+    # -- recoveries -------------------------------------------------------------------------
+
+    def last_sweep_now(self) -> datetime | None:
+        """The ``now`` of the latest sweep that finished (recoveries are read from there on)."""
+        stmt = select(func.max(runs.c.now)).where(
+            runs.c.command == "sweep",
+            runs.c.dry_run.is_(False),
+            runs.c.status.in_(("ok", "problems")),
+        )
+        return self._read("last sweep", lambda c: c.execute(stmt).scalar())
+
+    def _sent(self, where: Any) -> list[SentDelivery]:
+        d = deliveries.c
+        stmt = select(d.id, d.order_id, d.flow, d.customer_id, d.sent_at, d.created_at).where(
+            d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where
+        )
+        return self._read(
+            "deliveries",
+            lambda c: [
+                SentDelivery(r.id, r.order_id, r.flow, r.customer_id, r.sent_at or r.created_at)
+                for r in c.execute(stmt)
+            ],
+        )
+
+    def sent_by_id(self, delivery_ids: Iterable[int]) -> dict[int, SentDelivery]:
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return {}
+        return {d.id: d for d in self._sent(deliveries.c.id.in_(ids))}
+
+    def sent_to_customers(
+        self, customer_ids: Iterable[str], since: datetime
+    ) -> dict[str, list[SentDelivery]]:
+        ids = sorted(set(customer_ids))
+        if not ids:
+            return {}
+        out: dict[str, list[SentDelivery]] = {}
+        where = and_(deliveries.c.customer_id.in_(ids), deliveries.c.created_at >= since)
+        for d in self._sent(where):
+            out.setdefault(d.customer_id or "", []).append(d)
+        return out
+
+    def record_recoveries(self, found: Sequence[Recovery], now: datetime) -> int:
+        """Insert recovery markers; an order already marked stays as it was. Returns how many
+        were new."""
+        if not found:
+            return 0
+        rows = [
+            dict(
+                order_id=r.order_id,
+                delivery_id=r.delivery_id,
+                abandoned_order_id=r.abandoned_order_id,
+                flow=r.flow,
+                customer_id=r.customer_id,
+                attribution=r.attribution,
+                amount=r.amount,
+                completed_at=r.completed_at,
+                recorded_at=now,
+            )
+            for r in found
+        ]
+        ids = [r["order_id"] for r in rows]
+        count_new = (
+            select(func.count()).select_from(recoveries).where(recoveries.c.order_id.in_(ids))
+        )
+
+        def run(conn: Any) -> int:
+            before = conn.execute(count_new).scalar_one()
+            conn.execute(_insert_ignoring_conflicts(conn, recoveries), rows)
+            return conn.execute(count_new).scalar_one() - before
+
+        return self._write("record recoveries", run)
 
     # -- suppressions -----------------------------------------------------------------------
 

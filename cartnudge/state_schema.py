@@ -52,6 +52,7 @@ deliveries = Table(
     Index("ix_cartnudge_deliveries_status_lease", "status", "lease_until"),
     Index("ix_cartnudge_deliveries_claimed_by", "claimed_by"),
     Index("ix_cartnudge_deliveries_created_at", "created_at"),
+    Index("ix_cartnudge_deliveries_customer", "customer_id", "sent_at"),
 )
 
 suppressions = Table(
@@ -77,4 +78,20 @@ runs = Table(
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("status", String(16), nullable=False),  # running | ok | problems | error
     Column("summary", Text),
+)
+
+recoveries = Table(
+    "cartnudge_recoveries",
+    metadata,
+    Column("order_id", String(64), primary_key=True),  # the completed shop order
+    Column("delivery_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("abandoned_order_id", String(64), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("customer_id", String(64)),
+    Column("attribution", String(16), nullable=False),  # url | window
+    Column("amount", Integer, nullable=False),
+    Column("completed_at", DateTime, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_cartnudge_recoveries_completed_at", "completed_at"),
+    Index("ix_cartnudge_recoveries_delivery", "delivery_id"),
 )

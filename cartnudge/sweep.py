@@ -16,12 +16,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cartnudge.app import App
+from cartnudge.attribution import CompletedOrder, attribute
 from cartnudge.channels.base import Channel, Result, SendResult
 from cartnudge.compose import email_envelope, render_order
-from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, TemplateError
+from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, TemplateError, TokenError
 from cartnudge.rules import (
     DeliveryStatus,
     Kind,
@@ -31,8 +32,11 @@ from cartnudge.rules import (
 )
 from cartnudge.shopdb import AbandonedOrder, RowProblem
 from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome
+from cartnudge.tokens import RECOVERY, verify_token
 
 log = logging.getLogger("cartnudge.sweep")
+RECOVERY_OVERLAP = timedelta(hours=1)
+FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Summary:
     waiting: int = 0
     in_doubt_found: int = 0
     invalid_rows: int = 0
+    recovered: int = 0
+    recovered_amount: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -76,6 +82,8 @@ class Summary:
             "waiting": self.waiting,
             "in_doubt_found": self.in_doubt_found,
             "invalid_rows": self.invalid_rows,
+            "recovered": self.recovered,
+            "recovered_amount": self.recovered_amount,
             "skipped": dict(sorted(self.skipped.items())),
             "status": self.status,
         }
@@ -134,6 +142,8 @@ class Sweep:
                 with self.channel:
                     for page in self._pages():
                         self._handle_page(page)
+            if not self.dry_run:
+                self._attribute_recoveries()
             status = self.summary.status
         finally:
             if not self.dry_run:
@@ -191,6 +201,51 @@ class Sweep:
             else:
                 self._deliver(due)
         self.on_progress(s.candidates)
+
+    def _attribute_recoveries(self) -> None:
+        """Mark the orders completed since the last sweep that a reminder brought back."""
+        store = self.app.store
+        last = store.last_sweep_now()
+        # An hour of overlap catches orders committed late; the table's key stops double counts.
+        since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
+        window = self.config.attribution_window
+        for page in self.app.reader.completed_orders(
+            completed_from=since,
+            completed_to=self.now,
+            chunk_size=self.config.settings.sweep.chunk_size,
+        ):
+            orders = [self._completed(row) for row in page]
+            by_id = store.sent_by_id(o.token_delivery_id for o in orders if o.token_delivery_id)
+            by_customer = {}
+            if window is not None:
+                by_customer = store.sent_to_customers(
+                    (o.customer_id for o in orders if o.customer_id), since - window
+                )
+            found = attribute(orders, by_id, by_customer, window=window)
+            self.summary.recovered += store.record_recoveries(found, self.now)
+            self.summary.recovered_amount += sum(r.amount for r in found)
+
+    def _completed(self, row: dict) -> CompletedOrder:
+        delivery_id = None
+        if row["recovery_token"]:
+            try:
+                payload = verify_token(
+                    row["recovery_token"],
+                    self.config.token_keys,
+                    now=self.now,
+                    kind=RECOVERY,
+                    check_expiry=False,
+                )
+                delivery_id = int(payload["d"])
+            except (TokenError, KeyError, TypeError, ValueError):
+                log.info("order %s: its recovery token is not ours or was altered", row["order_id"])
+        return CompletedOrder(
+            order_id=str(row["order_id"]),
+            customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
+            completed_at=row["completed_at"],
+            amount=int(row["total_amount"] or 0),
+            token_delivery_id=delivery_id,
+        )
 
     def _template_for(self, step: int) -> int:
         return self.config.confirm_steps[step].template_id

@@ -48,9 +48,17 @@ def sign_token(
 
 
 def verify_token(
-    token: str, keys: Sequence[bytes], *, now: datetime, kind: str | None = None
+    token: str,
+    keys: Sequence[bytes],
+    *,
+    now: datetime,
+    kind: str | None = None,
+    check_expiry: bool = True,
 ) -> dict[str, Any]:
-    """The payload of a genuine, unexpired ``token``; :class:`TokenError` otherwise."""
+    """The payload of a genuine, unexpired ``token``; :class:`TokenError` otherwise.
+
+    ``check_expiry=False`` is for attribution: a purchase through an expired link still came
+    from our reminder."""
     token = token.strip()
     parts = token.split(".")
     if len(parts) != 2 or not all(parts):
@@ -69,7 +77,7 @@ def verify_token(
         raise TokenError("token payload is malformed") from None
     if kind is not None and token_kind != kind:
         raise TokenError(f"token is a {token_kind} token, not a {kind} token")
-    if _epoch(now) >= expires:
+    if check_expiry and _epoch(now) >= expires:
         when = datetime.fromtimestamp(expires, UTC).isoformat()
         raise TokenError(f"token expired at {when}")
     body["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()

@@ -121,7 +121,9 @@ class ShopBuilder:
             )
         return oid
 
-    def complete_purchase(self, customer_id: int, at: datetime, amount: int = 1980) -> int:
+    def complete_purchase(
+        self, customer_id: int, at: datetime, amount: int = 1980, recovery_token: str | None = None
+    ) -> int:
         oid = next(self._ids)
         with self.engine.begin() as conn:
             conn.execute(
@@ -135,6 +137,7 @@ class ShopBuilder:
                     completed_at=at,
                     last_activity_at=at,
                     total_amount=amount,
+                    recovery_token=recovery_token,
                 )
             )
         return oid
