@@ -206,7 +206,13 @@ def check(config_path: str) -> None:
     type=click.Path(file_okay=False),
     help="Where the demo writes everything.",
 )
-@click.option("--customers", default=3000, show_default=True, type=click.IntRange(10, 1_000_000))
+@click.option(
+    "--customers",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(10, 1_000_000),
+    help="How many customers the demo shop has.",
+)
 @click.option("--seed", default=42, show_default=True, help="Seed for the demo data.")
 @click.option(
     "--smtp",
@@ -263,24 +269,19 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
 
 @main.group()
 def token() -> None:
-    """Recovery and opt-out tokens (for the shop's own pages)."""
-
-
-@token.command("verify")
-@config_option
-@click.argument("token_text", metavar="TOKEN")
-@click.option("--now", "now_text", metavar="DATETIME", help="Check expiry as of this ISO time.")
-@handle_errors
-def token_verify(config_path: str, token_text: str, now_text: str | None) -> None:
-    """Print a token's contents as JSON, or refuse it (exit 7) if tampered, expired or malformed.
+    """Recovery and opt-out tokens (for the shop's own pages).
 
     \b
     Example:
-      cartnudge token verify eyJkIjo0Mi...Q.sig
+      cartnudge token verify --config /etc/cartnudge.yaml eyJkIjo0Mi...Q.sig
     """
-    from cartnudge.config import load_config
-    from cartnudge.tokens import verify_token
 
-    config = load_config(config_path)
-    payload = verify_token(token_text, config.token_keys, now=parse_now(now_text, config.tz))
-    click.echo(json.dumps(payload, ensure_ascii=False, sort_keys=True))
+
+def _register_operator_commands() -> None:
+    from cartnudge import cli_operator
+
+    for command in (cli_operator.templates, cli_operator.unsubscribe, cli_operator.suppressions):
+        main.add_command(command)
+
+
+_register_operator_commands()

@@ -25,29 +25,32 @@ from sqlalchemy.sql.elements import TextClause
 from cartnudge.errors import ContractError, DatabaseError
 from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 
+ABANDONED_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "customer_status",
+    "customer_name",
+    "email",
+    "email_consent",
+    "storefront",
+    "lp_id",
+    "abandoned_step",
+    "abandoned_at",
+    "last_activity_at",
+    "total_amount",
+    "fraud_result",
+    "fraud_action",
+    "purchased_at",
+)
+
 # name -> (columns the file must return, bind parameters it gets, datetime parameters)
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "abandoned_orders": (
-        (
-            "order_id",
-            "customer_id",
-            "customer_status",
-            "customer_name",
-            "email",
-            "email_consent",
-            "storefront",
-            "lp_id",
-            "abandoned_step",
-            "abandoned_at",
-            "last_activity_at",
-            "total_amount",
-            "fraud_result",
-            "fraud_action",
-            "purchased_at",
-        ),
+        ABANDONED_COLUMNS,
         ("due_before", "active_since", "after_at", "after_id", "chunk_size"),
         ("due_before", "active_since", "after_at"),
     ),
+    "abandoned_order": (ABANDONED_COLUMNS, ("order_id",), ()),
     "order_items": (
         ("order_id", "product_id", "product_name", "quantity", "unit_price"),
         ("order_ids",),
@@ -230,6 +233,11 @@ class ShopReader:
             total_amount=int(row["total_amount"]),
         )
 
+    def order(self, order_id: Any) -> AbandonedOrder | RowProblem | None:
+        """One order by id (any state the query returns), or None when there is none."""
+        rows = self._run("abandoned_order", order_id=order_id)
+        return self._parse(rows[0]) if rows else None
+
     def order_items(self, order_ids: Sequence[Any]) -> dict[str, list[Item]]:
         if not order_ids:
             return {}
@@ -291,6 +299,7 @@ class ShopReader:
                 after_id=-1,
                 chunk_size=1,
             ),
+            "abandoned_order": dict(order_id=-1),
             "order_items": dict(order_ids=[-1]),
             "purchases_since": dict(customer_ids=[-1]),
             "completed_orders": dict(

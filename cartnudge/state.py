@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -478,6 +478,35 @@ class StateStore:
             "add suppression",
             lambda c: c.execute(_insert_ignoring_conflicts(c, suppressions), [row]).rowcount > 0,
         )
+
+    def remove_suppression(self, channel: str, address: str) -> bool:
+        """Remove ``address``; False when it was not there."""
+        stmt = delete(suppressions).where(
+            suppressions.c.channel == channel,
+            suppressions.c.address == normalise_address(address),
+        )
+        return self._write("remove suppression", lambda c: c.execute(stmt).rowcount > 0)
+
+    def iter_suppressions(self, channel: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every suppression, address order, streamed in pages (the list can be long)."""
+        s = suppressions.c
+        after: tuple[str, str] = ("", "")
+        while True:
+            stmt = (
+                select(suppressions)
+                .where(or_(s.address > after[0], and_(s.address == after[0], s.channel > after[1])))
+                .order_by(s.address, s.channel)
+                .limit(1000)
+            )
+            if channel:
+                stmt = stmt.where(s.channel == channel)
+            rows = self._read(
+                "suppressions", lambda c, q=stmt: [dict(r._mapping) for r in c.execute(q)]
+            )
+            yield from rows
+            if len(rows) < 1000:
+                return
+            after = (rows[-1]["address"], rows[-1]["channel"])
 
 
 def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:

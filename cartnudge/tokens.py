@@ -67,6 +67,10 @@ def verify_token(
         raw, mac = _unb64(parts[0]), _unb64(parts[1])
     except (ValueError, TypeError):
         raise TokenError("token is malformed (not base64url)") from None
+    # base64url's last character carries unused bits: accept only the canonical spelling, so a
+    # token that was edited is refused even where the edit decodes to the same bytes.
+    if _b64(raw) != parts[0] or _b64(mac) != parts[1]:
+        raise TokenError("token is malformed (not canonical base64url)")
     if not any(hmac.compare_digest(hmac.new(k, raw, hashlib.sha256).digest(), mac) for k in keys):
         raise TokenError("token signature is not valid (tampered, or signed with an unknown key)")
     try:
