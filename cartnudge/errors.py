@@ -9,7 +9,6 @@ Exit codes (README, "Exit codes"):
   5  a channel could not be used at all (e.g. SMTP server unreachable at start)
   6  a template is broken
   7  a token was refused (tampered, expired, malformed)
-  8  another sweep holds the lock (only with --lock)
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ EXIT_DATABASE = 4
 EXIT_CHANNEL = 5
 EXIT_TEMPLATE = 6
 EXIT_TOKEN = 7
-EXIT_LOCKED = 8
 
 
 class CartnudgeError(Exception):
@@ -60,7 +58,3 @@ class TemplateError(CartnudgeError):
 
 class TokenError(CartnudgeError):
     exit_code = EXIT_TOKEN
-
-
-class LockedError(CartnudgeError):
-    exit_code = EXIT_LOCKED
