@@ -9,6 +9,9 @@ The idempotency protocol (DESIGN.md, "Own state and idempotency"):
 2. *sending*: set just before a batch is handed to a channel.
 3. *sent* / *retry* / *failed*: the channel's answer, right after the batch.
 
+A lease given at ``now`` for ``lease`` is over at ``now + lease`` exactly (as a cart expires exactly
+at ``abandoned_at + cart_ttl``), so the run at ``now + lease`` may take it.
+
 A row still ``sending`` after its lease is *in doubt*: the run died with it in a channel's hands.
 It is never sent again automatically (at-most-once), and it is counted and reported.
 """
@@ -32,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from cartnudge.attribution import Recovery, SentDelivery
 from cartnudge.errors import DatabaseError
 from cartnudge.rules import DeliveryStatus, PastDelivery, normalise_address
-from cartnudge.state_schema import deliveries, recoveries, runs, suppressions
+from cartnudge.state_schema import deliveries, recoveries, runs, skips, suppressions
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
@@ -107,6 +110,16 @@ class Claimed:
     id: int
     key: tuple[str, str, int, int, str]
     attempts: int
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    order_id: str
+    flow: str
+    episode: int
+    reason: str
+    customer_id: str | None
+    abandoned_at: datetime
 
 
 @dataclass(frozen=True)
@@ -284,7 +297,7 @@ class StateStore:
                 ),
                 or_(
                     d.status == DeliveryStatus.RETRY.value,
-                    and_(d.status == DeliveryStatus.CLAIMED.value, d.lease_until < now),
+                    and_(d.status == DeliveryStatus.CLAIMED.value, d.lease_until <= now),
                 ),
             )
             .values(
@@ -373,7 +386,7 @@ class StateStore:
                     update(deliveries)
                     .where(
                         deliveries.c.status == DeliveryStatus.SENDING.value,
-                        deliveries.c.lease_until < now,
+                        deliveries.c.lease_until <= now,
                     )
                     .values(
                         status=DeliveryStatus.IN_DOUBT.value,
@@ -387,6 +400,35 @@ class StateStore:
     def count_by_status(self) -> dict[str, int]:
         stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
         return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
+
+    # -- skips ------------------------------------------------------------------------------
+
+    def record_skips(self, found: Sequence[SkipRecord], now: datetime) -> None:
+        """Remember each (order, flow, episode, reason) once; reads first, so an hourly sweep
+        that sees the same skipped carts again writes nothing."""
+        if not found:
+            return
+        s = skips.c
+        ids = sorted({f.order_id for f in found})
+        known_q = select(s.order_id, s.flow, s.episode, s.reason).where(s.order_id.in_(ids))
+        known = self._read("skips", lambda c: {tuple(r) for r in c.execute(known_q)})
+        rows = [
+            dict(
+                order_id=f.order_id,
+                flow=f.flow,
+                episode=f.episode,
+                reason=f.reason,
+                customer_id=f.customer_id,
+                abandoned_at=f.abandoned_at,
+                first_seen_at=now,
+            )
+            for f in found
+            if (f.order_id, f.flow, f.episode, f.reason) not in known
+        ]
+        if rows:
+            self._write(
+                "record skips", lambda c: c.execute(_insert_ignoring_conflicts(c, skips), rows)
+            )
 
     # -- recoveries -------------------------------------------------------------------------
 

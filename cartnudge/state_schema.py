@@ -95,3 +95,16 @@ recoveries = Table(
     Index("ix_cartnudge_recoveries_completed_at", "completed_at"),
     Index("ix_cartnudge_recoveries_delivery", "delivery_id"),
 )
+
+skips = Table(
+    "cartnudge_skips",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("flow", String(64), primary_key=True),
+    Column("episode", Integer, primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("customer_id", String(64)),
+    Column("abandoned_at", DateTime, nullable=False),
+    Column("first_seen_at", DateTime, nullable=False),
+    Index("ix_cartnudge_skips_abandoned_at", "abandoned_at"),
+)

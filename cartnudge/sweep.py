@@ -31,11 +31,13 @@ from cartnudge.rules import (
     normalise_address,
 )
 from cartnudge.shopdb import AbandonedOrder, RowProblem
-from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome
+from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome, SkipRecord
 from cartnudge.tokens import RECOVERY, verify_token
 
 log = logging.getLogger("cartnudge.sweep")
 RECOVERY_OVERLAP = timedelta(hours=1)
+# Not skips in the report's sense: the flow is off, or the order was handled already.
+UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED})
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
 
 
@@ -179,6 +181,7 @@ class Sweep:
         history = self.app.store.history([o.candidate.order_id for o in orders])
         suppressed = self.app.store.suppressed("email", (o.candidate.email or "" for o in orders))
         due: list[tuple[AbandonedOrder, object]] = []
+        skipped: list[SkipRecord] = []
         for order in orders:
             c = order.candidate
             decision = decide(
@@ -194,6 +197,19 @@ class Sweep:
                 s.waiting += 1
             else:
                 s.skipped[decision.reason.value] += 1
+                if decision.reason not in UNRECORDED_SKIPS:
+                    skipped.append(
+                        SkipRecord(
+                            c.order_id,
+                            self.rules.flow,
+                            decision.episode,
+                            decision.reason.value,
+                            c.customer_id,
+                            c.abandoned_at,
+                        )
+                    )
+        if not self.dry_run:
+            self.app.store.record_skips(skipped, self.now)
         s.due += len(due)
         if due:
             if self.dry_run:
@@ -295,15 +311,27 @@ class Sweep:
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, *requests[cl.key][1:]) for cl in claimed]
         purchases = self.app.reader.purchases([o.candidate.customer_id for _, o, _ in owned])
-        release, sendable = [], []
+        release, sendable, bought_skips = [], [], []
         for cl, order, d in owned:
-            bought = purchases.get(order.candidate.customer_id or "")
+            c = order.candidate
+            bought = purchases.get(c.customer_id or "")
             if bought is not None and bought >= d.episode_started_at:
                 release.append(cl.id)
                 s.skipped[SkipReason.PURCHASED.value] += 1
+                bought_skips.append(
+                    SkipRecord(
+                        c.order_id,
+                        self.rules.flow,
+                        d.episode,
+                        SkipReason.PURCHASED.value,
+                        c.customer_id,
+                        c.abandoned_at,
+                    )
+                )
             else:
                 sendable.append((cl, order, d))
         store.release(release)
+        store.record_skips(bought_skips, self.now)
 
         items = self.app.reader.order_items([o.raw_order_id for _, o, _ in sendable])
         for batch in _batches(sendable, self.config.settings.sweep.send_batch):

@@ -93,3 +93,21 @@ def test_parse_config_is_usable_without_a_file(sqlite_url: str, tmp_path: Path) 
         environ={TOKEN_ENV: TOKEN_KEYS},
     )
     assert config.confirm_steps[0].delay == timedelta(hours=3)
+
+
+def test_a_skipped_order_is_recorded_once_per_reason_however_many_sweeps_see_it(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from cartnudge.state_schema import skips
+
+    no_consent = shop.abandoned(NOW - timedelta(hours=4), email_optin=False)
+    fraud = shop.abandoned(NOW - timedelta(hours=5), fraud_result="NG")
+    app = app_for(config_data, tmp_path)
+    for hour in range(3):
+        sweep(app, NOW + timedelta(hours=hour))
+    app.dispose()
+    with shop.engine.connect() as conn:
+        rows = sorted((r.order_id, r.reason) for r in conn.execute(select(skips)))
+    assert rows == sorted([(str(no_consent), "no_consent"), (str(fraud), "fraud_result")])
