@@ -401,6 +401,9 @@ class Sweep:
                 s.sent += 1
             elif o.status is DeliveryStatus.RETRY:
                 s.retry_later += 1
+            elif o.status is DeliveryStatus.IN_DOUBT:
+                s.in_doubt_found += 1
+                log.warning("delivery %d is in doubt: %s", o.delivery_id, o.detail)
             else:
                 s.failed += 1
                 log.warning("delivery %d failed: %s", o.delivery_id, o.detail)
@@ -411,5 +414,6 @@ class Sweep:
             Result.SENT: DeliveryStatus.SENT,
             Result.TEMPORARY: DeliveryStatus.RETRY,
             Result.PERMANENT: DeliveryStatus.FAILED,
+            Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
         }[r.result]
         return Outcome(r.delivery_id, status, r.detail, message_id)

@@ -17,6 +17,7 @@ class Result(StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"  # worth another try later (4xx, connection lost, timeout)
     PERMANENT = "permanent"  # never worth another try (5xx, invalid recipient)
+    IN_DOUBT = "in_doubt"  # may or may not have been delivered: never tried again
 
 
 @dataclass(frozen=True)
