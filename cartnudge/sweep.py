@@ -117,6 +117,7 @@ class Sweep:
         self.rules = app.confirm_rules()
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
+        self._channel_open = False
 
     def run(self) -> Summary:
         store = self.app.store
@@ -141,9 +142,12 @@ class Sweep:
         status = "error"
         try:
             if self.rules.enabled and self.rules.steps:
-                with self.channel:
+                try:
                     for page in self._pages():
                         self._handle_page(page)
+                finally:
+                    if self._channel_open:
+                        self.channel.close()
             if not self.dry_run:
                 self._attribute_recoveries()
             status = self.summary.status
@@ -382,6 +386,12 @@ class Sweep:
                 email_envelope(self.config, order, rendered, links, delivery_id=cl.id, now=self.now)
             )
         if envelopes:
+            if not self._channel_open:
+                # Opened on the first message (a sweep with nothing due never connects), and
+                # before anything is marked sending: a server that is down leaves only claims,
+                # which the next sweep takes over after the lease.
+                self.channel.open()
+                self._channel_open = True
             store.mark_sending([e.delivery_id for e in envelopes], self.now, self.config.lease)
             by_id = {e.delivery_id: e for e in envelopes}
             results = self.channel.send(envelopes)
