@@ -278,9 +278,14 @@ def token() -> None:
 
 
 def _register_operator_commands() -> None:
-    from cartnudge import cli_operator
+    from cartnudge import cli_operator, cli_search
 
-    for command in (cli_operator.templates, cli_operator.unsubscribe, cli_operator.suppressions):
+    for command in (
+        cli_operator.templates,
+        cli_operator.unsubscribe,
+        cli_operator.suppressions,
+        cli_search.search,
+    ):
         main.add_command(command)
 
 

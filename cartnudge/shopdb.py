@@ -57,6 +57,23 @@ CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
         (),
     ),
     "purchases_since": (("customer_id", "purchased_at"), ("customer_ids",), ()),
+    "search_customers": (
+        (
+            "customer_id",
+            "customer_name",
+            "email",
+            "email_consent",
+            "customer_status",
+            "order_id",
+            "abandoned_step",
+            "abandoned_at",
+            "total_amount",
+            "storefront",
+            "lp_id",
+        ),
+        ("after_id", "chunk_size"),
+        (),
+    ),
     "completed_orders": (
         ("order_id", "customer_id", "completed_at", "total_amount", "recovery_token"),
         ("completed_from", "completed_to", "after_id", "chunk_size"),
@@ -288,6 +305,18 @@ class ShopReader:
             if len(rows) < chunk_size:
                 return
 
+    def customers(self, *, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Pages of every customer with their latest abandoned order (times naive UTC)."""
+        after_id: Any = -1
+        while True:
+            rows = self._run("search_customers", after_id=after_id, chunk_size=chunk_size)
+            if not rows:
+                return
+            yield [dict(row, abandoned_at=_to_utc(row["abandoned_at"], self.tz)) for row in rows]
+            after_id = rows[-1]["customer_id"]
+            if len(rows) < chunk_size:
+                return
+
     def check(self, now: datetime) -> list[str]:
         """Run every contract query once; return one line per problem (empty: all good)."""
         problems: list[str] = []
@@ -302,6 +331,7 @@ class ShopReader:
             "abandoned_order": dict(order_id=-1),
             "order_items": dict(order_ids=[-1]),
             "purchases_since": dict(customer_ids=[-1]),
+            "search_customers": dict(after_id=-1, chunk_size=1),
             "completed_orders": dict(
                 completed_from=now - timedelta(days=1),
                 completed_to=now,

@@ -401,6 +401,37 @@ class StateStore:
         stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
         return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
 
+    # -- lookups for search and reports ------------------------------------------------------
+
+    def last_reminders(self, customer_ids: Iterable[str]) -> dict[str, datetime]:
+        """The latest sent reminder per customer, any flow."""
+        ids = sorted({c for c in customer_ids if c})
+        if not ids:
+            return {}
+        d = deliveries.c
+        stmt = (
+            select(d.customer_id, func.max(d.sent_at))
+            .where(d.customer_id.in_(ids), d.status == DeliveryStatus.SENT.value)
+            .group_by(d.customer_id)
+        )
+        return self._read("last reminders", lambda c: {k: v for k, v in c.execute(stmt) if v})
+
+    def recovered_customers(self, customer_ids: Iterable[str]) -> set[str]:
+        ids = sorted({c for c in customer_ids if c})
+        if not ids:
+            return set()
+        stmt = select(recoveries.c.customer_id).where(recoveries.c.customer_id.in_(ids)).distinct()
+        return self._read("recoveries", lambda c: set(c.execute(stmt).scalars()))
+
+    def recoveries_for_orders(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = sorted(set(order_ids))
+        if not ids:
+            return {}
+        stmt = select(recoveries).where(recoveries.c.order_id.in_(ids))
+        return self._read(
+            "recoveries", lambda c: {r.order_id: dict(r._mapping) for r in c.execute(stmt)}
+        )
+
     # -- skips ------------------------------------------------------------------------------
 
     def record_skips(self, found: Sequence[SkipRecord], now: datetime) -> None:
