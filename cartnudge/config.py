@@ -8,6 +8,7 @@ variables (keys ending in ``_env``) and :func:`load_config` reads them, refusing
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -186,12 +187,15 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key also makes the right one "missing": name the misspelling, the cause.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     path = _loc(err["loc"])
     if err["type"] == "extra_forbidden":
         return ConfigError(f"{source}: unknown key {path}")
     value = err.get("input")
-    return ConfigError(f"{source}: {path}: {err['msg']} (got {value!r})")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"{source}: {path}: {message} (got {value!r})")
 
 
 def _zone(name: str, key: str, source: str) -> ZoneInfo:
@@ -220,6 +224,31 @@ def _secret(env_name: str, key: str, source: str, environ: Mapping[str, str]) ->
     return value
 
 
+# What each URL pattern may use (cartnudge.compose formats them with exactly these names).
+_URL_PLACEHOLDERS = {
+    "shop_url": ("token", "lp_id", "order_id"),
+    "lp_url": ("token", "lp_id", "order_id"),
+    "unsubscribe_url": ("token",),
+}
+
+
+def _check_url(pattern: str, key: str, allowed: tuple[str, ...], source: str) -> None:
+    """Refuse now what would otherwise fail mid-sweep (unknown placeholder) or silently send
+    links without a token (no recovery, no working opt-out)."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {key}: {exc} (got {pattern!r})") from None
+    usable = ", ".join("{" + a + "}" for a in allowed)
+    for name in sorted(names):
+        if name not in allowed:
+            raise ConfigError(
+                f"{source}: {key}: unknown placeholder {{{name}}}, use {usable} (got {pattern!r})"
+            )
+    if "token" not in names:
+        raise ConfigError(f"{source}: {key}: must contain {{token}} (got {pattern!r})")
+
+
 def _resolve_path(base: Path, value: str) -> Path:
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else base / path
@@ -237,6 +266,8 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     key = "flows.confirm"
     if flow.steps is not None and flow.delay is not None:
         raise ConfigError(f"{source}: {key}: give either delay or steps, not both")
+    if flow.steps is not None and not flow.steps:
+        raise ConfigError(f"{source}: {key}.steps: give at least one step (got [])")
     raw = flow.steps or [StepSettings(delay=flow.delay if flow.delay is not None else 1)]
     steps: list[Step] = []
     for i, step in enumerate(raw):
@@ -294,9 +325,17 @@ def parse_config(
     if cart_ttl is not None:
         for step in steps:
             if step.delay >= cart_ttl:
+                flow = settings.flows.confirm
+                if flow.steps is not None:
+                    delay_key = f"flows.confirm.steps[{step.index}].delay"
+                    delay_raw = flow.steps[step.index].delay
+                else:
+                    delay_key, delay_raw = "flows.confirm.delay", flow.delay
+                shown = format_duration(step.delay) if delay_raw is None else delay_raw
+                minutes = int(step.delay.total_seconds() // 60)
                 raise ConfigError(
-                    f"{source}: shop.cart_ttl ({ttl_raw} minutes) must be longer than "
-                    f"flows.confirm step {step.index + 1} delay ({format_duration(step.delay)})"
+                    f"{source}: shop.cart_ttl: must be longer than every step's delay "
+                    f"(got {ttl_raw} minutes; {delay_key} is {shown}, {minutes} minutes)"
                 )
 
     confirm = settings.flows.confirm
@@ -310,11 +349,15 @@ def parse_config(
 
     keys_raw = _secret(settings.recovery.keys_env, "recovery.keys_env", source, environ)
     token_keys = tuple(k.strip().encode() for k in keys_raw.split(",") if k.strip())
-    if any(len(k) < 16 for k in token_keys):
+    if not token_keys or any(len(k) < 16 for k in token_keys):
+        shortest = min((len(k) for k in token_keys), default=0)
         raise ConfigError(
             f"{source}: recovery.keys_env: every key in {settings.recovery.keys_env} "
-            "must be at least 16 characters"
+            f"must be at least 16 characters (got {len(token_keys)} key(s), "
+            f"the shortest {shortest} characters)"
         )
+    for url_key, allowed in _URL_PLACEHOLDERS.items():
+        _check_url(getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source)
 
     smtp_password = None
     smtp = settings.email.smtp
