@@ -237,7 +237,7 @@ _EMAIL = re.compile(
 
 def valid_email(address: str) -> bool:
     """A deliverable-looking address: no spaces, no CR/LF, one @, a dotted domain."""
-    return len(address) <= 254 and bool(_EMAIL.match(address))
+    return len(address) <= 254 and bool(_EMAIL.fullmatch(address))  # "$" allows a final "\n"
 
 
 def normalise_address(address: str) -> str:
@@ -291,7 +291,9 @@ def decide(
     episode = current_episode(c, history, rules)
     if c.purchased_at is not None and c.purchased_at >= episode.started_at:
         return skip(SkipReason.PURCHASED, episode.number)
-    if cart_expired(episode.started_at, rules.cart_ttl, now):
+    # Validity runs from the order's abandonment (SPEC 2.2) in every episode: an episode that
+    # began while validity was unlimited must not revive a cart that has since expired.
+    if cart_expired(c.abandoned_at, rules.cart_ttl, now):
         return skip(SkipReason.CART_EXPIRED, episode.number)
 
     done = {
