@@ -13,9 +13,9 @@ Only the cart's validity (SPEC 2.2) ends that.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 
@@ -63,6 +63,11 @@ REMINDED_STATUSES = frozenset(
 )
 
 
+class FlowKind(StrEnum):
+    CONFIRM = "confirm"  # left at or before the confirmation screen (SPEC 2.1)
+    INPUT = "input"  # left the LP purchase form after typing phone and e-mail (SPEC 2.6)
+
+
 class SkipReason(StrEnum):
     FLOW_DISABLED = "flow_disabled"
     NOT_ABANDONED = "not_abandoned"  # this customer/storefront/step cell never abandons (2.1)
@@ -76,6 +81,8 @@ class SkipReason(StrEnum):
     INVALID_ADDRESS = "invalid_address"
     SUPPRESSED = "suppressed"  # opt-out or hard bounce on the suppression list (2.7)
     ALREADY_DELIVERED = "already_delivered"  # every due step of this episode is done
+    FREQUENCY_CAP = "frequency_cap"  # the customer's cap holds it back until the cart expires
+    QUIET_HOURS = "quiet_hours"  # the next allowed hour comes after the cart expires
 
 
 class Kind(StrEnum):
@@ -100,6 +107,15 @@ class Candidate:
     fraud_result: str | None = None
     fraud_action: str | None = None
     purchased_at: datetime | None = None  # the customer's latest completed order, if any
+    # SMS and push (SPEC 2.6, 2.8); the shell normalises the phone to E.164 (phone_valid).
+    phone: str | None = None
+    phone_valid: bool = False
+    sms_consent: bool = False
+    push_token: str | None = None
+    push_consent: bool = False
+    # The input flow's conditions (SPEC 2.6).
+    logged_in: bool = False
+    ad_input_enabled: bool = False  # came through an ad URL whose input-abandonment is on
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,24 @@ class StepRule:
 
 
 @dataclass(frozen=True)
+class QuietHours:
+    """Local times between which a channel may send: ``allowed_from`` <= t < ``allowed_until``
+    (a window across midnight, e.g. 21:00 to 09:00, works too)."""
+
+    allowed_from: time
+    allowed_until: time
+    tz: tzinfo
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """At most ``max_sends`` reminders per customer in any rolling ``window``."""
+
+    max_sends: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class FlowRules:
     flow: str
     enabled: bool
@@ -133,6 +167,12 @@ class FlowRules:
     consent_required: bool = True
     suppressed_fraud_results: frozenset[str] = frozenset({"HOLD", "REVIEW", "NG"})
     suppressed_fraud_actions: frozenset[str] = frozenset({"redirect"})
+    kind: FlowKind = FlowKind.CONFIRM
+    # A flow that sends on several channels at once (the input flow's e-mail and SMS) is run
+    # as one track per channel: its deliveries are told apart by ``channel``.
+    channel: str | None = None
+    quiet_hours: Mapping[str, QuietHours] = field(default_factory=dict)
+    frequency_cap: FrequencyCap | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +184,7 @@ class Decision:
     channel: str | None = None
     due_at: datetime | None = None  # SEND: when it fell due; WAIT: when it will
     episode_started_at: datetime | None = None
+    deferred_by: SkipReason | None = None  # WAIT because of quiet hours or the frequency cap
     superseded: tuple[int, ...] = field(default=())  # earlier due steps folded into this one
 
     @property
@@ -163,8 +204,20 @@ _SHOP_MEMBER_STEPS = frozenset(
 )
 
 
-def counts_as_abandoned(c: Candidate) -> bool:
-    """The 2.1 table. A failed payment authorisation counts wherever the confirmation would."""
+def counts_as_abandoned(c: Candidate, kind: FlowKind = FlowKind.CONFIRM) -> bool:
+    """The 2.1 table (confirm flow): a failed payment authorisation counts wherever the
+    confirmation would. The input flow (2.6): an LP purchase form left by a shopper who was not
+    logged in, came through an ad URL with input abandonment enabled, and typed both a phone
+    number and an e-mail address."""
+    if kind is FlowKind.INPUT:
+        return (
+            c.storefront is Storefront.LP
+            and c.abandoned_step is AbandonedStep.INPUT
+            and not c.logged_in
+            and c.ad_input_enabled
+            and bool(c.phone and c.phone.strip())
+            and bool(c.email and c.email.strip())
+        )
     if c.storefront is Storefront.LP:
         return c.abandoned_step in _CONFIRM_STEPS
     if c.customer_status is CustomerStatus.MEMBER:
@@ -183,9 +236,12 @@ def in_target(c: Candidate, target: Target) -> bool:
 
 
 def fraud_reason(c: Candidate, rules: FlowRules) -> SkipReason | None:
-    if c.fraud_result and c.fraud_result.upper() in rules.suppressed_fraud_results:
+    """Screening results and actions match without regard to case."""
+    results = {r.upper() for r in rules.suppressed_fraud_results}
+    actions = {a.lower() for a in rules.suppressed_fraud_actions}
+    if c.fraud_result and c.fraud_result.strip().upper() in results:
         return SkipReason.FRAUD_RESULT
-    if c.fraud_action and c.fraud_action in rules.suppressed_fraud_actions:
+    if c.fraud_action and c.fraud_action.strip().lower() in actions:
         return SkipReason.FRAUD_ACTION
     return None
 
@@ -248,17 +304,56 @@ def normalise_address(address: str) -> str:
 def contact_reason(
     c: Candidate, channel: str, rules: FlowRules, suppressed: bool
 ) -> SkipReason | None:
-    if channel != "email":
+    """Consent, address and suppression for one channel (SPEC 2.7, 2.8: each its own opt-in)."""
+    if channel == "email":
+        consent, address = c.email_consent, (c.email or "").strip()
+        valid = bool(address) and valid_email(address)
+    elif channel == "sms":
+        consent, address, valid = c.sms_consent, (c.phone or "").strip(), c.phone_valid
+    elif channel == "push":
+        consent, address = c.push_consent, (c.push_token or "").strip()
+        valid = bool(address)
+    else:
         raise ValueError(f"unknown channel {channel!r}")
-    if rules.consent_required and not c.email_consent:
+    if rules.consent_required and not consent:
         return SkipReason.NO_CONSENT
-    if not c.email or not c.email.strip():
+    if not address:
         return SkipReason.NO_ADDRESS
-    if not valid_email(c.email.strip()):
+    if not valid:
         return SkipReason.INVALID_ADDRESS
     if suppressed:
         return SkipReason.SUPPRESSED
     return None
+
+
+# --- SPEC 2.8: not over-sending -------------------------------------------------------------
+
+
+def next_allowed(moment: datetime, quiet: QuietHours | None) -> datetime:
+    """The first instant at or after ``moment`` (naive UTC) that the channel may send at."""
+    if quiet is None:
+        return moment
+    local = moment.replace(tzinfo=UTC).astimezone(quiet.tz)
+    start, end, t = quiet.allowed_from, quiet.allowed_until, local.time()
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if inside:
+        return moment
+    day = local.date() if t < start else local.date() + timedelta(days=1)
+    opening = datetime.combine(day, start, quiet.tz)
+    return opening.astimezone(UTC).replace(tzinfo=None)
+
+
+def cap_release(
+    recent_sends: Iterable[datetime], cap: FrequencyCap | None, now: datetime
+) -> datetime:
+    """When the customer may next be reminded: ``now`` unless ``cap.max_sends`` reminders
+    already went out in the window ending now; then when the oldest of those leaves it."""
+    if cap is None:
+        return now
+    inside = sorted(t for t in recent_sends if now - cap.window < t <= now)
+    if len(inside) < cap.max_sends:
+        return now
+    return inside[len(inside) - cap.max_sends] + cap.window
 
 
 # --- SPEC 2.3: which step is due ------------------------------------------------------------
@@ -270,17 +365,22 @@ def decide(
     rules: FlowRules,
     now: datetime,
     *,
-    suppressed: bool = False,
+    suppressed: bool | Collection[str] = False,
+    recent_sends: Sequence[datetime] = (),
 ) -> Decision:
     """The one decision for ``c`` in ``rules.flow`` at ``now``.
 
-    ``suppressed`` tells whether the candidate's address is on the suppression list (the shell
-    looks that up per chunk). When several steps are due at once (a missed cron run, a shortened
-    delay), only the latest is sent: one message, not a burst; the others are ``superseded``.
+    ``suppressed`` is True when the candidate's address is on the suppression list, or the set
+    of channels whose address is (the shell looks that up per page). ``recent_sends`` are the
+    customer's reminders across flows and channels, for the frequency cap. When several steps
+    are due at once (a missed cron run, a shortened delay), only the latest is sent: one
+    message, not a burst; the others are ``superseded``. Quiet hours and the frequency cap
+    defer a due reminder (WAIT with ``deferred_by``), and skip it only when the cart would have
+    expired by the time it may go.
     """
     if not rules.enabled:
         return skip(SkipReason.FLOW_DISABLED)
-    if not counts_as_abandoned(c):
+    if not counts_as_abandoned(c, rules.kind):
         return skip(SkipReason.NOT_ABANDONED)
     if not in_target(c, rules.target):
         return skip(SkipReason.NOT_TARGET)
@@ -299,7 +399,10 @@ def decide(
     done = {
         d.step
         for d in history
-        if d.flow == rules.flow and d.episode == episode.number and d.status in DONE_STATUSES
+        if d.flow == rules.flow
+        and d.episode == episode.number
+        and d.status in DONE_STATUSES
+        and (rules.channel is None or d.channel == rules.channel)
     }
     # Never go backwards: steps before the latest delivered one are over for this episode.
     remaining = [s for s in rules.steps if s.index > max(done, default=-1)]
@@ -317,9 +420,25 @@ def decide(
             episode_started_at=episode.started_at,
         )
     latest = max(due, key=lambda s: s.delay)
-    contact = contact_reason(c, latest.channel, rules, suppressed)
+    blocked = suppressed if isinstance(suppressed, bool) else latest.channel in suppressed
+    contact = contact_reason(c, latest.channel, rules, blocked)
     if contact is not None:
         return skip(contact, episode.number)
+    capped = cap_release(recent_sends, rules.frequency_cap, now)
+    allowed = next_allowed(capped, rules.quiet_hours.get(latest.channel))
+    if allowed > now:
+        held_by = SkipReason.FREQUENCY_CAP if capped > now else SkipReason.QUIET_HOURS
+        if cart_expired(c.abandoned_at, rules.cart_ttl, allowed):
+            return skip(held_by, episode.number)
+        return Decision(
+            Kind.WAIT,
+            step=latest.index,
+            episode=episode.number,
+            channel=latest.channel,
+            due_at=allowed,
+            episode_started_at=episode.started_at,
+            deferred_by=held_by,
+        )
     return Decision(
         Kind.SEND,
         step=latest.index,
