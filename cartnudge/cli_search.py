@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -200,7 +201,7 @@ def search(
             f"{sort_key!r} is not a column of this search", param_hint="--sort"
         )
     if fmt is None:
-        fmt = "table" if click.get_text_stream("stdout").isatty() else "csv"
+        fmt = "table" if sys.stdout.isatty() else "csv"
     app = _load_app(config_path)
     try:
         if orders:

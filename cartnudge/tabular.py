@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TextIO
 
-import click
 from rich.console import Console
 from rich.table import Table
 
@@ -37,7 +37,7 @@ def write_rows(
     title: str | None = None,
 ) -> int:
     """Write ``rows`` (only ``columns``, in that order); return how many were written."""
-    out = out or click.get_text_stream("stdout")
+    out = out or sys.stdout
     headers = headers or {}
     count = 0
     if fmt == "csv":
