@@ -237,9 +237,11 @@ def suppressions_add(config_path: str, address: str, reason: str) -> None:
     Example:
       cartnudge suppressions add taro@example.jp --reason complaint
     """
+    from cartnudge.recovery import unsubscribe as add_suppression
+
     app = _load_app(config_path)
     try:
-        new = app.store.add_suppression("email", address, reason, _utcnow())
+        new = add_suppression(app, address, now=_utcnow(), source=reason)
     finally:
         app.dispose()
     click.echo(f"{'added' if new else 'already there'}: {address}")
@@ -282,6 +284,7 @@ def suppressions_import(config_path: str, csv_path: Path, reason: str) -> None:
     Example:
       cartnudge suppressions import old-optouts.csv
     """
+    from cartnudge.recovery import unsubscribe as add_suppression
     from cartnudge.rules import valid_email
 
     app = _load_app(config_path)
@@ -302,7 +305,7 @@ def suppressions_import(config_path: str, csv_path: Path, reason: str) -> None:
                         err=True,
                     )
                     continue
-                if app.store.add_suppression("email", address, row.get("reason") or reason, now):
+                if add_suppression(app, address, now=now, source=row.get("reason") or reason):
                     added += 1
                 else:
                     existing += 1

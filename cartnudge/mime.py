@@ -33,8 +33,22 @@ def message_id_for(delivery_id: int, order_id: str, sender_address: str) -> str:
     return f"<cartnudge.{delivery_id}.{safe_order}@{domain}>"
 
 
-def _address(name: str, address: str) -> str:
-    return formataddr((header_text(name), address), charset="utf-8")
+def _encoded_words(text: str, header_name: str) -> str:
+    """Non-ASCII ``text`` as RFC 2047 encoded words of at most 75 characters (RFC 2047 2), joined
+    by spaces where the generator folds the header, one word a line. Left to the generator (or to
+    ``formataddr``), a long Japanese name became one encoded word however long (a header line of
+    over 998 characters, RFC 5322 2.1.1), and a subject's words were up to 77 characters."""
+    if text.isascii():
+        return text
+    lines = Header(text, "utf-8", maxlinelen=76, header_name=header_name).encode().splitlines()
+    return " ".join(line.strip() for line in lines)
+
+
+def _address(header_name: str, name: str, address: str) -> str:
+    text = header_text(name)
+    if not text or text.isascii():
+        return formataddr((text, address))
+    return f"{_encoded_words(text, header_name)} <{address}>"
 
 
 def build_email(
@@ -55,9 +69,9 @@ def build_email(
     # A boundary derived from the Message-ID: deterministic, and no random generation per message.
     boundary = "=_cartnudge_" + hashlib.sha1(message_id.encode()).hexdigest()[:24]
     msg = MIMEMultipart("alternative", boundary=boundary)
-    msg["Subject"] = Header(header_text(subject), "utf-8")
-    msg["From"] = _address(from_name, from_address)
-    msg["To"] = _address(to_name, to_address)
+    msg["Subject"] = _encoded_words(header_text(subject), "Subject")
+    msg["From"] = _address("From", from_name, from_address)
+    msg["To"] = _address("To", to_name, to_address)
     if reply_to:
         msg["Reply-To"] = header_text(reply_to)
     aware = date.replace(tzinfo=UTC) if date.tzinfo is None else date

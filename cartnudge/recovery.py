@@ -58,4 +58,8 @@ def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
 
 def unsubscribe(app: App, address: str, *, now: datetime, source: str = "opt_out") -> bool:
     """Put ``address`` on the e-mail suppression list; False when it was already there."""
-    return app.store.add_suppression("email", address, source, now)
+    # Asked first: StateStore.add_suppression answers from the INSERT's rowcount, which
+    # SQLAlchemy 2.1 reports as -1 on PostgreSQL, so every new address read as "already there".
+    already = bool(app.store.suppressed("email", [address]))
+    app.store.add_suppression("email", address, source, now)
+    return not already
