@@ -12,6 +12,11 @@ The idempotency protocol (DESIGN.md, "Own state and idempotency"):
 A lease given at ``now`` for ``lease`` is over at ``now + lease`` exactly (as a cart expires exactly
 at ``abandoned_at + cart_ttl``), so the run at ``now + lease`` may take it.
 
+A claim is this run's only while its row still carries the claim's key: once the lease is over
+another run may take it over, so ``mark_sending`` and ``release`` touch only rows still claimed
+by the claim that returned them, and ``mark_sending`` refuses (marking nothing) when any of its
+rows was taken over, rather than let two runs hand the same delivery to a channel.
+
 A row still ``sending`` after its lease is *in doubt*: the run died with it in a channel's hands.
 It is never sent again automatically (at-most-once), and it is counted and reported.
 """
@@ -33,8 +38,9 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from cartnudge.attribution import Recovery, SentDelivery
+from cartnudge.durations import format_duration
 from cartnudge.errors import DatabaseError
-from cartnudge.rules import DeliveryStatus, PastDelivery, normalise_address
+from cartnudge.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery, normalise_address
 from cartnudge.state_schema import deliveries, recoveries, runs, skips, suppressions
 
 T = TypeVar("T")
@@ -83,6 +89,10 @@ def _transient(exc: DBAPIError) -> bool:
         marker in text
         for marker in ("deadlock", "database is locked", "lock wait timeout", "could not serialize")
     )
+
+
+class ClaimLost(DatabaseError):
+    """Some claims of a batch were taken over by another run: that batch must not be sent."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,9 @@ class StateStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # delivery id -> key of the claim that returned it, until it is handed over, released or
+        # recorded (so at most a page of entries): see _still_ours.
+        self._claim_keys: dict[int, str] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -319,36 +332,71 @@ class StateStore:
                 for r in conn.execute(mine)
             ]
 
-        return self._write("claim", run)
+        claimed = self._write("claim", run)
+        for c in claimed:
+            self._claim_keys[c.id] = key
+        return claimed
+
+    def _still_ours(self, delivery_ids: Sequence[int]) -> Any:
+        """Rows still ``claimed`` and, for ids this store claimed, still by that claim (not taken
+        over by another run after the lease ran out)."""
+        d = deliveries.c
+        by_key: dict[str | None, list[int]] = {}
+        for i in sorted(set(delivery_ids)):
+            by_key.setdefault(self._claim_keys.get(i), []).append(i)
+        return and_(
+            d.status == DeliveryStatus.CLAIMED.value,
+            or_(
+                *(
+                    d.id.in_(ids) if key is None else and_(d.id.in_(ids), d.claimed_by == key)
+                    for key, ids in by_key.items()
+                )
+            ),
+        )
+
+    def _forget(self, delivery_ids: Iterable[int]) -> None:
+        for i in delivery_ids:
+            self._claim_keys.pop(i, None)
 
     def release(self, delivery_ids: Sequence[int]) -> None:
         """Give back claims that will not be sent after all (never handed to a channel)."""
         if delivery_ids:
-            self._write(
-                "release",
-                lambda c: c.execute(
-                    delete(deliveries).where(
-                        deliveries.c.id.in_(list(delivery_ids)),
-                        deliveries.c.status == DeliveryStatus.CLAIMED.value,
-                    )
-                ),
-            )
+            stmt = delete(deliveries).where(self._still_ours(delivery_ids))
+            self._write("release", lambda c: c.execute(stmt))
+            self._forget(delivery_ids)
 
     def mark_sending(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
-        if delivery_ids:
-            self._write(
-                "mark sending",
-                lambda c: c.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id.in_(list(delivery_ids)))
-                    .values(
-                        status=DeliveryStatus.SENDING.value,
-                        lease_until=now + lease,
-                        attempts=deliveries.c.attempts + 1,
-                        updated_at=now,
-                    )
-                ),
+        """Mark this run's claims ``sending``, right before they are handed to a channel.
+
+        Raises DatabaseError, marking none of them, when any is no longer this run's claim (its
+        lease ran out and another run took it over): sending it would send it twice."""
+        if not delivery_ids:
+            return
+        wanted = len(set(delivery_ids))
+        stmt = (
+            update(deliveries)
+            .where(self._still_ours(delivery_ids))
+            .values(
+                status=DeliveryStatus.SENDING.value,
+                lease_until=now + lease,
+                attempts=deliveries.c.attempts + 1,
+                updated_at=now,
             )
+        )
+
+        def run(conn: Any) -> None:
+            marked = conn.execute(stmt).rowcount
+            if marked != wanted:  # raised inside the transaction: it rolls back
+                raise ClaimLost(
+                    f"state database, mark sending: {wanted - marked} of {wanted} deliveries "
+                    "are no longer this run's claims (their lease, state.lease "
+                    f"{format_duration(lease)}, ran out and another run took them over); "
+                    "stopped before sending anything twice: make state.lease longer than a "
+                    "sweep takes"
+                )
+
+        self._write("mark sending", run)
+        self._forget(delivery_ids)
 
     def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Write each channel answer; one statement for the whole batch."""
@@ -376,6 +424,7 @@ class StateStore:
             for o in outcomes
         ]
         self._write("record results", lambda c: c.execute(stmt, params))
+        self._forget(o.delivery_id for o in outcomes)
 
     def mark_in_doubt(self, now: datetime) -> int:
         """Rows left ``sending`` past their lease: a run died while sending them."""
@@ -415,6 +464,29 @@ class StateStore:
             .group_by(d.customer_id)
         )
         return self._read("last reminders", lambda c: {k: v for k, v in c.execute(stmt) if v})
+
+    def recent_sends(
+        self, customer_ids: Iterable[str], since: datetime
+    ) -> dict[str, list[datetime]]:
+        """Each customer's reminders since ``since``, across flows and channels (for the
+        frequency cap): sent, being sent or in doubt."""
+        ids = sorted({c for c in customer_ids if c})
+        if not ids:
+            return {}
+        d = deliveries.c
+        stmt = select(d.customer_id, d.sent_at, d.created_at).where(
+            d.customer_id.in_(ids),
+            d.status.in_([s.value for s in REMINDED_STATUSES]),
+            d.created_at >= since,
+        )
+        out: dict[str, list[datetime]] = {}
+
+        def read(conn: Any) -> None:
+            for row in conn.execute(stmt):
+                out.setdefault(row.customer_id, []).append(row.sent_at or row.created_at)
+
+        self._read("recent sends", read)
+        return out
 
     def recovered_customers(self, customer_ids: Iterable[str]) -> set[str]:
         ids = sorted({c for c in customer_ids if c})
@@ -539,18 +611,28 @@ class StateStore:
     def add_suppression(
         self, channel: str, address: str, reason: str, now: datetime, detail: str | None = None
     ) -> bool:
-        """Add ``address``; False when it was already there."""
+        """Add ``address``; False when it was already there. (Counted by a look before the
+        insert: an ignored conflict's rowcount is not reliable on every driver.)"""
         row = dict(
             channel=channel,
             address=normalise_address(address),
-            reason=reason,
+            reason=reason[:32],
             detail=detail,
             created_at=now,
         )
-        return self._write(
-            "add suppression",
-            lambda c: c.execute(_insert_ignoring_conflicts(c, suppressions), [row]).rowcount > 0,
+        present = (
+            select(func.count())
+            .select_from(suppressions)
+            .where(suppressions.c.channel == channel, suppressions.c.address == row["address"])
         )
+
+        def run(conn: Any) -> bool:
+            if conn.execute(present).scalar_one():
+                return False
+            conn.execute(_insert_ignoring_conflicts(conn, suppressions), [row])
+            return True
+
+        return self._write("add suppression", run)
 
     def remove_suppression(self, channel: str, address: str) -> bool:
         """Remove ``address``; False when it was not there."""
@@ -581,6 +663,95 @@ class StateStore:
                 return
             after = (rows[-1]["address"], rows[-1]["channel"])
 
+    # -- report queries ---------------------------------------------------------------------
+    # Read-only aggregates for ``cartnudge report`` (cartnudge/report.py), grouped in SQL so a
+    # report never holds rows: a handful of result rows per flow, step, channel, template and
+    # bucket. Each is about one cohort, the rows whose abandonment time is in [start, end): a
+    # delivery's abandoned_at (its created_at for a bulk mailing to a customer without an
+    # abandoned order), a recovery's delivery's, a skip's own. ``bounds`` split [start, end)
+    # into the series' buckets (bounds[0] == start, bounds[-1] == end) for level "bucket".
+
+    def report_deliveries(
+        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+    ) -> list[dict[str, Any]]:
+        """Delivery rows by status and distinct orders, per ``level``: "flow", "variant"
+        (flow, step, channel, template_id) or "bucket" (flow, bucket)."""
+        from sqlalchemy import case
+
+        d = deliveries.c
+        at = func.coalesce(d.abandoned_at, d.created_at)
+        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id]
+        if level == "bucket":
+            cols.append(_report_bucket(at, bounds).label("bucket"))
+        rows = select(*cols).where(at >= start, at < end).subquery()
+        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+
+        def status_rows(*statuses: DeliveryStatus) -> Any:
+            return func.sum(case((rows.c.status.in_([s.value for s in statuses]), 1), else_=0))
+
+        sent = DeliveryStatus.SENT
+        stmt = select(
+            *keys,
+            func.count(rows.c.order_id.distinct()).label("orders"),
+            func.count(case((rows.c.status == sent.value, rows.c.order_id)).distinct()).label(
+                "reminded"
+            ),
+            status_rows(sent).label("sent"),
+            status_rows(DeliveryStatus.FAILED).label("failed"),
+            status_rows(DeliveryStatus.IN_DOUBT).label("in_doubt"),
+            status_rows(DeliveryStatus.RETRY).label("retry"),
+            status_rows(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING).label("in_progress"),
+        ).group_by(*keys)
+        counts = ("orders", "reminded", "sent", "failed", "in_doubt", "retry", "in_progress")
+        return self._read("report deliveries", lambda c: _report_rows(c.execute(stmt), counts))
+
+    def report_recoveries(
+        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+    ) -> list[dict[str, Any]]:
+        """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
+        the delivery each was attributed to."""
+        d, r = deliveries.c, recoveries.c
+        at = func.coalesce(d.abandoned_at, d.created_at)
+        cols = [d.flow, d.step, d.channel, d.template_id, r.abandoned_order_id, r.amount]
+        if level == "bucket":
+            cols.append(_report_bucket(at, bounds).label("bucket"))
+        rows = (
+            select(*cols)
+            .select_from(recoveries.join(deliveries, r.delivery_id == d.id))
+            .where(at >= start, at < end)
+            .subquery()
+        )
+        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        stmt = select(
+            *keys,
+            func.count(rows.c.abandoned_order_id.distinct()).label("orders"),
+            func.sum(rows.c.amount).label("revenue"),
+        ).group_by(*keys)
+        return self._read(
+            "report recoveries", lambda c: _report_rows(c.execute(stmt), ("orders", "revenue"))
+        )
+
+    def report_skips(
+        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+    ) -> list[dict[str, Any]]:
+        """Distinct orders skipped and never delivered in that flow (any status), per ``level``:
+        "reason" (flow, reason), "flow" (any reason) or "bucket" (flow, bucket, any reason).
+        An order reminded first and skipped later (e.g. "purchased" once it was bought after
+        the reminder) was not skipped in the report's sense."""
+        s, d = skips.c, deliveries.c
+        delivered = select(d.id).where(d.order_id == s.order_id, d.flow == s.flow).exists()
+        cols = [s.flow, s.reason, s.order_id]
+        if level == "bucket":
+            cols.append(_report_bucket(s.abandoned_at, bounds).label("bucket"))
+        rows = (
+            select(*cols)
+            .where(s.abandoned_at >= start, s.abandoned_at < end, ~delivered)
+            .subquery()
+        )
+        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        stmt = select(*keys, func.count(rows.c.order_id.distinct()).label("orders")).group_by(*keys)
+        return self._read("report skips", lambda c: _report_rows(c.execute(stmt), ("orders",)))
+
 
 def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:
     dialect = conn.dialect.name
@@ -595,3 +766,43 @@ def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:
     if dialect in ("mysql", "mariadb"):
         return table.insert().prefix_with("IGNORE")
     raise DatabaseError(f"state database: {dialect} is not supported")
+
+
+# -- report queries: helpers ----------------------------------------------------------------
+
+_REPORT_KEYS = {
+    "flow": ("flow",),
+    "variant": ("flow", "step", "channel", "template_id"),
+    "bucket": ("flow", "bucket"),
+    "reason": ("flow", "reason"),
+}
+
+
+def _report_bucket(at: Any, bounds: Sequence[datetime]) -> Any:
+    """The index of the bucket ``at`` falls in, as a balanced tree of CASEs over the bounds:
+    plain SQL on every backend, and log2(buckets) comparisons per row however long the series
+    (local days, weeks and months do not fit one date function across SQLite, PostgreSQL and
+    MariaDB, nor DST)."""
+    from sqlalchemy import case, literal_column
+
+    if len(bounds) < 2:
+        raise ValueError("a series needs at least one bucket (two bounds)")
+
+    def node(lo: int, hi: int) -> Any:  # buckets lo..hi; bucket k starts at bounds[k]
+        if lo == hi:
+            return literal_column(str(lo))
+        mid = (lo + hi + 1) // 2
+        return case((at < bounds[mid], node(lo, mid - 1)), else_=node(mid, hi))
+
+    return node(0, len(bounds) - 2)
+
+
+def _report_rows(result: Any, counts: Sequence[str]) -> list[dict[str, Any]]:
+    """Plain dicts, sums as ints (MariaDB's SUM is a DECIMAL, and NULL for no rows)."""
+    out = []
+    for row in result:
+        item = dict(row._mapping)
+        for name in counts:
+            item[name] = int(item[name] or 0)
+        out.append(item)
+    return out
