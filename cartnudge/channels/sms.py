@@ -1,0 +1,584 @@
+"""The SMS channel: an HTTP gateway (a generic JSON webhook or Twilio), one client per sweep.
+
+``open()`` checks the configuration and builds one ``httpx.Client`` for the sweep, so every
+message of every batch reuses the same keep-alive connection (one TLS handshake per sweep, not
+per SMS). A configuration that cannot work (enabled without a URL, Twilio without its account or
+token, a header naming ``{secret}`` with no secret) fails there with a one-line
+:class:`ChannelError`, before anything is claimed. ``send(batch)`` answers one
+:class:`SendResult` per envelope and never raises for one message.
+
+``Envelope.recipient`` is the E.164 number (:func:`cartnudge.phones.normalise_phone`),
+``Envelope.data`` the UTF-8 text, footer included (:func:`cartnudge.sms_text.with_footer`). The
+sender is ``sms.sender`` (the gateway account decides what it may send as).
+
+Answers:
+
+- 2xx: ``sent``; the detail keeps the status and the gateway's message id (``sid``/``id``).
+- 408, 429 and 5xx: retried here with exponential backoff (tenacity, at most ``max_tries``),
+  waiting what ``Retry-After`` asks when the gateway says (capped at :data:`MAX_WAIT`), then
+  ``temporary`` with the status and a short excerpt of the answer.
+- 401, 403, 404, 405, 407 and redirects (3xx, not followed): the gateway refuses the request
+  itself (credentials, account or URL wrong), which is the same for every message: ``temporary``
+  without retrying, and the rest of the batch is not tried. Answering ``permanent`` would burn
+  a whole run's reminders on a typo.
+- any other status: ``permanent`` (the gateway refuses this message: a bad number, an opt-out);
+  for Twilio, an invalid or unsubscribed number is also a hard bounce.
+- no answer because the connection could not be made, or broke before the whole request
+  was written: retried, then ``temporary``; when the gateway was unreachable the rest of the
+  batch is not tried (a dead gateway costs one message's retries per batch).
+- no answer after the whole request was written (read timeout, connection reset, closed
+  without a response): ``in_doubt`` and never retried. The gateway may have taken the
+  message; cartnudge is at-most-once and reports what is in doubt rather than text a customer
+  twice. Whether the request was fully written is known exactly, from httpcore's trace events.
+
+The secret (API key or auth token, read from the environment variable ``sms.secret_env``) goes
+only into headers; it and its encoded forms are scrubbed from every detail, exception and log
+line, should a gateway ever echo them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.errors import ChannelError
+from cartnudge.phones import mask_phone
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT = 60.0  # seconds; a cap on any wait between two tries, Retry-After included
+MAX_DETAIL = 500  # characters of a detail kept for the delivery row
+MAX_EXCERPT = 200  # characters of the gateway's answer body quoted in a detail
+MAX_BODY = 64 * 1024  # bytes of an answer read at most (a gateway's answers are small)
+
+TWILIO_API = "https://api.twilio.com"
+DEFAULT_BODY = '{"to": {to}, "from": {from}, "text": {text}}'
+PLACEHOLDERS = ("to", "from", "text")
+SECRET_PLACEHOLDER = "{secret}"
+
+RETRIED = frozenset({408, 429})  # and every 5xx
+SETUP_REFUSED = frozenset({401, 403, 404, 405, 407})
+# Twilio error codes that mean "this number will never take our SMS": suppress it.
+# 21211 invalid 'To' number, 21614 not a mobile number, 21610 the recipient replied STOP.
+TWILIO_HARD_BOUNCES = frozenset({21211, 21614, 21610})
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
+_SID = re.compile(r"[A-Za-z0-9]+")
+
+
+# -- the webhook body ---------------------------------------------------------------------------
+
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+# A JSON string literal (kept as it is) or a bare placeholder standing for a JSON value.
+_BARE_PLACEHOLDER = re.compile(rf"({_JSON_STRING})|\{{(to|from|text)\}}", re.DOTALL)
+_INNER_PLACEHOLDER = re.compile(r"\{(to|from|text)\}")
+_MARK = "\x00cartnudge:{}\x00"  # cannot occur in a parsed template unless written as \u0000
+
+
+class BodyTemplate:
+    """A webhook's JSON body with ``{to}``, ``{from}``, ``{text}`` placeholders.
+
+    A bare placeholder (``{"text": {text}}``) stands for a whole JSON value: a string. Inside a
+    JSON string (``"tel:{to}"``) it stands for text. The template is parsed once, with each
+    bare placeholder held as a marker value; sending fills the parsed structure with Python
+    strings and lets ``json.dumps`` write it. No value is ever pasted into JSON text, so a
+    message containing ``"}, "to": "+1..."`` stays a string: no injection is possible.
+    """
+
+    def __init__(self, template: str) -> None:
+        def mark(match: re.Match[str]) -> str:
+            return match.group(1) or json.dumps(_MARK.format(match.group(2)))
+
+        try:
+            self._tree: Any = json.loads(_BARE_PLACEHOLDER.sub(mark, template))
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                "is not JSON once {to}, {from} and {text} stand for values "
+                f"({exc.msg}); write it like {DEFAULT_BODY}"
+            ) from None
+        self.names: frozenset[str] = frozenset(self._names(self._tree))
+
+    def _names(self, node: Any) -> set[str]:
+        if isinstance(node, dict):
+            return set().union(*(self._names(k) | self._names(v) for k, v in node.items()))
+        if isinstance(node, list):
+            return set().union(*(self._names(v) for v in node))
+        if isinstance(node, str):
+            for name in PLACEHOLDERS:
+                if node == _MARK.format(name):
+                    return {name}
+            return set(_INNER_PLACEHOLDER.findall(node))
+        return set()
+
+    def render(self, values: Mapping[str, str]) -> bytes:
+        """The body as UTF-8 JSON bytes, ``values`` filled in."""
+        return json.dumps(self._fill(self._tree, values), ensure_ascii=False).encode("utf-8")
+
+    def _fill(self, node: Any, values: Mapping[str, str]) -> Any:
+        if isinstance(node, dict):
+            return {self._fill(k, values): self._fill(v, values) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._fill(v, values) for v in node]
+        if isinstance(node, str):
+            for name in PLACEHOLDERS:
+                if node == _MARK.format(name):
+                    return values[name]
+            # One pass: a value that itself contains "{to}" is not substituted again.
+            return _INNER_PLACEHOLDER.sub(lambda m: values[m.group(1)], node)
+        return node
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+class SmsSettings(BaseModel):
+    """The ``sms:`` section of the configuration (defined here, not in config.py, so that the
+    channel carries its own rules; config.py embeds it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    provider: Literal["webhook", "twilio"] = "webhook"
+    url: str = ""  # webhook: the endpoint; twilio: the API base (default TWILIO_API)
+    sender: str = ""  # sender ID or From number
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    max_segments: int = Field(default=3, ge=1, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)  # webhook; "{secret}" is replaced
+    body: str = DEFAULT_BODY  # webhook: JSON with {to}, {from}, {text}
+    account_sid: str = ""  # twilio
+    secret_env: str | None = None  # the environment variable holding the API key / auth token
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value:
+            try:
+                url = httpx.URL(value)
+            except httpx.InvalidURL:
+                raise ValueError("is not a URL") from None
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_template(cls, value: str) -> str:
+        missing = {"to", "text"} - BodyTemplate(value).names
+        if missing:
+            raise ValueError("must use {to} and {text}")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_lines(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if not _printable(header):
+                raise ValueError(f"header {name}: only printable ASCII is allowed")
+        return value
+
+    @field_validator("account_sid")
+    @classmethod
+    def _sid(cls, value: str) -> str:
+        if value and not _SID.fullmatch(value):
+            raise ValueError("must be letters and digits (Twilio's AC...)")
+        return value
+
+    def endpoint(self) -> str:
+        """Where messages are POSTed."""
+        if self.provider == "twilio":
+            base = (self.url or TWILIO_API).rstrip("/")
+            return f"{base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return self.url
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds to wait (RFC 9110 10.2.3: delay-seconds or an
+    HTTP-date), ``None`` when absent or unreadable. Never negative; not capped here."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _printable(value: str) -> bool:
+    return value.isascii() and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+def settings_problem(settings: SmsSettings, secret: str | None) -> str | None:
+    """Why ``settings`` (with ``secret`` from ``settings.secret_env``) cannot send, naming the
+    key, or ``None``. The channel's ``open()`` refuses with it; configuration loading can call
+    it too, to refuse before a sweep starts. Never shows the secret."""
+    s = settings
+    if not s.enabled:
+        return "not enabled (sms.enabled is false)"
+    if s.provider == "webhook" and not s.url:
+        return "sms.url: missing (the gateway's webhook URL)"
+    if s.provider == "twilio":
+        if not s.account_sid:
+            return "sms.account_sid: missing (Twilio's account SID, AC...)"
+        if not s.sender:
+            return "sms.sender: missing (the From number or sender ID)"
+    elif not s.sender and "from" in BodyTemplate(s.body).names:
+        return "sms.sender: missing (sms.body uses {from})"
+    if s.secret_env and not secret:
+        return f"sms.secret_env: environment variable {s.secret_env} is not set"
+    if s.provider == "twilio" and not secret:
+        return "sms.secret_env: missing (Twilio's auth token: name its environment variable)"
+    for name, value in s.headers.items():
+        if SECRET_PLACEHOLDER not in value:
+            continue
+        if not secret:
+            return f"sms.headers.{name}: uses {{secret}} but sms.secret_env names no secret"
+        if not _printable(secret):
+            # Name the header, never show the value: it holds the secret.
+            return f"sms.headers.{name}: the secret is not printable ASCII"
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _describe(exc: BaseException) -> str:
+    """A transport error in a few words: 'ConnectError: [Errno 111] Connection refused'."""
+    words = _one_line(str(exc))
+    return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+
+
+class _Progress:
+    """httpcore's trace hook: knows whether the whole request left, which decides between
+    "retry" (the gateway cannot have it) and "in doubt" (it may)."""
+
+    def __init__(self) -> None:
+        self.request_sent = False
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            self.request_sent = True
+
+
+class _Retry(Exception):
+    """A failure worth another try now: 408, 429, 5xx, no connection."""
+
+    def __init__(
+        self, detail: str, *, retry_after: float | None = None, stops_batch: bool = False
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+        self.stops_batch = stops_batch  # after the last try: do not try the rest of the batch
+
+
+# -- the channel --------------------------------------------------------------------------------
+
+
+class SmsChannel(Channel):
+    """SMS through an HTTP gateway (a JSON webhook or Twilio's Messages API)."""
+
+    name = "sms"
+
+    def __init__(
+        self,
+        settings: SmsSettings,
+        secret: str | None,
+        *,
+        max_tries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_tries < 1:
+            raise ValueError("max_tries must be at least 1")
+        self.settings = settings
+        self._secret = secret or None
+        self.max_tries = max_tries
+        self.backoff = backoff
+        self._client: httpx.Client | None = None
+        self._endpoint = settings.endpoint()
+        self._template = BodyTemplate(settings.body)
+        self._headers = {
+            name: value.replace(SECRET_PLACEHOLDER, self._secret or "")
+            for name, value in settings.headers.items()
+        }
+        self._hidden = self._hidden_forms()
+        self._stop_batch: str | None = None
+        self._backoff_wait = wait_exponential(multiplier=backoff, max=MAX_WAIT)
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_tries),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            before_sleep=self._log_retry,
+            sleep=sleep,
+            reraise=True,
+        )
+
+    @property
+    def where(self) -> str:
+        """The gateway's origin only: a webhook URL's path or query may be a credential."""
+        try:
+            url = httpx.URL(self._endpoint)
+        except httpx.InvalidURL:
+            return "(no url)"
+        if not url.host:
+            return "(no url)"
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{url.host}{port}"
+
+    def __repr__(self) -> str:
+        return f"SmsChannel({self.settings.provider}, {self.where})"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Check the configuration and make the sweep's client; :class:`ChannelError` if the
+        configuration cannot work. Connections are made on first use and then kept."""
+        if self._client is not None:
+            return
+        self.check()
+        headers = {"User-Agent": "cartnudge", "Accept": "application/json"}
+        auth: httpx.Auth | None = None
+        if self.settings.provider == "twilio":
+            auth = httpx.BasicAuth(self.settings.account_sid, self._secret or "")
+        else:
+            headers["Content-Type"] = "application/json"
+            headers.update(self._headers)
+        # The client only ever requests the endpoint (no redirects followed), so a plain-http
+        # endpoint can never meet a certificate: skip building a TLS context (~60 ms) for it.
+        https = httpx.URL(self._endpoint).scheme == "https"
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.settings.timeout),
+            headers=headers,
+            auth=auth,
+            follow_redirects=False,  # a redirected POST is a misconfigured URL, not a send
+            verify=https,
+        )
+
+    def close(self) -> None:
+        """Close the client and its connections; harmless before open and when called twice."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def check(self) -> None:
+        """:class:`ChannelError` (one line) if this configuration cannot send; see
+        :func:`settings_problem`."""
+        problem = settings_problem(self.settings, self._secret)
+        if problem is not None:
+            raise self._error(problem)
+
+    def _error(self, what: str) -> ChannelError:
+        return ChannelError(self._clean(f"sms {self.where}: {what}"))
+
+    def _hidden_forms(self) -> tuple[str, ...]:
+        """The secret as a gateway might echo it: plain, URL-encoded, in Basic auth, inside
+        the header values it was put into. Longest first, so each is scrubbed whole."""
+        if not self._secret:
+            return ()
+        forms = {self._secret, quote(self._secret, safe="")}
+        forms.update(v for v in self._headers.values() if self._secret in v)
+        if self.settings.provider == "twilio":
+            pair = f"{self.settings.account_sid}:{self._secret}".encode()
+            forms.add(base64.b64encode(pair).decode("ascii"))
+        return tuple(sorted(forms, key=len, reverse=True))
+
+    def _clean(self, text: str, limit: int = MAX_DETAIL) -> str:
+        """One line, bounded, and never the secret."""
+        text = _one_line(text)
+        for hidden in self._hidden:
+            text = text.replace(hidden, "***")
+        return text[:limit]
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, batch: Sequence[Envelope]) -> list[SendResult]:
+        """One result per envelope, in order, on the sweep's client (opened here if needed).
+
+        After a failure that is the gateway's and not the message's (unreachable, rate limit
+        not lifted, credentials or URL refused) the rest of the batch is answered ``temporary``
+        without trying; the next batch tries again.
+        """
+        if self._client is None and batch:
+            self.open()
+        results: list[SendResult] = []
+        self._stop_batch = None
+        for envelope in batch:
+            if self._stop_batch is not None:
+                results.append(
+                    SendResult(
+                        envelope.delivery_id, Result.TEMPORARY, f"not tried: {self._stop_batch}"
+                    )
+                )
+                continue
+            results.append(self._send_one(envelope))
+        return results
+
+    def _send_one(self, envelope: Envelope) -> SendResult:
+        refused = self._refuse_envelope(envelope)
+        if refused is not None:
+            return refused
+        try:
+            return self._retrying(self._attempt, envelope)
+        except _Retry as exc:
+            detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
+            if exc.stops_batch:
+                self._stop_batch = detail
+            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
+
+    def _refuse_envelope(self, envelope: Envelope) -> SendResult | None:
+        """What no gateway could send: refused here rather than paid for."""
+        if not _E164.fullmatch(envelope.recipient):
+            return SendResult(
+                envelope.delivery_id,
+                Result.PERMANENT,
+                f"recipient {mask_phone(envelope.recipient)} is not an E.164 number",
+            )
+        try:
+            envelope.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return SendResult(envelope.delivery_id, Result.PERMANENT, "text is not UTF-8")
+        return None
+
+    def _request(self, envelope: Envelope) -> dict[str, Any]:
+        text = envelope.data.decode("utf-8")
+        if self.settings.provider == "twilio":
+            return {"data": {"To": envelope.recipient, "From": self.settings.sender, "Body": text}}
+        values = {"to": envelope.recipient, "from": self.settings.sender, "text": text}
+        return {"content": self._template.render(values)}
+
+    def _attempt(self, envelope: Envelope) -> SendResult:
+        """One try: SENT, PERMANENT, TEMPORARY or IN_DOUBT, or :class:`_Retry`."""
+        assert self._client is not None
+        progress = _Progress()
+        try:
+            with self._client.stream(
+                "POST",
+                self._endpoint,
+                extensions={"trace": progress},
+                **self._request(envelope),
+            ) as response:
+                body, unread = self._read(response)
+        except httpx.TransportError as exc:  # no status line: what happened to the request?
+            if progress.request_sent:
+                return SendResult(
+                    envelope.delivery_id,
+                    Result.IN_DOUBT,
+                    self._clean(
+                        f"sms {self.where}: in doubt: the whole request was sent but no answer "
+                        f"came ({_describe(exc)}); not retried so that it is never sent twice"
+                    ),
+                )
+            unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            what = "cannot connect" if unreachable else "connection lost before the request left"
+            raise _Retry(
+                f"sms {self.where}: {what} ({_describe(exc)})", stops_batch=unreachable
+            ) from None
+        return self._answer(envelope, response, body, unread)
+
+    @staticmethod
+    def _read(response: httpx.Response) -> tuple[bytes, str]:
+        """The answer's body (at most MAX_BODY bytes) and, if it broke off, why. Once the
+        status is known, a body that does not arrive does not change the outcome."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= MAX_BODY:
+                    break
+        except httpx.HTTPError as exc:
+            return b"".join(chunks), _describe(exc)
+        return b"".join(chunks)[:MAX_BODY], ""
+
+    def _answer(
+        self, envelope: Envelope, response: httpx.Response, body: bytes, unread: str
+    ) -> SendResult:
+        status = response.status_code
+        # Scrubbed before it is cut: a cut could leave half a secret nobody would recognise.
+        excerpt = self._clean(body.decode("utf-8", "replace"), MAX_EXCERPT)
+        if unread:
+            excerpt = f"{excerpt} (answer broke off: {unread})".strip()
+        answer = f"{status} {response.reason_phrase}".strip()
+        data = self._json(body)
+        if 200 <= status < 300:
+            message_id = data.get("sid") or data.get("id")
+            detail = f"{answer} id {message_id}" if isinstance(message_id, str | int) else answer
+            if unread:
+                detail += f" (answer broke off: {unread})"
+            return SendResult(envelope.delivery_id, Result.SENT, self._clean(detail))
+        detail = f"sms {self.where}: {answer}" + (f": {excerpt}" if excerpt else "")
+        if status in RETRIED or 500 <= status < 600:
+            raise _Retry(
+                detail,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                stops_batch=status == 429,
+            )
+        if status in SETUP_REFUSED or 300 <= status < 400:  # a redirect: the URL is wrong
+            detail = self._clean(
+                f"{detail} (the gateway refused the request itself: check sms.url, "
+                "sms.account_sid and the secret)"
+            )
+            self._stop_batch = detail
+            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
+        code = data.get("code")
+        bounce = self.settings.provider == "twilio" and isinstance(code, int)
+        bounce = bounce and code in TWILIO_HARD_BOUNCES
+        return SendResult(
+            envelope.delivery_id, Result.PERMANENT, self._clean(detail), hard_bounce=bounce
+        )
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _wait(self, state: RetryCallState) -> float:
+        """What the gateway asked for (Retry-After), else exponential backoff; capped."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retry) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_WAIT)
+        return float(self._backoff_wait(state))
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "%s; try %d of %d",
+            self._clean(str(exc)),
+            state.attempt_number + 1,
+            self.max_tries,
+        )
