@@ -1,0 +1,285 @@
+"""``cartnudge report``: parse the period, collect the report, write it (table, CSV, JSON, HTML)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cartnudge.cli import _load_app, config_option, handle_errors
+from cartnudge.cli_search import parse_date
+from cartnudge.errors import CartnudgeError
+from cartnudge.report import (
+    BY_CHOICES,
+    CSV_HEADERS,
+    DEFINITIONS,
+    NOT_TRACKED,
+    RATE_LABEL,
+    Figures,
+    FlowReport,
+    Period,
+    Report,
+    auto_by,
+    collect,
+    csv_columns,
+    csv_rows,
+    rate_text,
+    report_to_dict,
+    sparkline,
+    yen,
+)
+from cartnudge.tabular import write_rows
+
+REPORT_FORMATS = ("table", "csv", "json")
+
+
+def _n(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def _right(table: Table, *names: str) -> None:
+    for name in names:
+        table.add_column(name, justify="right")
+
+
+FIGURE_COLUMNS = (
+    "targeted",
+    "sent",
+    "failed",
+    "in doubt",
+    "retry",
+    "reminded",
+    "recovered",
+    "rate",
+    "revenue",
+)
+
+
+def _figure_cells(f: Figures) -> list[str]:
+    return [
+        _n(f.targeted),
+        _n(f.sent),
+        _n(f.failed),
+        _n(f.in_doubt),
+        _n(f.retry),
+        _n(f.reminded),
+        _n(f.recovered),
+        rate_text(f.recovery_rate),
+        yen(f.revenue),
+    ]
+
+
+def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
+    t = fr.totals
+    console.print(Text(f"{fr.flow} flow", style="bold"))
+    totals = Table(header_style="bold")
+    totals.add_column("figure")
+    _right(totals, "value")
+    rows = [
+        ("abandoned orders", _n(t.abandoned)),
+        ("abandoned amount", yen(t.abandoned_amount) or "n/a"),
+        ("targeted (orders with a delivery)", _n(t.targeted)),
+        ("skipped (orders never reminded)", _n(t.skipped)),
+    ]
+    rows += [(f"  skipped: {r}", _n(n)) for r, n in fr.skipped_by_reason.items() if n]
+    rows += [
+        ("sent (messages)", _n(t.sent)),
+        ("failed", _n(t.failed)),
+        ("in doubt", _n(t.in_doubt)),
+        ("retry pending", _n(t.retry)),
+        ("in progress", _n(t.in_progress)),
+        ("reminded orders (at least one sent)", _n(t.reminded)),
+        ("recovered orders", _n(t.recovered)),
+        (RATE_LABEL, rate_text(t.recovery_rate)),
+        ("recovered revenue", yen(t.revenue)),
+        ("clicks", NOT_TRACKED),
+    ]
+    for label, value in rows:
+        totals.add_row(label, value)
+    console.print(totals)
+
+    if fr.variants:
+        console.print(Text(f"{fr.flow} flow by step, channel and template", style="bold"))
+        variants = Table(header_style="bold")
+        _right(variants, "step")
+        variants.add_column("channel")
+        _right(variants, "template", *FIGURE_COLUMNS)
+        for v in fr.variants:
+            variants.add_row(
+                _n(v.step),
+                v.channel or "",
+                "" if v.template_id is None else str(v.template_id),
+                *_figure_cells(v.figures),
+            )
+        console.print(variants)
+
+    if by and fr.series:
+        console.print(Text(f"{fr.flow} flow by {by}", style="bold"))
+        series = Table(header_style="bold")
+        series.add_column(by)
+        _right(series, "abandoned", "skipped", *FIGURE_COLUMNS)
+        for b, f in fr.series:
+            series.add_row(b.label, _n(f.abandoned), _n(f.skipped), *_figure_cells(f))
+        console.print(series)
+        figures = [f for _, f in fr.series]
+        lines = [f"trend by {by}, {fr.series[0][0].label} → {fr.series[-1][0].label}"]
+        trend = [
+            ("abandoned", [f.abandoned for f in figures], _n),
+            ("reminded", [f.reminded for f in figures], _n),
+            ("recovered", [f.recovered for f in figures], _n),
+            ("revenue", [f.revenue for f in figures], yen),
+        ]
+        for label, values, fmt in trend:
+            if any(v is None for v in values):
+                continue
+            numbers = [v or 0 for v in values]
+            lines.append(
+                f"  {label:<10} {sparkline(numbers)}  max {fmt(max(numbers))}, "
+                f"total {fmt(sum(numbers))}"
+            )
+        console.print(Text("\n".join(lines) + "\n"))
+
+
+def print_report(report: Report, out: TextIO) -> None:
+    """The report for people: per flow a figures table, the variants and the series with a
+    sparkline of each figure, then what the figures count."""
+    width = None if out.isatty() else 160  # a pipe or a file gets whole tables, not folds
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    p = report.period
+    console.print(
+        Text(
+            f"cartnudge report: carts abandoned {p.first.isoformat()} to "
+            f"{p.last.isoformat()} inclusive ({p.tz.key})\n"
+        )
+    )
+    for fr in report.flows:
+        _print_flow(console, fr, p.by)
+    console.print(
+        Text(
+            f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"
+            f"skipped: {DEFINITIONS['skipped']}.\n"
+            f"clicks: {DEFINITIONS['clicks']}.\n"
+            "sent, failed, in doubt and retry count messages; the other figures count orders."
+        )
+    )
+
+
+def write_html(path: Path, page: str) -> None:
+    """Write the page next to its final name and rename it there, so a web server or a reader
+    never sees half a page."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise CartnudgeError(f"--html {path}: cannot write there ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CartnudgeError(f"--html {path}: cannot write it ({exc.strerror})") from None
+
+
+@click.command()
+@config_option
+@click.option(
+    "--from",
+    "date_from",
+    required=True,
+    metavar="DATE",
+    help="First day of the period: carts abandoned on or after this local day "
+    "(configured time zone), e.g. --from 2026-11-01.",
+)
+@click.option(
+    "--to",
+    "date_to",
+    required=True,
+    metavar="DATE",
+    help="Last day of the period, included, e.g. --to 2026-11-30.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(BY_CHOICES),
+    help="Add a time series by local abandonment day, ISO week (Monday start) or month, "
+    "drawn as sparklines in the table, e.g. --by week.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default=None,
+    help="table on a terminal, csv when piped (default; one flat row per flow total, "
+    "variant and series point), json (nested), e.g. --format json. With --html and no "
+    "--format, only the page is written.",
+)
+@click.option("--bom", is_flag=True, help="Start CSV with a UTF-8 BOM (for Excel).")
+@click.option(
+    "--html",
+    "html_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML page (tables and an SVG chart of the series; "
+    "by day, week or month to fit the period when --by is not given), "
+    "e.g. --html report.html.",
+)
+@handle_errors
+def report(
+    config_path: str,
+    date_from: str,
+    date_to: str,
+    by: str | None,
+    fmt: str | None,
+    bom: bool,
+    html_path: Path | None,
+) -> None:
+    """What the reminders achieved for the carts abandoned in a period, per flow.
+
+    Per flow (confirm and input separately, and each bulk mailing), and per step, channel
+    and template: abandoned orders, targeted, skipped per reason, sent, failed, in doubt,
+    recovered orders, recovery rate (recovered ÷ reminded orders) and recovered revenue.
+    Clicks are not tracked yet (n/a). Dates are local days of the configured time zone, both
+    included; every figure is about the carts abandoned on those days.
+
+    \b
+    Examples:
+      cartnudge report --from 2026-11-01 --to 2026-11-30
+      cartnudge report --from 2026-11-01 --to 2026-11-30 --by day
+      cartnudge report --from 2026-10-01 --to 2026-12-31 --by week --format json
+      cartnudge report --from 2026-11-01 --to 2026-11-30 --html /var/www/report.html
+    """
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    assert first is not None and last is not None
+    if first > last:
+        raise click.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
+    out = sys.stdout
+    if fmt is None and html_path is None:
+        fmt = "table" if out.isatty() else "csv"
+    app = _load_app(config_path)
+    try:
+        chart_by = by or (auto_by(first, last) if html_path else None)
+        full = collect(app, Period(first, last, app.config.tz, chart_by))
+    finally:
+        app.dispose()
+    if html_path is not None:
+        from cartnudge.report_html import render_html
+
+        write_html(html_path, render_html(full))
+    shown = full if by else full.without_series()
+    if fmt == "json":
+        out.write(json.dumps(report_to_dict(shown), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        columns = csv_columns(shown)
+        headers = {c: CSV_HEADERS.get(c, c) for c in columns}
+        write_rows(csv_rows(shown), columns, "csv", out=out, headers=headers, bom=bom)
+    elif fmt == "table":
+        print_report(shown, out)
