@@ -1,13 +1,15 @@
 """Wire the parts a command needs from a validated configuration: engines, the shop contract,
-the state store, the template catalogue, the flows' rules and the e-mail channel.
+the state store, the template catalogue, the flows' rules (as tracks) and the channels.
 
 Building an :class:`App` checks everything that can be checked before anything is sent:
-templates render against a sample, flows name templates of the right category.
+templates render against a sample, flows name templates of the right category, SMS and push
+steps have a short body and an SMS fits ``sms.max_segments``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -16,10 +18,22 @@ from cartnudge.channels.base import Channel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.config import Config
 from cartnudge.engines import build_engine
-from cartnudge.rules import FlowRules, StepRule, Target
+from cartnudge.errors import ConfigError
+from cartnudge.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
 from cartnudge.shopdb import ShopContract, ShopReader
+from cartnudge.sms_text import check_length, with_footer
 from cartnudge.state import StateStore
-from cartnudge.templates import Catalogue
+from cartnudge.templates import Catalogue, sample_context
+from cartnudge.tokens import RECOVERY, sign_token
+
+
+@dataclass(frozen=True)
+class Track:
+    """One flow's rules for the sweep, with the template of each step. A flow sending on
+    several channels at once (the input flow's e-mail and SMS) is one track per channel."""
+
+    rules: FlowRules
+    templates: dict[int, int] = field(default_factory=dict)  # step index -> template id
 
 
 @dataclass
@@ -37,7 +51,46 @@ class App:
                 else "flows.confirm.template"
             )
             self.catalogue.require(step.template_id, "cart_abandonment", key, self.config.source)
+            self._check_short_body(step.template_id, step.channel, key)
+        for step in self.config.input_steps:
+            key = "flows.input.template"
+            self.catalogue.require(step.template_id, "remarketing", key, self.config.source)
+            if self.config.settings.flows.input.enabled:
+                self._check_short_body(step.template_id, step.channel, key)
         self.contract = ShopContract(self.config.sql_dir)
+
+    def _check_short_body(self, template_id: int, channel: str, key: str) -> None:
+        """SMS and push send the template's SMS body: it must exist, and an SMS (with its
+        footer) must fit the gateway's segment limit."""
+        if channel not in ("sms", "push"):
+            return
+        info = self.catalogue.get(template_id)
+        if not info.has_sms:
+            raise ConfigError(
+                f"{self.config.source}: {key}: template {template_id} has no SMS body "
+                f"(sms.txt.j2), which {channel} sends"
+            )
+        if channel == "sms":
+            # Measured with links as long as real ones: the configured URL patterns around a
+            # token for a ten-digit delivery id.
+            r = self.config.settings.recovery
+            token = sign_token(
+                {"d": 10**9}, (b"k" * 16,), kind=RECOVERY, expires_at=datetime(2099, 1, 1)
+            )
+            longest = max(r.shop_url, r.lp_url, key=len)
+            recovery = longest.format(token=token, lp_id=999, order_id=10**9)
+            sample = (
+                self.catalogue.render(
+                    template_id, dict(sample_context(), recovery_url=recovery)
+                ).sms
+                or ""
+            )
+            text = with_footer(
+                sample,
+                self.config.settings.sender.name or "-",
+                r.unsubscribe_url.format(token=token),
+            )
+            check_length(text, self.config.settings.sms.max_segments, f"template {template_id}")
 
     @cached_property
     def shop_engine(self) -> Engine:
@@ -49,11 +102,32 @@ class App:
 
     @cached_property
     def reader(self) -> ShopReader:
-        return ShopReader(self.shop_engine, self.contract, self.config.shop_tz)
+        return ShopReader(
+            self.shop_engine,
+            self.contract,
+            self.config.shop_tz,
+            phone_region=self.config.settings.phone_region,
+        )
 
     @cached_property
     def store(self) -> StateStore:
         return StateStore(self.state_engine)
+
+    def _common(self) -> dict:
+        s = self.config.settings
+        cap = self.config.frequency_cap
+        return dict(
+            cart_ttl=self.config.cart_ttl,
+            resend_after=self.config.resend_after,
+            consent_required=s.consent.required,
+            suppressed_fraud_results=frozenset(r.upper() for r in s.fraud.suppressed_results),
+            suppressed_fraud_actions=frozenset(a.lower() for a in s.fraud.suppressed_actions),
+            quiet_hours={
+                channel: QuietHours(start, end, self.config.tz)
+                for channel, (start, end) in self.config.quiet_hours.items()
+            },
+            frequency_cap=FrequencyCap(cap[0], cap[1]) if cap else None,
+        )
 
     def confirm_rules(self) -> FlowRules:
         s = self.config.settings
@@ -64,12 +138,46 @@ class App:
             steps=tuple(
                 StepRule(st.index, st.delay, st.channel) for st in self.config.confirm_steps
             ),
-            cart_ttl=self.config.cart_ttl,
-            resend_after=self.config.resend_after,
-            consent_required=s.consent.required,
-            suppressed_fraud_results=frozenset(r.upper() for r in s.fraud.suppressed_results),
-            suppressed_fraud_actions=frozenset(s.fraud.suppressed_actions),
+            **self._common(),
         )
+
+    def tracks(self) -> list[Track]:
+        """The enabled flows as the sweep runs them."""
+        out: list[Track] = []
+        if self.config.settings.flows.confirm.enabled:
+            out.append(
+                Track(
+                    self.confirm_rules(),
+                    {st.index: st.template_id for st in self.config.confirm_steps},
+                )
+            )
+        if self.config.settings.flows.input.enabled:
+            for st in self.config.input_steps:
+                rules = FlowRules(
+                    flow="input",
+                    enabled=True,
+                    target=Target.ALL,
+                    steps=(StepRule(st.index, st.delay, st.channel),),
+                    kind=FlowKind.INPUT,
+                    channel=st.channel,
+                    **self._common(),
+                )
+                out.append(Track(rules, {st.index: st.template_id}))
+        return out
+
+    def channel(self, kind: str) -> Channel:
+        """A new, unopened channel for ``kind`` (email, sms or push)."""
+        if kind == "email":
+            return self.email_channel()
+        if kind == "sms":
+            from cartnudge.channels.sms import SmsChannel
+
+            return SmsChannel(self.config.settings.sms, self.config.sms_secret)
+        if kind == "push":
+            from cartnudge.channels.push import PushChannel
+
+            return PushChannel(self.config.settings.push, self.config.push_secret)
+        raise ValueError(f"unknown channel {kind!r}")
 
     def email_channel(self) -> Channel:
         if self.config.settings.email.transport == "smtp":

@@ -298,8 +298,6 @@ def _render(
         order,
         order_items,
         delivery_id=delivery_id,
-        flow=mailing.flow,
-        episode=0,
         now=now,
     )
 

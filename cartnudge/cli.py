@@ -278,13 +278,15 @@ def token() -> None:
 
 
 def _register_operator_commands() -> None:
-    from cartnudge import cli_operator, cli_search
+    from cartnudge import cli_bulk, cli_operator, cli_report, cli_search
 
     for command in (
         cli_operator.templates,
         cli_operator.unsubscribe,
         cli_operator.suppressions,
         cli_search.search,
+        cli_report.report,
+        cli_bulk.send_bulk,
     ):
         main.add_command(command)
 

@@ -92,8 +92,6 @@ def templates_preview(config_path: str, template_id: int, order_id: int | None, 
                 order,
                 items,
                 delivery_id=0,
-                flow="preview",
-                episode=0,
                 now=now,
             )
             if fmt == "eml":
@@ -150,18 +148,22 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
     """
     from cartnudge.recovery import resolve_token
     from cartnudge.recovery import unsubscribe as do_unsubscribe
+    from cartnudge.rules import valid_email
 
     if bool(address) == bool(token_text):
         raise click.UsageError("give either ADDRESS or --token")
     app = _load_app(config_path)
     now = _utcnow()
+    channel = "email"
     try:
         if token_text:
             resolved = resolve_token(app, token_text, now=now)
             if resolved["kind"] != "unsubscribe" or not resolved.get("address"):
                 raise CartnudgeError("--token: not an opt-out token")
-            address = resolved["address"]
-        new = do_unsubscribe(app, address, now=now)
+            address, channel = resolved["address"], resolved["channel"]
+        elif not valid_email(address.strip()):
+            raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
+        new = do_unsubscribe(app, address, now=now, channel=channel)
     finally:
         app.dispose()
     click.echo(f"{'unsubscribed' if new else 'already unsubscribed'}: {address}")

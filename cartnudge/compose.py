@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
+from cartnudge.channels.push import push_payload
 from cartnudge.config import Config
 from cartnudge.mime import build_email, message_id_for
 from cartnudge.rules import Storefront
 from cartnudge.shopdb import AbandonedOrder, Item
+from cartnudge.sms_text import with_footer
 from cartnudge.templates import Catalogue, Rendered
 from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, sign_token
 
@@ -31,28 +33,17 @@ def links_for(
     order: AbandonedOrder,
     *,
     delivery_id: int,
-    flow: str,
-    episode: int,
     now: datetime,
 ) -> Links:
+    """Recovery and opt-out links. Their tokens name only the delivery: short enough for an
+    SMS, and no address or customer number in a URL; :func:`cartnudge.recovery.resolve_token`
+    looks the rest up in the delivery row (order, flow, channel, recipient)."""
     c = order.candidate
     recovery = sign_token(
-        {
-            "d": delivery_id,
-            "o": c.order_id,
-            "c": c.customer_id,
-            "f": flow,
-            "e": episode,
-            "s": c.storefront.value,
-            "lp": order.lp_id,
-        },
-        config.token_keys,
-        kind=RECOVERY,
-        expires_at=now + config.token_ttl,
+        {"d": delivery_id}, config.token_keys, kind=RECOVERY, expires_at=now + config.token_ttl
     )
-    address = (c.email or "").strip()
     unsubscribe = sign_token(
-        {"a": address, "ch": "email", "d": delivery_id},
+        {"d": delivery_id},
         config.token_keys,
         kind=UNSUBSCRIBE,
         expires_at=now + UNSUBSCRIBE_TOKEN_TTL,
@@ -104,11 +95,9 @@ def render_order(
     items: Sequence[Item],
     *,
     delivery_id: int,
-    flow: str,
-    episode: int,
     now: datetime,
 ) -> tuple[Rendered, Links]:
-    links = links_for(config, order, delivery_id=delivery_id, flow=flow, episode=episode, now=now)
+    links = links_for(config, order, delivery_id=delivery_id, now=now)
     rendered = catalogue.render(template_id, context_for(config, order, items, links))
     return rendered, links
 
@@ -143,6 +132,47 @@ def email_envelope(
         recipient=recipient,
         sender=s.email,
         message_id=message_id,
+        data=data,
+        subject=rendered.subject,
+    )
+
+
+def sms_envelope(
+    config: Config,
+    order: AbandonedOrder,
+    rendered: Rendered,
+    links: Links,
+    *,
+    delivery_id: int,
+    recipient: str,
+) -> Envelope:
+    """The template's SMS body with the sender's name and the opt-out link (SPEC 2.7)."""
+    s = config.settings
+    text = with_footer(rendered.sms or "", s.sender.name, links.unsubscribe_url)
+    return Envelope(
+        delivery_id=delivery_id,
+        recipient=recipient,
+        sender=s.sms.sender,
+        message_id=f"cartnudge.{delivery_id}",
+        data=text.encode("utf-8"),
+    )
+
+
+def push_envelope(
+    order: AbandonedOrder, rendered: Rendered, links: Links, *, delivery_id: int, recipient: str
+) -> Envelope:
+    """Title from the subject, body from the SMS text, the recovery URL as the link."""
+    data = push_payload(
+        rendered.subject,
+        (rendered.sms or "").strip(),
+        links.recovery_url,
+        {"order_id": order.candidate.order_id, "delivery_id": str(delivery_id)},
+    )
+    return Envelope(
+        delivery_id=delivery_id,
+        recipient=recipient,
+        sender="",
+        message_id=f"cartnudge.{delivery_id}",
         data=data,
         subject=rendered.subject,
     )

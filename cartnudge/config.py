@@ -11,7 +11,7 @@ import os
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cartnudge.channels.push import PushSettings
+from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.durations import format_duration, parse_duration
 from cartnudge.errors import ConfigError
 
@@ -30,6 +32,7 @@ BUNDLED_TEMPLATES_DIR = PACKAGE_ROOT.parent / "templates"
 
 SOURCE_DELAY_MIN = timedelta(hours=1)
 SOURCE_DELAY_MAX = timedelta(hours=24)
+PUSH_DELAY_MIN = timedelta(minutes=5)
 
 
 class _Strict(BaseModel):
@@ -75,10 +78,13 @@ class FraudSettings(_Strict):
     suppressed_actions: list[str] = Field(default_factory=lambda: ["redirect"])
 
 
+Channel = Literal["email", "sms", "push"]
+
+
 class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
-    channel: Literal["email"] = "email"
+    channel: Channel = "email"
 
 
 class ConfirmFlowSettings(_Strict):
@@ -91,8 +97,31 @@ class ConfirmFlowSettings(_Strict):
     resend_after: str = "3d"
 
 
+class InputFlowSettings(_Strict):
+    enabled: bool = False
+    template: int = 140002
+    delay: str | int = 1
+    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"])
+    wide_delays: bool = False
+
+
 class FlowsSettings(_Strict):
     confirm: ConfirmFlowSettings = Field(default_factory=ConfirmFlowSettings)
+    input: InputFlowSettings = Field(default_factory=InputFlowSettings)
+
+
+class QuietHoursSettings(_Strict):
+    """Per channel, the local hours sending is allowed ("09:00-21:00"), or null for any time."""
+
+    email: str | None = None
+    sms: str | None = "09:00-21:00"
+    push: str | None = "09:00-21:00"
+
+
+class FrequencyCapSettings(_Strict):
+    enabled: bool = True
+    max_sends: int = Field(default=1, ge=1)
+    window: str = "16h"
 
 
 class SmtpSettings(_Strict):
@@ -137,6 +166,11 @@ class Settings(_Strict):
     email: EmailSettings = Field(default_factory=EmailSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
+    quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
+    frequency_cap: FrequencyCapSettings = Field(default_factory=FrequencyCapSettings)
+    phone_region: str = "JP"
 
 
 @dataclass(frozen=True)
@@ -167,11 +201,24 @@ class Config:
     token_ttl: timedelta
     attribution_window: timedelta | None
     confirm_steps: tuple[Step, ...]
+    input_steps: tuple[Step, ...]
+    quiet_hours: dict[str, tuple[time, time]]
+    frequency_cap: tuple[int, timedelta] | None
     sql_dir: Path
     templates_dir: Path
     outbox_dir: Path
     token_keys: tuple[bytes, ...] = field(repr=False)
     smtp_password: str | None = field(repr=False, default=None)
+    sms_secret: str | None = field(repr=False, default=None)
+    push_secret: str | None = field(repr=False, default=None)
+
+    @property
+    def all_steps(self) -> tuple[tuple[str, Step], ...]:
+        """(flow, step) for every step of every enabled flow."""
+        flows = self.settings.flows
+        return tuple(("confirm", s) for s in self.confirm_steps if flows.confirm.enabled) + tuple(
+            ("input", s) for s in self.input_steps if flows.input.enabled
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -262,6 +309,60 @@ def _resolve_db_url(base: Path, url: str) -> str:
     return url
 
 
+def _check_delay(
+    delay: timedelta, raw: str | int, channel: str, key: str, flow_key: str, wide: bool, source: str
+) -> None:
+    """The source platform's 1 to 24 whole hours; push may use minutes (a cron every few
+    minutes serves them, SPEC 2.8); ``wide_delays`` lifts both limits."""
+    if wide:
+        return
+    if channel == "push":
+        whole_minutes = delay.total_seconds() % 60 == 0
+        if not (PUSH_DELAY_MIN <= delay <= SOURCE_DELAY_MAX) or not whole_minutes:
+            raise ConfigError(
+                f"{source}: {key}: a push step's delay must be whole minutes from 5m to 24h "
+                f"(got {raw!r}); set {flow_key}.wide_delays: true for other delays"
+            )
+        return
+    whole_hours = delay.total_seconds() % 3600 == 0
+    if not (SOURCE_DELAY_MIN <= delay <= SOURCE_DELAY_MAX) or not whole_hours:
+        raise ConfigError(
+            f"{source}: {key}: must be whole hours from 1h to 24h "
+            f"(got {raw!r}); set {flow_key}.wide_delays: true for other delays"
+        )
+
+
+def _input_steps(flow: InputFlowSettings, source: str) -> tuple[Step, ...]:
+    """The input flow sends one message per chosen channel, all after the same delay."""
+    key = "flows.input"
+    if not flow.channels:
+        raise ConfigError(f"{source}: {key}.channels: choose email and/or sms (got [])")
+    delay = _duration(flow.delay, f"{key}.delay", source)
+    for channel in flow.channels:
+        _check_delay(delay, flow.delay, channel, f"{key}.delay", key, flow.wide_delays, source)
+    return tuple(Step(0, delay, flow.template, channel) for channel in dict.fromkeys(flow.channels))
+
+
+def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[time, time]]:
+    out: dict[str, tuple[time, time]] = {}
+    for channel in ("email", "sms", "push"):
+        raw = getattr(settings, channel)
+        if raw is None:
+            continue
+        try:
+            start_text, end_text = raw.replace(" ", "").split("-")
+            start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: quiet_hours.{channel}: write the allowed hours as HH:MM-HH:MM "
+                f"(got {raw!r})"
+            ) from None
+        if start == end:
+            raise ConfigError(f"{source}: quiet_hours.{channel}: an empty window (got {raw!r})")
+        out[channel] = (start, end)
+    return out
+
+
 def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     key = "flows.confirm"
     if flow.steps is not None and flow.delay is not None:
@@ -273,13 +374,7 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     for i, step in enumerate(raw):
         step_key = f"{key}.steps[{i}].delay" if flow.steps is not None else f"{key}.delay"
         delay = _duration(step.delay, step_key, source)
-        if not flow.wide_delays:
-            whole_hours = delay.total_seconds() % 3600 == 0
-            if not (SOURCE_DELAY_MIN <= delay <= SOURCE_DELAY_MAX) or not whole_hours:
-                raise ConfigError(
-                    f"{source}: {step_key}: must be whole hours from 1h to 24h "
-                    f"(got {step.delay!r}); set {key}.wide_delays: true for other delays"
-                )
+        _check_delay(delay, step.delay, step.channel, step_key, key, flow.wide_delays, source)
         if steps and delay <= steps[-1].delay:
             raise ConfigError(
                 f"{source}: {step_key}: steps must have increasing delays "
@@ -322,7 +417,14 @@ def parse_config(
     ttl_raw = settings.shop.cart_ttl
     cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
     steps = _confirm_steps(settings.flows.confirm, source)
+    input_steps = _input_steps(settings.flows.input, source)
     if cart_ttl is not None:
+        for step in input_steps:
+            if step.delay >= cart_ttl:
+                raise ConfigError(
+                    f"{source}: shop.cart_ttl: must be longer than every step's delay "
+                    f"(got {ttl_raw} minutes; flows.input.delay is {settings.flows.input.delay})"
+                )
         for step in steps:
             if step.delay >= cart_ttl:
                 flow = settings.flows.confirm
@@ -339,7 +441,38 @@ def parse_config(
                 )
 
     confirm = settings.flows.confirm
-    if confirm.enabled:
+    used_channels = {s.channel for s in steps if confirm.enabled} | {
+        s.channel for s in input_steps if settings.flows.input.enabled
+    }
+    sms_secret = push_secret = None
+    if "sms" in used_channels and not (settings.sms.enabled and settings.sms.url):
+        raise ConfigError(
+            f"{source}: sms: a flow sends SMS but no SMS gateway is configured and enabled "
+            "(set sms.enabled: true and sms.url)"
+        )
+    if "push" in used_channels and not settings.push.enabled:
+        raise ConfigError(
+            f"{source}: push: a flow sends push notifications but push.enabled is false"
+        )
+    if settings.sms.enabled and settings.sms.secret_env:
+        sms_secret = _secret(settings.sms.secret_env, "sms.secret_env", source, environ)
+    if settings.sms.enabled:
+        problem = settings_problem(settings.sms, sms_secret)
+        if problem:
+            raise ConfigError(f"{source}: {problem}")
+        if not settings.sender.name.strip():
+            raise ConfigError(f"{source}: sender.name: missing; every SMS carries it (SPEC 2.7)")
+    if settings.push.enabled:
+        env_key = "service_account_env" if settings.push.provider == "fcm" else "secret_env"
+        env_name = getattr(settings.push, env_key)
+        if env_name:
+            push_secret = _secret(env_name, f"push.{env_key}", source, environ)
+        elif settings.push.provider == "fcm":
+            raise ConfigError(
+                f"{source}: push.service_account_env: name the variable holding the FCM "
+                "service-account JSON"
+            )
+    if confirm.enabled or settings.flows.input.enabled:
         for key in ("name", "email", "postal_address", "contact"):
             if not getattr(settings.sender, key).strip():
                 raise ConfigError(
@@ -383,6 +516,14 @@ def parse_config(
         if settings.recovery.attribution == "url+window"
         else None,
         confirm_steps=steps,
+        input_steps=input_steps,
+        quiet_hours=_quiet_hours(settings.quiet_hours, source),
+        frequency_cap=(
+            settings.frequency_cap.max_sends,
+            _duration(settings.frequency_cap.window, "frequency_cap.window", source),
+        )
+        if settings.frequency_cap.enabled
+        else None,
         sql_dir=_resolve_path(base_dir, settings.shop.sql_dir)
         if settings.shop.sql_dir
         else BUNDLED_SQL_DIR,
@@ -392,6 +533,8 @@ def parse_config(
         outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
         token_keys=token_keys,
         smtp_password=smtp_password,
+        sms_secret=sms_secret,
+        push_secret=push_secret,
     )
 
 

@@ -11,37 +11,59 @@ from datetime import datetime
 from typing import Any
 
 from cartnudge.app import App
+from cartnudge.errors import TokenError
 from cartnudge.shopdb import AbandonedOrder
 from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, verify_token
 
+BULK_ORDER_PREFIX = "customer:"  # send-bulk's delivery rows for a customer without an order
+
 
 def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
-    """The verified token as a dict; for a recovery token also the items to restore.
+    """What a token names, for the shop's pages.
 
-    Raises TokenError for a tampered, expired or malformed token (DatabaseError when the shop
-    cannot be read for the items)."""
+    Tokens carry only a delivery id (short enough for an SMS, and no personal data in a URL);
+    the delivery row gives the order, flow, channel and recipient. A recovery token also gets
+    the items to restore from the shop. Raises TokenError for a tampered, expired or malformed
+    token, or one naming a delivery cartnudge has no record of (DatabaseError when a database
+    cannot be read)."""
     payload = verify_token(token, app.config.token_keys, now=now)
+    try:
+        delivery_id = int(payload["d"])
+    except (KeyError, TypeError, ValueError):
+        raise TokenError("token payload names no delivery") from None
+    row = app.store.delivery(delivery_id)
+    if row is None:
+        raise TokenError(f"token names delivery {delivery_id}, which cartnudge has no record of")
     if payload["k"] == UNSUBSCRIBE:
         return {
             "kind": UNSUBSCRIBE,
-            "address": payload.get("a"),
-            "channel": payload.get("ch", "email"),
-            "delivery_id": payload.get("d"),
+            "delivery_id": delivery_id,
+            "address": row["recipient"],
+            "channel": row["channel"],
             "expires_at": payload["expires_at"],
         }
+    order_id = row["order_id"]
     result: dict[str, Any] = {
         "kind": RECOVERY,
-        "delivery_id": payload.get("d"),
-        "order_id": payload.get("o"),
-        "customer_id": payload.get("c"),
-        "flow": payload.get("f"),
-        "episode": payload.get("e"),
-        "storefront": payload.get("s"),
-        "lp_id": payload.get("lp"),
+        "delivery_id": delivery_id,
+        "order_id": order_id,
+        "customer_id": row["customer_id"],
+        "flow": row["flow"],
+        "episode": row["episode"],
         "expires_at": payload["expires_at"],
+        "items": [],
     }
-    order = app.reader.order(payload.get("o"))
-    items = app.reader.order_items([payload.get("o")]).get(str(payload.get("o")), [])
+    if order_id.startswith(BULK_ORDER_PREFIX):
+        # A manual mailing to a customer without an abandoned order: nothing to restore.
+        result["order_id"] = None
+        return result
+    order = app.reader.order(order_id)
+    if isinstance(order, AbandonedOrder):
+        result.update(
+            storefront=order.candidate.storefront.value,
+            lp_id=order.lp_id,
+            total_amount=order.total_amount,
+        )
     result["items"] = [
         {
             "product_id": i.product_id,
@@ -49,17 +71,13 @@ def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
             "quantity": i.quantity,
             "unit_price": i.unit_price,
         }
-        for i in items
+        for i in app.reader.order_items([order_id]).get(str(order_id), [])
     ]
-    if isinstance(order, AbandonedOrder):
-        result["total_amount"] = order.total_amount
     return result
 
 
-def unsubscribe(app: App, address: str, *, now: datetime, source: str = "opt_out") -> bool:
-    """Put ``address`` on the e-mail suppression list; False when it was already there."""
-    # Asked first: StateStore.add_suppression answers from the INSERT's rowcount, which
-    # SQLAlchemy 2.1 reports as -1 on PostgreSQL, so every new address read as "already there".
-    already = bool(app.store.suppressed("email", [address]))
-    app.store.add_suppression("email", address, source, now)
-    return not already
+def unsubscribe(
+    app: App, address: str, *, now: datetime, source: str = "opt_out", channel: str = "email"
+) -> bool:
+    """Put ``address`` on ``channel``'s suppression list; False when it was already there."""
+    return app.store.add_suppression(channel, address, source, now)

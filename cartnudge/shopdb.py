@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 
 from cartnudge.errors import ContractError, DatabaseError
+from cartnudge.phones import normalise_phone
 from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 
 ABANDONED_COLUMNS = (
@@ -78,6 +79,11 @@ CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
         ("order_id", "customer_id", "completed_at", "total_amount", "recovery_token"),
         ("completed_from", "completed_to", "after_id", "chunk_size"),
         ("completed_from", "completed_to"),
+    ),
+    "abandoned_in_period": (
+        ("order_id", "abandoned_step", "abandoned_at", "total_amount", "customer_status"),
+        ("abandoned_from", "abandoned_to", "after_id", "chunk_size"),
+        ("abandoned_from", "abandoned_to"),
     ),
 }
 _LIST_PARAMS = {"order_ids", "customer_ids"}
@@ -174,10 +180,13 @@ def _enum(value: Any, enum: type, column: str) -> Any:
 class ShopReader:
     """Reads candidates, items and purchases from the shop. Raises DatabaseError on failure."""
 
-    def __init__(self, engine: Engine, contract: ShopContract, shop_tz: ZoneInfo) -> None:
+    def __init__(
+        self, engine: Engine, contract: ShopContract, shop_tz: ZoneInfo, phone_region: str = "JP"
+    ) -> None:
         self.engine = engine
         self.contract = contract
         self.tz = shop_tz
+        self.phone_region = phone_region
 
     def _run(self, name: str, **params: Any) -> Any:
         try:
@@ -239,6 +248,7 @@ class ShopReader:
                 fraud_result=row["fraud_result"],
                 fraud_action=row["fraud_action"],
                 purchased_at=_to_utc(row["purchased_at"], self.tz),
+                **self._optional(row),
             )
         except (ValueError, TypeError, KeyError) as exc:
             return RowProblem(order_id, f"order {order_id}: {exc}")
@@ -254,6 +264,20 @@ class ShopReader:
         """One order by id (any state the query returns), or None when there is none."""
         rows = self._run("abandoned_order", order_id=order_id)
         return self._parse(rows[0]) if rows else None
+
+    def _optional(self, row: Any) -> dict[str, Any]:
+        """The contract's optional columns (SMS, push, the input flow), absent as "no"."""
+        raw_phone = row.get("phone")
+        phone = normalise_phone(raw_phone, self.phone_region) if raw_phone else None
+        return {
+            "phone": phone or (str(raw_phone) if raw_phone else None),
+            "phone_valid": phone is not None,
+            "sms_consent": bool(row.get("sms_consent")),
+            "push_token": row.get("push_token") or None,
+            "push_consent": bool(row.get("push_consent")),
+            "logged_in": bool(row.get("logged_in")),
+            "ad_input_enabled": bool(row.get("ad_input_enabled")),
+        }
 
     def order_items(self, order_ids: Sequence[Any]) -> dict[str, list[Item]]:
         if not order_ids:
@@ -305,6 +329,26 @@ class ShopReader:
             if len(rows) < chunk_size:
                 return
 
+    def abandoned_in_period(
+        self, *, abandoned_from: datetime, abandoned_to: datetime, chunk_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of orders abandoned in [from, to), with times converted to naive UTC."""
+        after_id: Any = -1
+        while True:
+            rows = self._run(
+                "abandoned_in_period",
+                abandoned_from=_from_utc(abandoned_from, self.tz),
+                abandoned_to=_from_utc(abandoned_to, self.tz),
+                after_id=after_id,
+                chunk_size=chunk_size,
+            )
+            if not rows:
+                return
+            yield [dict(row, abandoned_at=_to_utc(row["abandoned_at"], self.tz)) for row in rows]
+            after_id = rows[-1]["order_id"]
+            if len(rows) < chunk_size:
+                return
+
     def customers(self, *, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of every customer with their latest abandoned order (times naive UTC)."""
         after_id: Any = -1
@@ -335,6 +379,12 @@ class ShopReader:
             "completed_orders": dict(
                 completed_from=now - timedelta(days=1),
                 completed_to=now,
+                after_id=-1,
+                chunk_size=1,
+            ),
+            "abandoned_in_period": dict(
+                abandoned_from=now - timedelta(days=1),
+                abandoned_to=now,
                 after_id=-1,
                 chunk_size=1,
             ),

@@ -465,25 +465,34 @@ class StateStore:
         )
         return self._read("last reminders", lambda c: {k: v for k, v in c.execute(stmt) if v})
 
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        """One delivery row, or None."""
+        stmt = select(deliveries).where(deliveries.c.id == delivery_id)
+        return self._read(
+            "delivery", lambda c: next((dict(r._mapping) for r in c.execute(stmt)), None)
+        )
+
     def recent_sends(
         self, customer_ids: Iterable[str], since: datetime
-    ) -> dict[str, list[datetime]]:
-        """Each customer's reminders since ``since``, across flows and channels (for the
-        frequency cap): sent, being sent or in doubt."""
+    ) -> dict[str, list[tuple[str, str, datetime]]]:
+        """Each customer's reminders since ``since`` as (order id, flow, when), across flows
+        and channels (for the frequency cap): sent, being sent or in doubt."""
         ids = sorted({c for c in customer_ids if c})
         if not ids:
             return {}
         d = deliveries.c
-        stmt = select(d.customer_id, d.sent_at, d.created_at).where(
+        stmt = select(d.customer_id, d.order_id, d.flow, d.sent_at, d.created_at).where(
             d.customer_id.in_(ids),
             d.status.in_([s.value for s in REMINDED_STATUSES]),
             d.created_at >= since,
         )
-        out: dict[str, list[datetime]] = {}
+        out: dict[str, list[tuple[str, str, datetime]]] = {}
 
         def read(conn: Any) -> None:
             for row in conn.execute(stmt):
-                out.setdefault(row.customer_id, []).append(row.sent_at or row.created_at)
+                out.setdefault(row.customer_id, []).append(
+                    (row.order_id, row.flow, row.sent_at or row.created_at)
+                )
 
         self._read("recent sends", read)
         return out

@@ -12,26 +12,38 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from cartnudge.app import App
+from cartnudge.app import App, Track
 from cartnudge.attribution import CompletedOrder, attribute
-from cartnudge.channels.base import Channel, Result, SendResult
-from cartnudge.compose import email_envelope, render_order
+from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.compose import email_envelope, push_envelope, render_order, sms_envelope
 from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, TemplateError, TokenError
 from cartnudge.rules import (
+    AbandonedStep,
+    Candidate,
+    Decision,
     DeliveryStatus,
+    FlowKind,
     Kind,
     SkipReason,
     decide,
     normalise_address,
 )
 from cartnudge.shopdb import AbandonedOrder, RowProblem
-from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome, SkipRecord
+from cartnudge.state import (
+    MAX_ATTEMPTS,
+    Claimed,
+    ClaimLost,
+    ClaimRequest,
+    Outcome,
+    SkipRecord,
+)
 from cartnudge.tokens import RECOVERY, verify_token
 
 log = logging.getLogger("cartnudge.sweep")
@@ -59,6 +71,46 @@ class Summary:
     recovered: int = 0
     recovered_amount: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
+    flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
+
+    def _flow(self, flow: str) -> Counter[str]:
+        return self.flows.setdefault(flow, Counter())
+
+    def count(self, flow: str, decision: Decision) -> None:
+        """Count one decision, overall and for its flow."""
+        per_flow = self._flow(flow)
+        per_flow["candidates"] += 1
+        if decision.kind is Kind.SEND:
+            self.due += 1
+            per_flow["due"] += 1
+        elif decision.kind is Kind.WAIT:
+            self.waiting += 1
+            per_flow["waiting"] += 1
+            if decision.deferred_by is not None:
+                self.deferred[decision.deferred_by.value] += 1
+                per_flow["deferred"] += 1
+        else:
+            self.count_skip(flow, decision.reason)
+
+    def count_skip(self, flow: str, reason: SkipReason) -> None:
+        self.skipped[reason.value] += 1
+        self._flow(flow)["skipped"] += 1
+
+    def count_outcome(self, flow: str, outcome: Outcome) -> None:
+        per_flow = self._flow(flow)
+        if outcome.status is DeliveryStatus.SENT:
+            self.sent += 1
+            per_flow["sent"] += 1
+        elif outcome.status is DeliveryStatus.RETRY:
+            self.retry_later += 1
+            per_flow["retry_later"] += 1
+        elif outcome.status is DeliveryStatus.IN_DOUBT:
+            self.in_doubt_found += 1
+            per_flow["in_doubt"] += 1
+        else:
+            self.failed += 1
+            per_flow["failed"] += 1
 
     @property
     def exit_code(self) -> int:
@@ -87,6 +139,8 @@ class Summary:
             "recovered": self.recovered,
             "recovered_amount": self.recovered_amount,
             "skipped": dict(sorted(self.skipped.items())),
+            "deferred": dict(sorted(self.deferred.items())),
+            "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
             "status": self.status,
         }
 
@@ -96,28 +150,64 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def recipient_for(c: Candidate, channel: str) -> str:
+    """The address a channel sends to, in the form kept on the suppression list."""
+    if channel == "email":
+        return normalise_address(c.email or "")
+    if channel == "sms":
+        return c.phone or ""  # E.164 when valid (the rules refuse an invalid one)
+    return (c.push_token or "").strip()
+
+
+@dataclass(frozen=True)
+class Due:
+    """A decision to send, with what sending it needs."""
+
+    order: AbandonedOrder
+    decision: Decision
+    track: Track
+
+    @property
+    def template_id(self) -> int:
+        return self.track.templates[self.decision.step]
+
+
 class Sweep:
-    """One run. ``channel`` is the e-mail channel (outbox or SMTP); ``on_progress`` is called
-    with the number of candidates handled so far (the CLI draws a bar on a terminal)."""
+    """One run over every enabled flow. ``channel`` is the e-mail channel (outbox or SMTP);
+    ``channels`` may supply others by kind ('sms', 'push'), else they are built from the
+    configuration when first needed. ``on_progress`` is called with the number of candidates
+    handled so far (the CLI draws a bar on a terminal)."""
 
     def __init__(
         self,
         app: App,
-        channel: Channel,
+        channel: Channel | None = None,
         *,
         now: datetime,
         dry_run: bool = False,
         on_progress: Callable[[int], None] | None = None,
+        channels: Mapping[str, Channel] | None = None,
     ) -> None:
         self.app = app
         self.config = app.config
-        self.channel = channel
+        self.channels: dict[str, Channel] = dict(channels or {})
+        if channel is not None:
+            self.channels["email"] = channel
         self.now = now
         self.dry_run = dry_run
-        self.rules = app.confirm_rules()
+        self.tracks = app.tracks()
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
-        self._channel_open = False
+        self._opened: list[Channel] = []
+        self._started = time.monotonic()
+        # This run's sends per customer, so the frequency cap sees them before they are stored.
+        self._sent_now: dict[str, list[tuple[str, str, datetime]]] = {}
+
+    @property
+    def clock(self) -> datetime:
+        """``now`` advanced by the run's own duration: leases count from when a claim is
+        really made, so a long sweep does not hand out claims that are already over."""
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
 
     def run(self) -> Summary:
         store = self.app.store
@@ -141,13 +231,13 @@ class Sweep:
                 )
         status = "error"
         try:
-            if self.rules.enabled and self.rules.steps:
+            if any(t.rules.steps for t in self.tracks):
                 try:
                     for page in self._pages():
                         self._handle_page(page)
                 finally:
-                    if self._channel_open:
-                        self.channel.close()
+                    for opened in self._opened:
+                        opened.close()
             if not self.dry_run:
                 self._attribute_recoveries()
             status = self.summary.status
@@ -162,13 +252,58 @@ class Sweep:
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
-        shortest = min(s.delay for s in self.rules.steps)
+        shortest = min(s.delay for t in self.tracks for s in t.rules.steps)
         window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
         return self.app.reader.abandoned_orders(
             due_before=self.now - shortest,
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
+
+    def _tracks_for(self, c: Candidate) -> list[Track]:
+        """An LP form left while typing belongs to the input flow, every other abandonment to
+        the confirm flow (SPEC 2.1, 2.6)."""
+        kind = FlowKind.INPUT if c.abandoned_step is AbandonedStep.INPUT else FlowKind.CONFIRM
+        return [t for t in self.tracks if t.rules.kind is kind]
+
+    def _channel(self, kind: str) -> Channel:
+        """The channel for ``kind``, opened on first use: a sweep with nothing to send never
+        connects, and a server that is down is found before anything is marked sending."""
+        channel = self.channels.get(kind)
+        if channel is None:
+            channel = self.channels[kind] = self.app.channel(kind)
+        if channel not in self._opened:
+            channel.open()
+            self._opened.append(channel)
+        return channel
+
+    def _suppressed(self, orders: list[AbandonedOrder]) -> dict[str, dict[str, set[str]]]:
+        """Per order id, the channels whose address is on the suppression list (a query per
+        channel in use)."""
+        kinds = {s.channel for t in self.tracks for s in t.rules.steps}
+        listed = {
+            kind: self.app.store.suppressed(
+                kind, (recipient_for(o.candidate, kind) for o in orders)
+            )
+            for kind in kinds
+        }
+        return {
+            o.candidate.order_id: {
+                kind for kind in kinds if recipient_for(o.candidate, kind) in listed[kind]
+            }
+            for o in orders
+        }
+
+    def _recent(self, orders: list[AbandonedOrder]) -> dict[str, list[tuple[str, str, datetime]]]:
+        cap = self.config.frequency_cap
+        if cap is None:
+            return {}
+        ids = [o.candidate.customer_id for o in orders if o.candidate.customer_id]
+        recent = self.app.store.recent_sends(ids, self.now - cap[1])
+        for cid, times in self._sent_now.items():
+            if cid in recent or cid in ids:
+                recent.setdefault(cid, []).extend(times)
+        return recent
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
@@ -183,29 +318,38 @@ class Sweep:
                 orders.append(row)
         s.candidates += len(page)
         history = self.app.store.history([o.candidate.order_id for o in orders])
-        suppressed = self.app.store.suppressed("email", (o.candidate.email or "" for o in orders))
-        due: list[tuple[AbandonedOrder, object]] = []
+        suppressed = self._suppressed(orders)
+        recent = self._recent(orders)
+        due: list[Due] = []
         skipped: list[SkipRecord] = []
         for order in orders:
             c = order.candidate
-            decision = decide(
-                c,
-                history.get(c.order_id, []),
-                self.rules,
-                self.now,
-                suppressed=normalise_address(c.email or "") in suppressed,
-            )
-            if decision.kind is Kind.SEND:
-                due.append((order, decision))
-            elif decision.kind is Kind.WAIT:
-                s.waiting += 1
-            else:
-                s.skipped[decision.reason.value] += 1
-                if decision.reason not in UNRECORDED_SKIPS:
+            for track in self._tracks_for(c):
+                flow = track.rules.flow
+                customer_recent = recent.setdefault(c.customer_id or "", [])
+                # One reminder is one step of one flow for one order, on however many
+                # channels it goes out: the input flow's e-mail and SMS count once.
+                others = [t for o, f, t in customer_recent if (o, f) != (c.order_id, flow)]
+                decision = decide(
+                    c,
+                    history.get(c.order_id, []),
+                    track.rules,
+                    self.now,
+                    suppressed=suppressed[c.order_id],
+                    recent_sends=others if c.customer_id else (),
+                )
+                s.count(flow, decision)
+                if decision.kind is Kind.SEND:
+                    due.append(Due(order, decision, track))
+                    if c.customer_id:
+                        sent = (c.order_id, flow, self.now)
+                        customer_recent.append(sent)
+                        self._sent_now.setdefault(c.customer_id, []).append(sent)
+                elif decision.kind is Kind.SKIP and decision.reason not in UNRECORDED_SKIPS:
                     skipped.append(
                         SkipRecord(
                             c.order_id,
-                            self.rules.flow,
+                            flow,
                             decision.episode,
                             decision.reason.value,
                             c.customer_id,
@@ -214,7 +358,6 @@ class Sweep:
                     )
         if not self.dry_run:
             self.app.store.record_skips(skipped, self.now)
-        s.due += len(due)
         if due:
             if self.dry_run:
                 self._dry_run(due)
@@ -267,65 +410,84 @@ class Sweep:
             token_delivery_id=delivery_id,
         )
 
-    def _template_for(self, step: int) -> int:
-        return self.config.confirm_steps[step].template_id
-
-    def _dry_run(self, due: list) -> None:
-        items = self.app.reader.order_items([o.raw_order_id for o, _ in due])
-        for order, decision in due:
-            render_order(
+    def _render(self, item: Due, items: dict, delivery_id: int) -> Envelope:
+        c, d = item.order.candidate, item.decision
+        rendered, links = render_order(
+            self.config,
+            self.app.catalogue,
+            item.template_id,
+            item.order,
+            items.get(c.order_id, []),
+            delivery_id=delivery_id,
+            now=self.now,
+        )
+        if d.channel == "sms":
+            return sms_envelope(
                 self.config,
-                self.app.catalogue,
-                self._template_for(decision.step),
-                order,
-                items.get(order.candidate.order_id, []),
-                delivery_id=0,
-                flow=self.rules.flow,
-                episode=decision.episode,
-                now=self.now,
+                item.order,
+                rendered,
+                links,
+                delivery_id=delivery_id,
+                recipient=recipient_for(c, "sms"),
             )
+        if d.channel == "push":
+            return push_envelope(
+                item.order,
+                rendered,
+                links,
+                delivery_id=delivery_id,
+                recipient=recipient_for(c, "push"),
+            )
+        return email_envelope(
+            self.config, item.order, rendered, links, delivery_id=delivery_id, now=self.now
+        )
+
+    def _dry_run(self, due: list[Due]) -> None:
+        items = self.app.reader.order_items([d.order.raw_order_id for d in due])
+        for item in due:
+            self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
-    def _deliver(self, due: list) -> None:
+    def _deliver(self, due: list[Due]) -> None:
         s = self.summary
         store = self.app.store
-        requests = {}
-        for order, d in due:
-            c = order.candidate
+        requests: dict[tuple, tuple[ClaimRequest, Due]] = {}
+        for item in due:
+            c, d = item.order.candidate, item.decision
             req = ClaimRequest(
                 order_id=c.order_id,
-                flow=self.rules.flow,
+                flow=item.track.rules.flow,
                 step=d.step,
                 episode=d.episode,
                 channel=d.channel,
                 customer_id=c.customer_id,
-                recipient=normalise_address(c.email or ""),
-                template_id=self._template_for(d.step),
-                amount=order.total_amount,
+                recipient=recipient_for(c, d.channel),
+                template_id=item.template_id,
+                amount=item.order.total_amount,
                 abandoned_at=c.abandoned_at,
                 episode_started_at=d.episode_started_at,
                 due_at=d.due_at,
             )
-            requests[req.key] = (req, order, d)
-        claimed = store.claim([r for r, _, _ in requests.values()], self.now, self.config.lease)
+            requests[req.key] = (req, item)
+        claimed = store.claim([r for r, _ in requests.values()], self.clock, self.config.lease)
         s.claimed_elsewhere += len(requests) - len(claimed)
         if not claimed:
             return
 
         # Re-check purchases now, not only at selection: the shopper may have just bought.
-        owned = [(cl, *requests[cl.key][1:]) for cl in claimed]
-        purchases = self.app.reader.purchases([o.candidate.customer_id for _, o, _ in owned])
+        owned = [(cl, requests[cl.key][1]) for cl in claimed]
+        purchases = self.app.reader.purchases([i.order.candidate.customer_id for _, i in owned])
         release, sendable, bought_skips = [], [], []
-        for cl, order, d in owned:
-            c = order.candidate
+        for cl, item in owned:
+            c, d = item.order.candidate, item.decision
             bought = purchases.get(c.customer_id or "")
             if bought is not None and bought >= d.episode_started_at:
                 release.append(cl.id)
-                s.skipped[SkipReason.PURCHASED.value] += 1
+                s.count_skip(item.track.rules.flow, SkipReason.PURCHASED)
                 bought_skips.append(
                     SkipRecord(
                         c.order_id,
-                        self.rules.flow,
+                        item.track.rules.flow,
                         d.episode,
                         SkipReason.PURCHASED.value,
                         c.customer_id,
@@ -333,21 +495,27 @@ class Sweep:
                     )
                 )
             else:
-                sendable.append((cl, order, d))
+                sendable.append((cl, item))
         store.release(release)
         store.record_skips(bought_skips, self.now)
 
-        items = self.app.reader.order_items([o.raw_order_id for _, o, _ in sendable])
-        for batch in _batches(sendable, self.config.settings.sweep.send_batch):
-            self._send_batch(batch, items)
+        items = self.app.reader.order_items(
+            list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))
+        )
+        by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
+        for cl, item in sendable:
+            by_channel.setdefault(item.decision.channel, []).append((cl, item))
+        for kind, group in by_channel.items():
+            for batch in _batches(group, self.config.settings.sweep.send_batch):
+                self._send_batch(kind, batch, items)
 
-    def _send_batch(self, batch: list[tuple[Claimed, AbandonedOrder, object]], items: dict) -> None:
-        s = self.summary
+    def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: dict) -> None:
         store = self.app.store
         outcomes: list[Outcome] = []
-        envelopes = []
-        for cl, order, d in batch:
-            order_items = items.get(order.candidate.order_id, [])
+        envelopes: list[Envelope] = []
+        flows: dict[int, str] = {}
+        for cl, item in batch:
+            flows[cl.id] = item.track.rules.flow
             if cl.attempts >= MAX_ATTEMPTS:
                 outcomes.append(
                     Outcome(
@@ -357,49 +525,36 @@ class Sweep:
                     )
                 )
                 continue
-            if not order_items:
+            if not items.get(item.order.candidate.order_id):
                 outcomes.append(
                     Outcome(
                         cl.id,
                         DeliveryStatus.FAILED,
-                        f"order {order.candidate.order_id} has no items "
+                        f"order {item.order.candidate.order_id} has no items "
                         f"({self.app.contract.path('order_items')})",
                     )
                 )
                 continue
             try:
-                rendered, links = render_order(
-                    self.config,
-                    self.app.catalogue,
-                    self._template_for(d.step),
-                    order,
-                    order_items,
-                    delivery_id=cl.id,
-                    flow=self.rules.flow,
-                    episode=d.episode,
-                    now=self.now,
-                )
-            except TemplateError as exc:
+                envelopes.append(self._render(item, items, delivery_id=cl.id))
+            except (TemplateError, ValueError) as exc:
                 outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
-                continue
-            envelopes.append(
-                email_envelope(self.config, order, rendered, links, delivery_id=cl.id, now=self.now)
-            )
         if envelopes:
-            if not self._channel_open:
-                # Opened on the first message (a sweep with nothing due never connects), and
-                # before anything is marked sending: a server that is down leaves only claims,
-                # which the next sweep takes over after the lease.
-                self.channel.open()
-                self._channel_open = True
-            store.mark_sending([e.delivery_id for e in envelopes], self.now, self.config.lease)
+            channel = self._channel(kind)
+            try:
+                store.mark_sending(
+                    [e.delivery_id for e in envelopes], self.clock, self.config.lease
+                )
+            except ClaimLost as exc:
+                # Another run took these over after our lease ran out: it sends them, not us.
+                log.warning("%s", exc)
+                envelopes = []
             by_id = {e.delivery_id: e for e in envelopes}
-            results = self.channel.send(envelopes)
-            for r in results:
+            for r in channel.send(envelopes) if envelopes else []:
                 outcomes.append(self._outcome(r, by_id[r.delivery_id].message_id))
                 if r.hard_bounce:
                     store.add_suppression(
-                        "email",
+                        kind,
                         by_id[r.delivery_id].recipient,
                         "hard_bounce",
                         self.now,
@@ -407,15 +562,10 @@ class Sweep:
                     )
         store.record(outcomes, self.now)
         for o in outcomes:
-            if o.status is DeliveryStatus.SENT:
-                s.sent += 1
-            elif o.status is DeliveryStatus.RETRY:
-                s.retry_later += 1
-            elif o.status is DeliveryStatus.IN_DOUBT:
-                s.in_doubt_found += 1
+            self.summary.count_outcome(flows[o.delivery_id], o)
+            if o.status is DeliveryStatus.IN_DOUBT:
                 log.warning("delivery %d is in doubt: %s", o.delivery_id, o.detail)
-            else:
-                s.failed += 1
+            elif o.status is DeliveryStatus.FAILED:
                 log.warning("delivery %d failed: %s", o.delivery_id, o.detail)
 
     @staticmethod

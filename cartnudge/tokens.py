@@ -20,6 +20,15 @@ from cartnudge.errors import TokenError
 
 RECOVERY = "recovery"
 UNSUBSCRIBE = "unsubscribe"
+# Tokens travel in SMS, where every character costs: kinds are one letter on the wire and the
+# MAC is HMAC-SHA256 truncated to 128 bits (RFC 2104 section 5 allows truncation to >= 80).
+_KIND_CODES = {RECOVERY: "r", UNSUBSCRIBE: "u"}
+_KIND_NAMES = {code: name for name, code in _KIND_CODES.items()}
+MAC_BYTES = 16
+
+
+def _mac(key: bytes, raw: bytes) -> bytes:
+    return hmac.new(key, raw, hashlib.sha256).digest()[:MAC_BYTES]
 
 
 def _b64(data: bytes) -> str:
@@ -41,10 +50,9 @@ def sign_token(
     """A token carrying ``payload``, of ``kind``, valid until ``expires_at`` (naive = UTC)."""
     if not keys:
         raise TokenError("no signing key configured")
-    body = dict(payload, k=kind, exp=_epoch(expires_at))
+    body = dict(payload, k=_KIND_CODES.get(kind, kind), exp=_epoch(expires_at))
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
-    mac = hmac.new(keys[0], raw, hashlib.sha256).digest()
-    return f"{_b64(raw)}.{_b64(mac)}"
+    return f"{_b64(raw)}.{_b64(_mac(keys[0], raw))}"
 
 
 def verify_token(
@@ -71,12 +79,12 @@ def verify_token(
     # token that was edited is refused even where the edit decodes to the same bytes.
     if _b64(raw) != parts[0] or _b64(mac) != parts[1]:
         raise TokenError("token is malformed (not canonical base64url)")
-    if not any(hmac.compare_digest(hmac.new(k, raw, hashlib.sha256).digest(), mac) for k in keys):
+    if not any(hmac.compare_digest(_mac(k, raw), mac) for k in keys):
         raise TokenError("token signature is not valid (tampered, or signed with an unknown key)")
     try:
         body = json.loads(raw)
         expires = int(body["exp"])
-        token_kind = str(body["k"])
+        token_kind = _KIND_NAMES.get(str(body["k"]), str(body["k"]))
     except (ValueError, KeyError, TypeError):
         raise TokenError("token payload is malformed") from None
     if kind is not None and token_kind != kind:
@@ -84,5 +92,6 @@ def verify_token(
     if check_expiry and _epoch(now) >= expires:
         when = datetime.fromtimestamp(expires, UTC).isoformat()
         raise TokenError(f"token expired at {when}")
+    body["k"] = token_kind
     body["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
     return body

@@ -20,10 +20,17 @@ SELECT
   o.total_amount     AS total_amount,
   o.fraud_result     AS fraud_result,
   o.fraud_action     AS fraud_action,
+  c.phone            AS phone,
+  c.sms_optin        AS sms_consent,
+  c.push_token       AS push_token,
+  c.push_optin       AS push_consent,
+  o.logged_in        AS logged_in,
+  a.input_abandonment AS ad_input_enabled,
   (SELECT MAX(p.completed_at)
      FROM orders p
     WHERE p.customer_id = o.customer_id
       AND p.state = 'completed') AS purchased_at
 FROM orders o
 LEFT JOIN customers c ON c.id = o.customer_id
+LEFT JOIN ad_urls a ON a.id = o.ad_url_id
 WHERE o.id = :order_id

@@ -21,6 +21,14 @@
 --   fraud_action      text      screening action (e.g. redirect) or NULL
 --   purchased_at      timestamp the customer's latest completed order, NULL if none
 --
+-- Optional columns (leave them out and the channel or flow that needs them has no candidates):
+--   phone             text      as typed (cartnudge normalises it to E.164), for SMS
+--   sms_consent       boolean   opt-in to SMS
+--   push_token        text      the device token for push, NULL if none
+--   push_consent      boolean   opt-in to push notifications
+--   logged_in         boolean   the shopper was logged in (the input flow wants not)
+--   ad_input_enabled  boolean   arrived through an ad URL whose input-abandonment setting is on
+--
 -- Bind parameters:
 --   :due_before     only orders abandoned at or before this (now - the shortest step delay)
 --   :active_since   only orders active at or after this (now - cart validity, or the lookback)
@@ -42,12 +50,19 @@ SELECT
   o.total_amount     AS total_amount,
   o.fraud_result     AS fraud_result,
   o.fraud_action     AS fraud_action,
+  c.phone            AS phone,
+  c.sms_optin        AS sms_consent,
+  c.push_token       AS push_token,
+  c.push_optin       AS push_consent,
+  o.logged_in        AS logged_in,
+  a.input_abandonment AS ad_input_enabled,
   (SELECT MAX(p.completed_at)
      FROM orders p
     WHERE p.customer_id = o.customer_id
       AND p.state = 'completed') AS purchased_at
 FROM orders o
 LEFT JOIN customers c ON c.id = o.customer_id
+LEFT JOIN ad_urls a ON a.id = o.ad_url_id
 WHERE o.state = 'abandoned'
   AND o.abandoned_at <= :due_before
   AND o.last_activity_at >= :active_since

@@ -8,9 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 
-from cartnudge.demo.schema import customers, metadata, order_items, orders, products
+from cartnudge.demo.schema import ad_urls, customers, metadata, order_items, orders, products
 from cartnudge.engines import build_engine
 from cartnudge.state import StateStore, migrate
+
+AD_INPUT_ON, AD_INPUT_OFF = 1, 2  # ad URLs with and without input abandonment (SPEC 2.6)
 
 
 @dataclass
@@ -31,6 +33,13 @@ class ShopBuilder:
                     {"id": 2, "name": "今治タオル フェイスタオル 2枚組", "price": 2200, "stock": 5},
                 ],
             )
+            conn.execute(
+                ad_urls.insert(),
+                [
+                    {"id": AD_INPUT_ON, "name": "抹茶LP 広告", "input_abandonment": True},
+                    {"id": AD_INPUT_OFF, "name": "タオルLP 広告", "input_abandonment": False},
+                ],
+            )
         state_engine = build_engine(url, writer=True)
         try:
             migrate(state_engine)
@@ -48,6 +57,10 @@ class ShopBuilder:
         name: str = "山田 太郎",
         email: str | None = None,
         email_optin: bool = True,
+        phone: str | None = None,
+        sms_optin: bool = False,
+        push_token: str | None = None,
+        push_optin: bool = False,
     ) -> int:
         cid = next(self._ids)
         with self.engine.begin() as conn:
@@ -58,6 +71,10 @@ class ShopBuilder:
                     name=name,
                     email=email if email is not None else f"customer{cid}@example.jp",
                     email_optin=email_optin,
+                    phone=phone,
+                    sms_optin=sms_optin,
+                    push_token=push_token,
+                    push_optin=push_optin,
                     created_at=datetime(2026, 1, 1),
                 )
             )
@@ -78,11 +95,14 @@ class ShopBuilder:
         email_optin: bool = True,
         name: str = "山田 太郎",
         items: tuple[tuple[int, int], ...] = ((1, 2), (2, 1)),
+        ad_url_id: int | None = None,
+        **contact: object,
     ) -> int:
-        """An order in abandoned state (and its customer, unless given); returns the order id."""
+        """An order in abandoned state (and its customer, unless given); returns the order id.
+        ``contact`` passes phone, sms_optin, push_token, push_optin to the new customer."""
         if customer_id is None:
             customer_id = self.customer(
-                status=status, email=email, email_optin=email_optin, name=name
+                status=status, email=email, email_optin=email_optin, name=name, **contact
             )
         oid = next(self._ids)
         with self.engine.begin() as conn:
@@ -103,6 +123,7 @@ class ShopBuilder:
                     total_amount=sum(prices[p] * q for p, q in items),
                     fraud_result=fraud_result,
                     fraud_action=fraud_action,
+                    ad_url_id=ad_url_id,
                 )
             )
             conn.execute(

@@ -259,6 +259,7 @@ def test_sweep_json_prints_one_object_whose_counts_match_the_shop(
         "in_doubt_found": 0,
         "invalid_rows": 0,
         "skipped": {"fraud_result": 1, "no_consent": 1, "not_abandoned": 1, "purchased": 1},
+        "flows": {"confirm": {"candidates": 5, "due": 1, "sent": 1, "skipped": 4}},
         "status": "ok",
     }
     counts = summary(result)
@@ -407,38 +408,49 @@ def test_demo_builds_a_shop_and_writes_the_outbox(
 
 
 def unsubscribe_token(expires_at: datetime = NOW + timedelta(days=30)) -> str:
-    return sign_token(
-        {"a": "hanako@example.jp", "ch": "email", "d": 7},
-        KEYS,
-        kind=UNSUBSCRIBE,
-        expires_at=expires_at,
-    )
+    """An opt-out token for delivery 1 (tokens name only the delivery)."""
+    return sign_token({"d": 1}, KEYS, kind=UNSUBSCRIBE, expires_at=expires_at)
 
 
-def test_token_verify_prints_an_opt_out_token_as_json(tmp_path: Path) -> None:
-    path = config_file(tmp_path, "sqlite:///shop.db")
+def delivered_once(shop: ShopBuilder, tmp_path: Path, **cart: object) -> tuple[int, Path]:
+    """A cart reminded by a real sweep: delivery 1. Returns (order id, config path)."""
+    order_id = shop.abandoned(NOW - timedelta(hours=4), **cart)
+    path = config_file(tmp_path, shop.url)
+    assert invoke("sweep", "--config", str(path), "--now", NOW_ARG, "--quiet").exit_code == 0
+    return order_id, path
+
+
+def test_token_verify_prints_an_opt_out_token_as_json(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    _, path = delivered_once(sqlite_shop, tmp_path, email="Hanako@example.jp")
     result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, unsubscribe_token())
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
         "kind": "unsubscribe",
         "address": "hanako@example.jp",
         "channel": "email",
-        "delivery_id": 7,
+        "delivery_id": 1,
         "expires_at": "2026-12-22T12:00:00+00:00",
     }
+
+
+def test_token_verify_refuses_a_genuine_token_naming_no_delivery(tmp_path: Path) -> None:
+    builder = ShopBuilder.create(f"sqlite:///{tmp_path / 'empty.db'}")
+    path = config_file(tmp_path, builder.url)
+    result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, unsubscribe_token())
+    builder.dispose()
+    assert (result.exit_code, result.stderr) == (
+        7,
+        "cartnudge: error: token names delivery 1, which cartnudge has no record of\n",
+    )
 
 
 def test_token_verify_prints_a_recovery_token_with_the_items_to_restore(
     sqlite_shop: ShopBuilder, tmp_path: Path
 ) -> None:
-    order_id = sqlite_shop.abandoned(NOW - timedelta(hours=4), items=((1, 2),))
-    token = sign_token(
-        {"d": 1, "o": str(order_id), "c": "1", "f": "confirm", "e": 1, "s": "shop", "lp": None},
-        KEYS,
-        kind=RECOVERY,
-        expires_at=NOW + timedelta(days=14),
-    )
-    path = config_file(tmp_path, sqlite_shop.url)
+    order_id, path = delivered_once(sqlite_shop, tmp_path, items=((1, 2),))
+    token = sign_token({"d": 1}, KEYS, kind=RECOVERY, expires_at=NOW + timedelta(days=14))
     result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, token)
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
@@ -451,9 +463,9 @@ def test_token_verify_prints_a_recovery_token_with_the_items_to_restore(
 
 
 def tampered() -> str:
-    """The opt-out token with another address written into its payload."""
+    """The opt-out token with another delivery written into its payload."""
     body, mac = unsubscribe_token().split(".")
-    raw = _unb64(body).replace(b"hanako@example.jp", b"taro@example.jp")
+    raw = _unb64(body).replace(b'"d":1', b'"d":2')
     return f"{_b64(raw)}.{mac}"
 
 

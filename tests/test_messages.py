@@ -91,8 +91,6 @@ def message_bytes(
         order,
         items,
         delivery_id=delivery_id,
-        flow="confirm",
-        episode=1,
         now=now,
     )
     envelope = email_envelope(config, order, rendered, links, delivery_id=delivery_id, now=now)

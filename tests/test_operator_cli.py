@@ -101,7 +101,7 @@ def test_templates_list_prints_both_templates_with_their_category(config_path: P
     result = cli(config_path, "templates", "list")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == (
-        "140001\tcart_abandonment\tカゴ落ちメール（確認画面離脱）\n"
+        "140001\tcart_abandonment\tカゴ落ちメール（確認画面離脱） +sms\n"
         "140002\tremarketing\tカゴ落ちリマーケティングメール（入力画面離脱） +sms\n"
     )
 
@@ -151,7 +151,9 @@ def test_templates_preview_of_a_real_order_renders_its_items_and_a_working_recov
     assert "テスト商店" in lines and "東京都千代田区1-1" in lines  # the configured sender
     url = next(line for line in lines if line.startswith("https://shop.example.jp/cart/restore"))
     payload = verify_token(url.split("token=", 1)[1], KEYS, now=NOW)
-    assert (payload["o"], payload["k"]) == (str(order), "recovery")
+    # A preview is no delivery: its token is genuine but names delivery 0, which resolves to
+    # nothing (tokens name only the delivery).
+    assert (payload["d"], payload["k"]) == (0, "recovery")
 
 
 def test_templates_preview_of_an_unknown_order_fails_with_exit_1(
@@ -190,8 +192,18 @@ def test_templates_preview_as_eml_without_an_order_is_a_usage_error(config_path:
 
 
 def test_templates_preview_as_sms_of_a_template_without_an_sms_body_fails_with_exit_2(
-    config_path: Path,
+    shop: ShopBuilder, tmp_path: Path
 ) -> None:
+    import shutil
+
+    from cartnudge.config import BUNDLED_TEMPLATES_DIR
+
+    templates = tmp_path / "templates"
+    shutil.copytree(BUNDLED_TEMPLATES_DIR, templates)
+    (templates / "140001" / "sms.txt.j2").unlink()  # an e-mail-only template
+    data = base_config(shop.url, tmp_path)
+    data["templates_dir"] = str(templates)
+    config_path = write_config(tmp_path, data)
     result = cli(config_path, "templates", "preview", "140001", "--format", "sms")
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.startswith("Usage: ")

@@ -88,7 +88,10 @@ def test_a_non_canonical_last_character_that_decodes_to_the_same_bytes_is_refuse
 
 def test_a_truncated_token_is_refused() -> None:
     text = token()
-    assert refused(text[:-3]) == BAD_SIGNATURE  # 40 characters: 30 bytes, not the 32 signed
+    # 20 of the MAC's 22 characters: 15 bytes, not the 16 signed
+    assert refused(text[:-2]) == BAD_SIGNATURE
+    # 19 characters cannot be canonical base64url
+    assert refused(text[:-3]) == "token is malformed (not canonical base64url)"
     assert refused(text[: text.index(".") + 1]) == MALFORMED
     assert refused(text[: text.index(".")]) == MALFORMED
 

@@ -162,7 +162,9 @@ class SmsSettings(BaseModel):
     url: str = ""  # webhook: the endpoint; twilio: the API base (default TWILIO_API)
     sender: str = ""  # sender ID or From number
     timeout: float = Field(default=10.0, gt=0, le=300)
-    max_segments: int = Field(default=3, ge=1, le=10)
+    # A Japanese SMS is UCS-2 (67 characters a part); the recovery and opt-out links that the
+    # law and the flow need take about 190 of them: 6 parts fit a short message with both.
+    max_segments: int = Field(default=6, ge=1, le=10)
     headers: dict[str, str] = Field(default_factory=dict)  # webhook; "{secret}" is replaced
     body: str = DEFAULT_BODY  # webhook: JSON with {to}, {from}, {text}
     account_sid: str = ""  # twilio

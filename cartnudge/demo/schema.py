@@ -32,6 +32,7 @@ customers = Table(
     Column("email_optin", Boolean, nullable=False, default=False),
     Column("sms_optin", Boolean, nullable=False, default=False),
     Column("push_optin", Boolean, nullable=False, default=False),
+    Column("push_token", String(255)),  # the device's FCM / push service token, if any
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -44,6 +45,16 @@ products = Table(
     Column("stock", Integer, nullable=False),
 )
 
+# Ad URLs: the input flow (SPEC 2.6) only reminds shoppers who came through one whose
+# "input abandonment" setting is on.
+ad_urls = Table(
+    "ad_urls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("input_abandonment", Boolean, nullable=False, default=False),
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -51,6 +62,7 @@ orders = Table(
     Column("customer_id", ForeignKey("customers.id")),
     Column("storefront", String(8), nullable=False),  # 'lp' | 'shop'
     Column("lp_id", Integer),  # the landing page, for LP orders
+    Column("ad_url_id", ForeignKey("ad_urls.id")),  # the ad URL the shopper arrived through
     Column("state", String(16), nullable=False),  # 'abandoned' | 'completed' | 'cancelled'
     # furthest step reached before leaving: 'cart' | 'confirm' | 'payment_failed' | 'input'
     Column("abandoned_step", String(16)),

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import Table, select, text
 
+from cartnudge.demo.schema import ad_urls as ad_urls_table
 from cartnudge.demo.schema import customers as customers_table
 from cartnudge.demo.schema import metadata
 from cartnudge.demo.schema import order_items as order_items_table
@@ -64,6 +65,12 @@ _GIVEN_NAMES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _DOMAINS = ("example.jp", "example.com", "example.net")
+
+_AD_URLS: tuple[dict[str, Any], ...] = (
+    {"id": 1, "name": "リスティング広告（抹茶LP）", "input_abandonment": True},
+    {"id": 2, "name": "SNS広告（タオルLP）", "input_abandonment": True},
+    {"id": 3, "name": "アフィリエイト（土鍋LP）", "input_abandonment": False},
+)
 _MOBILE_PREFIXES = ("090", "080", "070")
 
 # (name, yen price tax included). Fixed prices: a shop's catalogue does not change per seed.
@@ -167,6 +174,7 @@ def seed_shop(
         if conn.execute(select(customers_table.c.id).limit(1)).first() is not None:
             raise ValueError("the shop tables already hold customers: seed an empty shop")
         _insert(conn, products_table, product_rows)
+        _insert(conn, ad_urls_table, list(_AD_URLS))
         _insert(conn, customers_table, customer_rows)
         _insert(conn, orders_table, order_rows)
         _insert(conn, order_items_table, item_rows)
@@ -217,6 +225,10 @@ def _make_customers(rng: random.Random, now: datetime, count: int) -> list[dict[
                 "email_optin": rng.random() >= 0.15,
                 "sms_optin": rng.random() < 0.5,
                 "push_optin": rng.random() < 0.5,
+                # Most app users have a device token; opt-in is asked for separately.
+                "push_token": f"demo-device-{customer_id:06d}-{rng.getrandbits(32):08x}"
+                if rng.random() < 0.6
+                else None,
                 # Older than every order, which are at most a week old.
                 "created_at": now - timedelta(minutes=rng.randint(8 * 1440, 3 * 365 * 1440)),
             }
@@ -396,6 +408,8 @@ def _abandoned_order(
         "completed_at": None,
         "fraud_result": fraud_result,
         "fraud_action": fraud_action,
+        # LP shoppers arrive through ad URLs; only some have input abandonment on (SPEC 2.6).
+        "ad_url_id": rng.choice((1, 2, 3, None)) if storefront == "lp" else None,
     }
 
 
@@ -420,6 +434,7 @@ def _completed(
         "completed_at": completed_at,
         "fraud_result": fraud_result,
         "fraud_action": None,
+        "ad_url_id": None,
     }
 
 
