@@ -37,13 +37,28 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
             ("in doubt (a sweep died while sending)", summary.in_doubt_found),
         ]
     rows.append(("waiting (not yet due)", summary.waiting))
+    for reason, count in sorted(summary.deferred.items()):
+        rows.append((f"  of which deferred: {reason}", count))
     for reason, count in sorted(summary.skipped.items()):
         rows.append((f"skipped: {reason}", count))
     if summary.invalid_rows:
         rows.append(("invalid shop rows (see stderr)", summary.invalid_rows))
+    if summary.recovered:
+        rows.append(("recovered orders", summary.recovered))
+        rows.append(("recovered revenue (yen)", summary.recovered_amount))
     for label, count in rows:
         table.add_row(label, f"{count:,}")
     console.print(table)
+    if len(summary.flows) > 1:
+        # The source platform reports its two flows apart (確認画面離脱 / 入力画面離脱).
+        per_flow = Table(title="per flow", header_style="bold")
+        columns = ("candidates", "due", "sent", "failed", "waiting", "deferred", "skipped")
+        per_flow.add_column("flow")
+        for column in columns:
+            per_flow.add_column(column, justify="right")
+        for flow, counts in sorted(summary.flows.items()):
+            per_flow.add_row(flow, *(f"{counts.get(c, 0):,}" for c in columns))
+        console.print(per_flow)
 
 
 @contextmanager

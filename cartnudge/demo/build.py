@@ -34,6 +34,11 @@ flows:
     target: all
     template: 140001
     delay: 3h
+  input:                # LP forms left after typing phone and e-mail (入力画面離脱)
+    enabled: true
+    template: 140002
+    delay: 1h
+    channels: [email]   # add sms once an SMS gateway is configured (see config.example.yaml)
 email:
   transport: {transport}
   outbox_dir: outbox
