@@ -36,6 +36,9 @@ from tests.shop import ShopBuilder
 
 NOW = datetime(2026, 11, 22, 12, 0)
 LEASE = timedelta(minutes=15)  # state.lease's default
+# A run's leases count from when it made each claim (its now plus the seconds it had run), so
+# "once the lease is over" is a little after NOW + LEASE; cron's next run is an hour later.
+AFTER_LEASE = LEASE + timedelta(minutes=1)
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE_ID = re.compile(r"<cartnudge\.(\d+)\.(\w+)@")
 
@@ -196,7 +199,7 @@ def test_a_sweep_killed_mid_batch_leaves_only_that_batch_in_doubt(
     assert 0 < left_sending <= send_batch, after_crash  # only the batch in the channel's hands
     assert len(outbox(out)) == 7
 
-    rerun = sweep_in_a_new_process(config, NOW + LEASE)  # the next cron run, once the lease is over
+    rerun = sweep_in_a_new_process(config, NOW + AFTER_LEASE)  # the next run, the lease over
     assert rerun["in_doubt_found"] == left_sending
     assert rerun["sent"] == len(due) - after_crash["sent"] - left_sending
     assert rerun["failed"] == 0 and rerun["claimed_elsewhere"] == 0
@@ -239,7 +242,7 @@ def test_a_sweep_killed_after_claiming_is_sent_exactly_once_after_the_lease(
     assert (early["sent"], early["in_doubt_found"]) == (len(due) - chunk, 0)
 
     # Once it is over, the claims are taken over and sent, once, none in doubt.
-    rerun = sweep_in_a_new_process(config, NOW + LEASE)
+    rerun = sweep_in_a_new_process(config, NOW + AFTER_LEASE)
     assert (rerun["sent"], rerun["in_doubt_found"], rerun["claimed_elsewhere"]) == (chunk, 0, 0)
 
     found = rows(shop)
