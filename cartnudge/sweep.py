@@ -77,10 +77,12 @@ class Summary:
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
 
+    def count_candidate(self, flow: str) -> None:
+        self._flow(flow)["candidates"] += 1
+
     def count(self, flow: str, decision: Decision) -> None:
-        """Count one decision, overall and for its flow."""
+        """Count one decision (one per channel of a flow), overall and for its flow."""
         per_flow = self._flow(flow)
-        per_flow["candidates"] += 1
         if decision.kind is Kind.SEND:
             self.due += 1
             per_flow["due"] += 1
@@ -277,7 +279,7 @@ class Sweep:
             self._opened.append(channel)
         return channel
 
-    def _suppressed(self, orders: list[AbandonedOrder]) -> dict[str, dict[str, set[str]]]:
+    def _suppressed(self, orders: list[AbandonedOrder]) -> dict[str, set[str]]:
         """Per order id, the channels whose address is on the suppression list (a query per
         channel in use)."""
         kinds = {s.channel for t in self.tracks for s in t.rules.steps}
@@ -298,12 +300,12 @@ class Sweep:
         cap = self.config.frequency_cap
         if cap is None:
             return {}
-        ids = [o.candidate.customer_id for o in orders if o.candidate.customer_id]
-        recent = self.app.store.recent_sends(ids, self.now - cap[1])
-        for cid, times in self._sent_now.items():
-            if cid in recent or cid in ids:
-                recent.setdefault(cid, []).extend(times)
-        return recent
+        ids = {o.candidate.customer_id for o in orders if o.candidate.customer_id}
+        stored = self.app.store.recent_sends(ids, self.now - cap[1])
+        # This run's sends are also stored once sent (with sent_at = now): a set counts each once.
+        return {
+            cid: sorted(set(stored.get(cid, [])) | set(self._sent_now.get(cid, []))) for cid in ids
+        }
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
@@ -324,7 +326,10 @@ class Sweep:
         skipped: list[SkipRecord] = []
         for order in orders:
             c = order.candidate
-            for track in self._tracks_for(c):
+            tracks = self._tracks_for(c)
+            for flow in {t.rules.flow for t in tracks}:
+                s.count_candidate(flow)
+            for track in tracks:
                 flow = track.rules.flow
                 customer_recent = recent.setdefault(c.customer_id or "", [])
                 # One reminder is one step of one flow for one order, on however many

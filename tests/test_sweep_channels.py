@@ -209,3 +209,17 @@ def test_input_flow_deliveries_are_recorded_per_channel(
         ("input", "email", rows[0][2], "sent"),
         ("input", "sms", E164, "sent"),
     ]
+
+
+def test_the_cap_counts_this_runs_own_sends_once_across_pages(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    customer = shop.customer()
+    for hours in (4, 5, 6):
+        shop.abandoned(NOON_JST - timedelta(hours=hours), customer_id=customer)
+    config_data["sweep"]["chunk_size"] = 1  # one cart per page: the first send is stored by then
+    config_data["frequency_cap"] = {"max_sends": 2, "window": "16h"}
+    app = app_with(config_data, tmp_path)
+    summary, email = run(app, NOON_JST)
+    app.dispose()
+    assert (summary.sent, summary.deferred, len(email.sent)) == (2, {"frequency_cap": 1}, 2)
