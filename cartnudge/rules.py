@@ -296,9 +296,11 @@ def valid_email(address: str) -> bool:
     return len(address) <= 254 and bool(_EMAIL.fullmatch(address))  # "$" allows a final "\n"
 
 
-def normalise_address(address: str) -> str:
-    """The form kept on the suppression list: trimmed, lower case."""
-    return address.strip().lower()
+def normalise_address(address: str, channel: str = "email") -> str:
+    """The form kept on the suppression list: trimmed, and lower case for e-mail only (an
+    E.164 number has no case; a push token's case is part of it)."""
+    address = address.strip()
+    return address.lower() if channel == "email" else address
 
 
 def contact_reason(

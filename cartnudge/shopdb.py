@@ -11,6 +11,7 @@ UTC, the one form used inside cartnudge.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from sqlalchemy.sql.elements import TextClause
 from cartnudge.errors import ContractError, DatabaseError
 from cartnudge.phones import normalise_phone
 from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
+
+log = logging.getLogger("cartnudge.shop")
 
 ABANDONED_COLUMNS = (
     "order_id",
@@ -107,6 +110,24 @@ class RowProblem:
 
     order_id: str
     message: str
+
+
+class ItemsByOrder(dict[str, list["Item"]]):
+    """Items per order id, with a one-line problem per order whose item rows were refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: dict[str, str] = {}
+
+
+def _count(row: Any, column: str, minimum: int) -> int:
+    value = row[column]
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{column} {value!r} is not a number")
+    number = int(value)
+    if number != value and not isinstance(value, str) or number < minimum:
+        raise ValueError(f"{column} {value!r} is not a whole number >= {minimum}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -279,19 +300,33 @@ class ShopReader:
             "ad_input_enabled": bool(row.get("ad_input_enabled")),
         }
 
-    def order_items(self, order_ids: Sequence[Any]) -> dict[str, list[Item]]:
+    def order_items(self, order_ids: Sequence[Any]) -> ItemsByOrder:
+        """The items per order id. An order with an item row the contract does not allow has no
+        items here but a line in ``.problems``: its reminder fails, naming the row, and the
+        rest of the sweep goes on."""
+        items = ItemsByOrder()
         if not order_ids:
-            return {}
-        items: dict[str, list[Item]] = {}
+            return items
         for row in self._run("order_items", order_ids=list(order_ids)):
-            items.setdefault(str(row["order_id"]), []).append(
-                Item(
+            order_id = str(row["order_id"])
+            try:
+                name = row["product_name"]
+                if name is None or not str(name).strip():
+                    raise ValueError("product_name is empty")
+                item = Item(
                     row["product_id"],
-                    str(row["product_name"]),
-                    int(row["quantity"]),
-                    int(row["unit_price"]),
+                    str(name),
+                    _count(row, "quantity", 1),
+                    _count(row, "unit_price", 0),
                 )
-            )
+            except (ValueError, TypeError) as exc:
+                items.problems[order_id] = (
+                    f"{self.contract.path('order_items')}: order {order_id}: {exc}"
+                )
+                continue
+            items.setdefault(order_id, []).append(item)
+        for order_id in items.problems:
+            items.pop(order_id, None)
         return items
 
     def purchases(self, customer_ids: Sequence[Any]) -> dict[str, datetime]:
@@ -299,11 +334,19 @@ class ShopReader:
         ids = sorted({c for c in customer_ids if c is not None})
         if not ids:
             return {}
-        return {
-            str(row["customer_id"]): _to_utc(row["purchased_at"], self.tz)
-            for row in self._run("purchases_since", customer_ids=ids)
-            if row["purchased_at"] is not None
-        }
+        out: dict[str, datetime] = {}
+        for row in self._run("purchases_since", customer_ids=ids):
+            when = row["purchased_at"]
+            if isinstance(when, datetime):
+                out[str(row["customer_id"])] = _to_utc(when, self.tz)
+            elif when is not None:
+                log.warning(
+                    "%s: customer %s: purchased_at %r is not a time (ignored)",
+                    self.contract.path("purchases_since"),
+                    row["customer_id"],
+                    when,
+                )
+        return out
 
     def completed_orders(
         self, *, completed_from: datetime, completed_to: datetime, chunk_size: int

@@ -260,7 +260,7 @@ class StateStore:
         return out
 
     def suppressed(self, channel: str, addresses: Iterable[str]) -> set[str]:
-        wanted = sorted({normalise_address(a) for a in addresses if a})
+        wanted = sorted({normalise_address(a, channel) for a in addresses if a})
         if not wanted:
             return set()
         stmt = select(suppressions.c.address).where(
@@ -624,7 +624,7 @@ class StateStore:
         insert: an ignored conflict's rowcount is not reliable on every driver.)"""
         row = dict(
             channel=channel,
-            address=normalise_address(address),
+            address=normalise_address(address, channel),
             reason=reason[:32],
             detail=detail,
             created_at=now,
@@ -647,7 +647,7 @@ class StateStore:
         """Remove ``address``; False when it was not there."""
         stmt = delete(suppressions).where(
             suppressions.c.channel == channel,
-            suppressions.c.address == normalise_address(address),
+            suppressions.c.address == normalise_address(address, channel),
         )
         return self._write("remove suppression", lambda c: c.execute(stmt).rowcount > 0)
 

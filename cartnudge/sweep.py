@@ -23,7 +23,14 @@ from cartnudge.app import App, Track
 from cartnudge.attribution import CompletedOrder, attribute
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.compose import email_envelope, push_envelope, render_order, sms_envelope
-from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, TemplateError, TokenError
+from cartnudge.errors import (
+    EXIT_CHANNEL,
+    EXIT_DELIVERY_PROBLEMS,
+    EXIT_OK,
+    ChannelError,
+    TemplateError,
+    TokenError,
+)
 from cartnudge.rules import (
     AbandonedStep,
     Candidate,
@@ -35,7 +42,7 @@ from cartnudge.rules import (
     decide,
     normalise_address,
 )
-from cartnudge.shopdb import AbandonedOrder, RowProblem
+from cartnudge.shopdb import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state import (
     MAX_ATTEMPTS,
     Claimed,
@@ -73,6 +80,7 @@ class Summary:
     skipped: Counter[str] = field(default_factory=Counter)
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
+    unusable_channels: dict[str, str] = field(default_factory=dict)  # kind -> why it failed
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -116,6 +124,8 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        if self.unusable_channels:
+            return EXIT_CHANNEL
         problems = self.failed or self.in_doubt_found or self.invalid_rows
         return EXIT_DELIVERY_PROBLEMS if problems else EXIT_OK
 
@@ -143,6 +153,7 @@ class Summary:
             "skipped": dict(sorted(self.skipped.items())),
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
+            "unusable_channels": dict(sorted(self.unusable_channels.items())),
             "status": self.status,
         }
 
@@ -268,14 +279,25 @@ class Sweep:
         kind = FlowKind.INPUT if c.abandoned_step is AbandonedStep.INPUT else FlowKind.CONFIRM
         return [t for t in self.tracks if t.rules.kind is kind]
 
-    def _channel(self, kind: str) -> Channel:
-        """The channel for ``kind``, opened on first use: a sweep with nothing to send never
-        connects, and a server that is down is found before anything is marked sending."""
+    def _usable_channel(self, kind: str) -> Channel | None:
+        """The channel for ``kind``, opened on first use (a sweep with nothing to send never
+        connects, and a server that is down is found before anything is marked sending), or
+        None when it could not be opened: that channel waits for the next sweep, the others
+        go on, and the run exits 5."""
+        if kind in self.summary.unusable_channels:
+            return None
         channel = self.channels.get(kind)
         if channel is None:
             channel = self.channels[kind] = self.app.channel(kind)
         if channel not in self._opened:
-            channel.open()
+            try:
+                channel.open()
+            except ChannelError as exc:
+                log.error(
+                    "%s channel unusable, its reminders wait for the next sweep: %s", kind, exc
+                )
+                self.summary.unusable_channels[kind] = str(exc)
+                return None
             self._opened.append(channel)
         return channel
 
@@ -407,15 +429,25 @@ class Sweep:
                 delivery_id = int(payload["d"])
             except (TokenError, KeyError, TypeError, ValueError):
                 log.info("order %s: its recovery token is not ours or was altered", row["order_id"])
+        try:
+            amount = int(row["total_amount"] or 0)
+        except (TypeError, ValueError):
+            log.warning(
+                "%s: order %s: total_amount %r is not a number (counted as 0)",
+                self.app.contract.path("completed_orders"),
+                row["order_id"],
+                row["total_amount"],
+            )
+            amount = 0
         return CompletedOrder(
             order_id=str(row["order_id"]),
             customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
             completed_at=row["completed_at"],
-            amount=int(row["total_amount"] or 0),
+            amount=amount,
             token_delivery_id=delivery_id,
         )
 
-    def _render(self, item: Due, items: dict, delivery_id: int) -> Envelope:
+    def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
         c, d = item.order.candidate, item.decision
         rendered, links = render_order(
             self.config,
@@ -514,7 +546,7 @@ class Sweep:
             for batch in _batches(group, self.config.settings.sweep.send_batch):
                 self._send_batch(kind, batch, items)
 
-    def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: dict) -> None:
+    def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
         store = self.app.store
         outcomes: list[Outcome] = []
         envelopes: list[Envelope] = []
@@ -530,6 +562,10 @@ class Sweep:
                     )
                 )
                 continue
+            problem = items.problems.get(item.order.candidate.order_id)
+            if problem:
+                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, problem))
+                continue
             if not items.get(item.order.candidate.order_id):
                 outcomes.append(
                     Outcome(
@@ -544,8 +580,15 @@ class Sweep:
                 envelopes.append(self._render(item, items, delivery_id=cl.id))
             except (TemplateError, ValueError) as exc:
                 outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
+        channel = self._usable_channel(kind) if envelopes else None
+        if envelopes and channel is None:
+            # Not handed over, not marked sending: the next sweep takes them up again.
+            why = self.summary.unusable_channels[kind]
+            outcomes += [
+                Outcome(e.delivery_id, DeliveryStatus.RETRY, f"not tried: {why}") for e in envelopes
+            ]
+            envelopes = []
         if envelopes:
-            channel = self._channel(kind)
             try:
                 store.mark_sending(
                     [e.delivery_id for e in envelopes], self.clock, self.config.lease
@@ -554,18 +597,22 @@ class Sweep:
                 # Another run took these over after our lease ran out: it sends them, not us.
                 log.warning("%s", exc)
                 envelopes = []
-            by_id = {e.delivery_id: e for e in envelopes}
-            for r in channel.send(envelopes) if envelopes else []:
-                outcomes.append(self._outcome(r, by_id[r.delivery_id].message_id))
-                if r.hard_bounce:
-                    store.add_suppression(
-                        kind,
-                        by_id[r.delivery_id].recipient,
-                        "hard_bounce",
-                        self.now,
-                        detail=r.detail[:500],
-                    )
+        by_id = {e.delivery_id: e for e in envelopes}
+        bounced: list[Envelope] = []
+        for r in channel.send(envelopes) if envelopes and channel else []:
+            outcomes.append(self._outcome(r, by_id[r.delivery_id].message_id))
+            if r.hard_bounce:
+                bounced.append(by_id[r.delivery_id])
+        # Record first: a failure to write a suppression must not leave sent rows "sending".
         store.record(outcomes, self.now)
+        for envelope in bounced:
+            store.add_suppression(
+                kind,
+                envelope.recipient,
+                "hard_bounce",
+                self.now,
+                detail="the server refused the recipient",
+            )
         for o in outcomes:
             self.summary.count_outcome(flows[o.delivery_id], o)
             if o.status is DeliveryStatus.IN_DOUBT:

@@ -111,3 +111,29 @@ def test_a_skipped_order_is_recorded_once_per_reason_however_many_sweeps_see_it(
     with shop.engine.connect() as conn:
         rows = sorted((r.order_id, r.reason) for r in conn.execute(select(skips)))
     assert rows == sorted([(str(no_consent), "no_consent"), (str(fraud), "fraud_result")])
+
+
+def test_a_broken_item_row_fails_only_its_order_naming_the_query(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    from sqlalchemy import select, update
+
+    from cartnudge.demo.schema import order_items
+    from cartnudge.state_schema import deliveries
+
+    broken = shop.abandoned(NOW - timedelta(hours=4))
+    shop.abandoned(NOW - timedelta(hours=5))
+    with shop.engine.begin() as conn:
+        conn.execute(
+            update(order_items).where(order_items.c.order_id == broken).values(product_name="")
+        )
+    app = app_for(config_data, tmp_path)
+    summary, channel = sweep(app, NOW)
+    app.dispose()
+    with shop.engine.connect() as conn:
+        failed = conn.execute(
+            select(deliveries.c.order_id, deliveries.c.error).where(deliveries.c.status == "failed")
+        ).all()
+    assert (summary.sent, summary.failed, summary.exit_code, len(channel.sent)) == (1, 1, 1, 1)
+    assert failed[0].order_id == str(broken)
+    assert failed[0].error.endswith(f"order_items.sql: order {broken}: product_name is empty")

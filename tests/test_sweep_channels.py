@@ -145,27 +145,32 @@ def test_a_push_step_of_minutes_is_sent_and_an_unregistered_token_is_suppressed(
     shop: ShopBuilder, config_data: dict, tmp_path: Path
 ) -> None:
     shop.abandoned(NOON_JST - timedelta(minutes=40), push_token="tok-ok", push_optin=True)
-    shop.abandoned(NOON_JST - timedelta(minutes=45), push_token="tok-gone", push_optin=True)
+    gone = "dXs9Kq:APA91bGone"  # FCM tokens are case-sensitive
+    shop.abandoned(NOON_JST - timedelta(minutes=45), push_token=gone, push_optin=True)
     config_data["flows"]["confirm"] = {
         "enabled": True, "steps": [{"delay": "30m", "channel": "push"}],
     }  # fmt: skip
     config_data["frequency_cap"] = {"enabled": False}
 
     def fcm(envelope: Envelope) -> SendResult:
-        if envelope.recipient == "tok-gone":
+        if envelope.recipient == gone:
             return SendResult(envelope.delivery_id, Result.PERMANENT, "404 UNREGISTERED", True)
         return SendResult(envelope.delivery_id, Result.SENT, "projects/p/messages/1")
 
     app = app_with(config_data, tmp_path, push={"enabled": True, "service_account_env": "HOME"})
     push = MemoryChannel(fcm)
     summary, _ = run(app, NOON_JST, push=push)
+    # The same device abandons another cart: its token stays suppressed.
+    shop.abandoned(NOON_JST, push_token=gone, push_optin=True)
+    later, _ = run(app, NOON_JST + timedelta(hours=1), push=push)
     app.dispose()
     payload = json.loads(push.sent[0].data)
     with shop.engine.connect() as conn:
         listed = [(r.channel, r.address) for r in conn.execute(select(suppressions))]
     assert (summary.sent, summary.failed) == (1, 1)
     assert payload["link"].startswith("https://shop.example.jp/cart/restore?token=")
-    assert listed == [("push", "tok-gone")]
+    assert listed == [("push", gone)]
+    assert (later.sent, later.skipped["suppressed"], len(push.sent)) == (0, 1, 1)
 
 
 def test_sms_without_an_enabled_gateway_is_a_configuration_error(
@@ -223,3 +228,37 @@ def test_the_cap_counts_this_runs_own_sends_once_across_pages(
     summary, email = run(app, NOON_JST)
     app.dispose()
     assert (summary.sent, summary.deferred, len(email.sent)) == (2, {"frequency_cap": 1}, 2)
+
+
+def test_a_channel_that_cannot_open_does_not_stop_the_others(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    from cartnudge.channels.base import Channel
+    from cartnudge.errors import ChannelError
+
+    class Down(Channel):
+        name = "push"
+
+        def open(self) -> None:
+            raise ChannelError("push: token endpoint refused the service account")
+
+    left_lp_form(shop, NOON_JST - timedelta(hours=2))  # e-mail and SMS
+    shop.abandoned(NOON_JST - timedelta(minutes=40), push_token="tok", push_optin=True)
+    config_data["flows"]["confirm"] = {
+        "enabled": True, "steps": [{"delay": "30m", "channel": "push"}],
+    }  # fmt: skip
+    config_data["flows"].update(input_flow(["email", "sms"]))
+    app = app_with(
+        config_data, tmp_path, sms=sms_gateway(),
+        push={"enabled": True, "service_account_env": "HOME"},
+    )  # fmt: skip
+    sms = MemoryChannel()
+    summary, email = run(app, NOON_JST, sms=sms, push=Down())
+    app.dispose()
+    with shop.engine.connect() as conn:
+        push_rows = [
+            r.status for r in conn.execute(select(deliveries).where(deliveries.c.channel == "push"))
+        ]
+    assert (len(email.sent), len(sms.sent), summary.exit_code) == (1, 1, 5)
+    assert push_rows == ["retry"]
+    assert summary.unusable_channels == {"push": "push: token endpoint refused the service account"}
