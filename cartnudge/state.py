@@ -446,6 +446,48 @@ class StateStore:
             ),
         )
 
+    def close_expired(self, now: datetime, cart_ttl: timedelta, flows: Sequence[str]) -> int:
+        """Fail the ``retry`` and lapsed ``claimed`` rows of carts that have expired: the rules
+        will never send them, and nothing else would ever close them."""
+        d = deliveries.c
+        stmt = (
+            update(deliveries)
+            .where(
+                d.status.in_((DeliveryStatus.RETRY.value, DeliveryStatus.CLAIMED.value)),
+                d.flow.in_(list(flows)),
+                d.lease_until <= now,
+                d.abandoned_at <= now - cart_ttl,
+            )
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                updated_at=now,
+                error="the cart expired before it could be sent",
+            )
+        )
+        return self._write("close expired", lambda c: c.execute(stmt).rowcount)
+
+    def supersede(self, later: Sequence[tuple[str, str, int, int]], now: datetime) -> None:
+        """Fail the ``retry`` rows of steps before a step that is now being sent (order, flow,
+        episode, step): the rules never go back to them."""
+        d = deliveries.c
+        for order_id, flow, episode, step in later:
+            stmt = (
+                update(deliveries)
+                .where(
+                    d.order_id == order_id,
+                    d.flow == flow,
+                    d.episode == episode,
+                    d.step < step,
+                    d.status == DeliveryStatus.RETRY.value,
+                )
+                .values(
+                    status=DeliveryStatus.FAILED.value,
+                    updated_at=now,
+                    error=f"superseded by step {step + 1}",
+                )
+            )
+            self._write("supersede", lambda c, q=stmt: c.execute(q))
+
     def count_by_status(self) -> dict[str, int]:
         stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
         return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
@@ -474,24 +516,26 @@ class StateStore:
 
     def recent_sends(
         self, customer_ids: Iterable[str], since: datetime
-    ) -> dict[str, list[tuple[str, str, datetime]]]:
-        """Each customer's reminders since ``since`` as (order id, flow, when), across flows
-        and channels (for the frequency cap): sent, being sent or in doubt."""
+    ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
+        """Each customer's reminders since ``since`` as (order id, flow, step, episode, when),
+        across flows and channels (for the frequency cap): sent, being sent or in doubt."""
         ids = sorted({c for c in customer_ids if c})
         if not ids:
             return {}
         d = deliveries.c
-        stmt = select(d.customer_id, d.order_id, d.flow, d.sent_at, d.created_at).where(
+        stmt = select(
+            d.customer_id, d.order_id, d.flow, d.step, d.episode, d.sent_at, d.created_at
+        ).where(
             d.customer_id.in_(ids),
             d.status.in_([s.value for s in REMINDED_STATUSES]),
             d.created_at >= since,
         )
-        out: dict[str, list[tuple[str, str, datetime]]] = {}
+        out: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
 
         def read(conn: Any) -> None:
             for row in conn.execute(stmt):
                 out.setdefault(row.customer_id, []).append(
-                    (row.order_id, row.flow, row.sent_at or row.created_at)
+                    (row.order_id, row.flow, row.step, row.episode, row.sent_at or row.created_at)
                 )
 
         self._read("recent sends", read)

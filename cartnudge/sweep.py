@@ -214,7 +214,7 @@ class Sweep:
         self._opened: list[Channel] = []
         self._started = time.monotonic()
         # This run's sends per customer, so the frequency cap sees them before they are stored.
-        self._sent_now: dict[str, list[tuple[str, str, datetime]]] = {}
+        self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
 
     @property
     def clock(self) -> datetime:
@@ -236,6 +236,10 @@ class Sweep:
                 started_at=datetime.now(UTC).replace(tzinfo=None),
             )
             self.summary.in_doubt_found = store.mark_in_doubt(self.now)
+            if self.config.cart_ttl is not None:
+                closed = store.close_expired(self.now, self.config.cart_ttl, ["confirm", "input"])
+                if closed:
+                    log.info("%d deliveries never sent before their carts expired: failed", closed)
             if self.summary.in_doubt_found:
                 log.warning(
                     "%d deliveries are in doubt: a sweep died while sending them; "
@@ -318,7 +322,9 @@ class Sweep:
             for o in orders
         }
 
-    def _recent(self, orders: list[AbandonedOrder]) -> dict[str, list[tuple[str, str, datetime]]]:
+    def _recent(
+        self, orders: list[AbandonedOrder]
+    ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
         cap = self.config.frequency_cap
         if cap is None:
             return {}
@@ -328,6 +334,29 @@ class Sweep:
         return {
             cid: sorted(set(stored.get(cid, [])) | set(self._sent_now.get(cid, []))) for cid in ids
         }
+
+    def _decide(
+        self,
+        c: Candidate,
+        history: list,
+        track: Track,
+        suppressed: dict[str, set[str]],
+        recent: dict,
+    ) -> Decision:
+        """The rules' decision, with the customer's recent reminders for the frequency cap.
+        One reminder is one step of one flow for one order, however many channels carry it:
+        the same step's other channels are left out of the count (a first, cap-free decision
+        says which step that is)."""
+        rules = track.rules
+        supp = suppressed[c.order_id]
+        if rules.frequency_cap is None or not c.customer_id:
+            return decide(c, history, rules, self.now, suppressed=supp)
+        probe = decide(c, history, rules, self.now, suppressed=supp)
+        if probe.kind is not Kind.SEND:
+            return probe
+        same = (c.order_id, rules.flow, probe.step, probe.episode)
+        others = [t for *key, t in recent.get(c.customer_id, []) if tuple(key) != same]
+        return decide(c, history, rules, self.now, suppressed=supp, recent_sends=others)
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
@@ -353,25 +382,15 @@ class Sweep:
                 s.count_candidate(flow)
             for track in tracks:
                 flow = track.rules.flow
-                customer_recent = recent.setdefault(c.customer_id or "", [])
-                # One reminder is one step of one flow for one order, on however many
-                # channels it goes out: the input flow's e-mail and SMS count once.
-                others = [t for o, f, t in customer_recent if (o, f) != (c.order_id, flow)]
-                decision = decide(
-                    c,
-                    history.get(c.order_id, []),
-                    track.rules,
-                    self.now,
-                    suppressed=suppressed[c.order_id],
-                    recent_sends=others if c.customer_id else (),
-                )
+                decision = self._decide(c, history.get(c.order_id, []), track, suppressed, recent)
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track))
                     if c.customer_id:
-                        sent = (c.order_id, flow, self.now)
-                        customer_recent.append(sent)
-                        self._sent_now.setdefault(c.customer_id, []).append(sent)
+                        sent = (c.order_id, flow, decision.step, decision.episode, self.now)
+                        recent.setdefault(c.customer_id, []).append(sent)
+                        if self.dry_run:  # a real run finds its sends stored by the next page
+                            self._sent_now.setdefault(c.customer_id, []).append(sent)
                 elif decision.kind is Kind.SKIP and decision.reason not in UNRECORDED_SKIPS:
                     skipped.append(
                         SkipRecord(
@@ -510,6 +529,20 @@ class Sweep:
         s.claimed_elsewhere += len(requests) - len(claimed)
         if not claimed:
             return
+        # Earlier steps folded into this one (a retry row among them) are over for good.
+        store.supersede(
+            [
+                (
+                    i.order.candidate.order_id,
+                    i.track.rules.flow,
+                    i.decision.episode,
+                    i.decision.step,
+                )
+                for i in (requests[cl.key][1] for cl in claimed)
+                if i.decision.superseded
+            ],
+            self.now,
+        )
 
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, requests[cl.key][1]) for cl in claimed]

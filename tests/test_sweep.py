@@ -137,3 +137,39 @@ def test_a_broken_item_row_fails_only_its_order_naming_the_query(
     assert (summary.sent, summary.failed, summary.exit_code, len(channel.sent)) == (1, 1, 1, 1)
     assert failed[0].order_id == str(broken)
     assert failed[0].error.endswith(f"order_items.sql: order {broken}: product_name is empty")
+
+
+def test_rows_no_later_sweep_would_send_are_closed_as_failed(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from cartnudge.channels.base import Result, SendResult
+    from cartnudge.state_schema import deliveries
+
+    expiring = shop.abandoned(NOW - timedelta(hours=4), email="expiring@example.jp")
+    sequence = shop.abandoned(NOW - timedelta(hours=5))
+
+    def refuse(envelope):
+        return SendResult(envelope.delivery_id, Result.TEMPORARY, "451 try later")
+
+    def refuse_expiring(envelope):
+        if envelope.recipient == "expiring@example.jp":
+            return refuse(envelope)
+        return SendResult(envelope.delivery_id, Result.SENT, "250 ok")
+
+    app = app_for(config_data, tmp_path)
+    sweep(app, NOW, MemoryChannel(refuse))  # both left as retry
+    app.dispose()
+    config_data["flows"]["confirm"] = {"enabled": True, "steps": [{"delay": "3h"}, {"delay": "6h"}]}
+    app = app_for(config_data, tmp_path)
+    # +1h: the second cart's step 2 is due (5h + 1h = 6h), folding in its retried step 1
+    sweep(app, NOW + timedelta(hours=1), MemoryChannel(refuse_expiring))
+    # +21h: the first cart expired (4h + 21h = 25h > 24h) with its retry row unsent
+    sweep(app, NOW + timedelta(hours=21))
+    app.dispose()
+    with shop.engine.connect() as conn:
+        rows = {(r.order_id, r.step): (r.status, r.error) for r in conn.execute(select(deliveries))}
+    assert rows[(str(sequence), 0)] == ("failed", "superseded by step 2")
+    assert rows[(str(sequence), 1)][0] == "sent"
+    assert rows[(str(expiring), 0)] == ("failed", "the cart expired before it could be sent")

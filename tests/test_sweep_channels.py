@@ -262,3 +262,23 @@ def test_a_channel_that_cannot_open_does_not_stop_the_others(
     assert (len(email.sent), len(sms.sent), summary.exit_code) == (1, 1, 5)
     assert push_rows == ["retry"]
     assert summary.unusable_channels == {"push": "push: token endpoint refused the service account"}
+
+
+def test_each_step_of_a_sequence_is_a_reminder_for_the_cap(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    left = NOON_JST - timedelta(hours=1)
+    shop.abandoned(left)
+    config_data["shop"]["cart_ttl"] = "unlimited"
+    config_data["flows"]["confirm"] = {
+        "enabled": True, "steps": [{"delay": "1h"}, {"delay": "3h"}],
+    }  # fmt: skip
+    app = app_with(config_data, tmp_path)
+    first, email = run(app, NOON_JST)  # step 0 at +1h
+    second, _ = run(app, left + timedelta(hours=3), email=email)  # step 1 due, capped
+    # released 16h after the first reminder: +17h
+    third, _ = run(app, NOON_JST + timedelta(hours=16), email=email)
+    app.dispose()
+    assert (first.sent, second.sent, second.deferred, third.sent) == (
+        1, 0, {"frequency_cap": 1}, 1,
+    )  # fmt: skip
