@@ -20,16 +20,17 @@ import logging
 import os
 import re
 import socket
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from cartnudge.app import App
-from cartnudge.channels.base import Channel, Result
+from cartnudge.channels.base import Channel
 from cartnudge.compose import Links, email_envelope, render_order
 from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, ConfigError, TemplateError
 from cartnudge.rules import (
@@ -44,7 +45,8 @@ from cartnudge.rules import (
 )
 from cartnudge.search import Filters, customers
 from cartnudge.shopdb import AbandonedOrder, Item
-from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimRequest, Outcome
+from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
+from cartnudge.sweep import outcome_of
 from cartnudge.templates import Rendered, TemplateInfo
 
 CATEGORIES = ("cart_abandonment", "remarketing")
@@ -360,6 +362,7 @@ def send(
         started_at=datetime.now(UTC).replace(tzinfo=None),
     )
     status = "error"
+    started = time.monotonic()  # leases count from when each claim is made, as in the sweep
     try:
         try:
             for recipients, excluded, _matched in _decided_pages(app, mailing, now):
@@ -373,6 +376,7 @@ def send(
                         summary,
                         state,
                         now=now,
+                        lease_clock=lambda: now + timedelta(seconds=time.monotonic() - started),
                     )
                 if on_progress is not None:
                     on_progress(summary)
@@ -403,6 +407,7 @@ def _send_batch(
     state: dict[str, bool],
     *,
     now: datetime,
+    lease_clock: Callable[[], datetime],
 ) -> None:
     store = app.store
     config = app.config
@@ -426,7 +431,7 @@ def _send_batch(
         )
         requests.append(req)
         by_key[req.key] = r
-    claimed: list[Claimed] = store.claim(requests, now, config.lease)
+    claimed: list[Claimed] = store.claim(requests, lease_clock(), config.lease)
     summary.claimed_elsewhere += len(requests) - len(claimed)
     if not claimed:
         return
@@ -446,39 +451,32 @@ def _send_batch(
             continue
         try:
             rendered, links = _render(app, mailing, r, items, delivery_id=cl.id, now=now)
-        except TemplateError as exc:
+            envelopes.append(
+                email_envelope(config, r.order, rendered, links, delivery_id=cl.id, now=now)
+            )
+        except (TemplateError, ValueError) as exc:
             outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
-            continue
-        envelopes.append(
-            email_envelope(config, r.order, rendered, links, delivery_id=cl.id, now=now)
-        )
+    answers: list = []
     if envelopes:
         if not state["open"]:
             # As in the sweep: opened before anything is marked sending, so a server that is
             # down leaves only claims, which a re-run takes over after the lease.
             channel.open()
             state["open"] = True
-        store.mark_sending([e.delivery_id for e in envelopes], now, config.lease)
+        try:
+            store.mark_sending([e.delivery_id for e in envelopes], lease_clock(), config.lease)
+        except ClaimLost as exc:
+            # Another run took these over after our lease ran out: it sends them, not us.
+            log.warning("%s", exc)
+            envelopes = []
         by_id = {e.delivery_id: e for e in envelopes}
-        for res in channel.send(envelopes):
-            status = {
-                Result.SENT: DeliveryStatus.SENT,
-                Result.TEMPORARY: DeliveryStatus.RETRY,
-                Result.PERMANENT: DeliveryStatus.FAILED,
-                Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
-            }[res.result]
-            outcomes.append(
-                Outcome(res.delivery_id, status, res.detail, by_id[res.delivery_id].message_id)
-            )
-            if res.hard_bounce:
-                store.add_suppression(
-                    CHANNEL,
-                    by_id[res.delivery_id].recipient,
-                    "hard_bounce",
-                    now,
-                    detail=res.detail[:500],
-                )
+        answers = channel.send(envelopes) if envelopes else []
+        outcomes += [outcome_of(res, by_id[res.delivery_id].message_id) for res in answers]
     store.record(outcomes, now)
+    # After recording: a failure to write a suppression must not leave sent rows "sending".
+    for res in answers:
+        if res.hard_bounce:
+            store.add_suppression(CHANNEL, by_id[res.delivery_id].recipient, "hard_bounce", now)
     for o in outcomes:
         if o.status is DeliveryStatus.SENT:
             summary.sent += 1

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from cartnudge.errors import EXIT_OK, CartnudgeError
-from cartnudge.logs import setup_logging
+from cartnudge.logs import mask_pii, setup_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +50,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CartnudgeError as exc:
-            click.echo(f"cartnudge: error: {exc}", err=True)
+            click.echo(f"cartnudge: error: {mask_pii(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]

@@ -7,14 +7,25 @@ import logging
 import re
 import sys
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"(?<![\d-])(\+?\d[\d\- ]{7,}\d)(?![\d-])")
+# Not after "//" or ":" (the user of a database URL is no customer); the last domain label
+# starts with a letter (so "user@127.0.0.1" in a URL is left alone).
+_EMAIL = re.compile(
+    r"(?<![/:\w.%+-])([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@"
+    r"((?:[A-Za-z0-9\-]+\.)*[A-Za-z][A-Za-z0-9\-]*)"
+)
+# Phone-shaped: starts with + or a 0 (Japanese numbers do), separators - space ( ); ids and
+# dates (which start with another digit) are left alone so on-call can still find rows.
+_PHONE = re.compile(r"(?<![\w.])(\+\d[\d\- ()]{7,}\d|\(?0\d[\d\- ()]{6,}\d)(?![\w])")
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(1))
+    return "***" + digits[-4:] if len(digits) >= 10 else match.group(0)
 
 
 def mask_pii(text: str) -> str:
     """'hanako@example.jp' -> 'h***@example.jp'; '090-1234-5678' -> '***5678'."""
-    text = _EMAIL.sub(r"\1***@\2", text)
-    return _PHONE.sub(lambda m: "***" + re.sub(r"\D", "", m.group(1))[-4:], text)
+    return _PHONE.sub(_mask_phone, _EMAIL.sub(r"\1***@\2", text))
 
 
 class MaskingFormatter(logging.Formatter):

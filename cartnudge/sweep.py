@@ -158,6 +158,19 @@ class Summary:
         }
 
 
+_STATUS_OF = {
+    Result.SENT: DeliveryStatus.SENT,
+    Result.TEMPORARY: DeliveryStatus.RETRY,
+    Result.PERMANENT: DeliveryStatus.FAILED,
+    Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
+}
+
+
+def outcome_of(result: SendResult, message_id: str) -> Outcome:
+    """A channel's answer as the delivery row records it."""
+    return Outcome(result.delivery_id, _STATUS_OF[result.result], result.detail, message_id)
+
+
 def _batches(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -633,7 +646,7 @@ class Sweep:
         by_id = {e.delivery_id: e for e in envelopes}
         bounced: list[Envelope] = []
         for r in channel.send(envelopes) if envelopes and channel else []:
-            outcomes.append(self._outcome(r, by_id[r.delivery_id].message_id))
+            outcomes.append(outcome_of(r, by_id[r.delivery_id].message_id))
             if r.hard_bounce:
                 bounced.append(by_id[r.delivery_id])
         # Record first: a failure to write a suppression must not leave sent rows "sending".
@@ -652,13 +665,3 @@ class Sweep:
                 log.warning("delivery %d is in doubt: %s", o.delivery_id, o.detail)
             elif o.status is DeliveryStatus.FAILED:
                 log.warning("delivery %d failed: %s", o.delivery_id, o.detail)
-
-    @staticmethod
-    def _outcome(r: SendResult, message_id: str) -> Outcome:
-        status = {
-            Result.SENT: DeliveryStatus.SENT,
-            Result.TEMPORARY: DeliveryStatus.RETRY,
-            Result.PERMANENT: DeliveryStatus.FAILED,
-            Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
-        }[r.result]
-        return Outcome(r.delivery_id, status, r.detail, message_id)

@@ -400,7 +400,7 @@ def test_an_empty_suppression_list_prints_nothing(config_path: Path) -> None:
 def test_removing_an_address_not_on_the_list_fails_with_exit_1(config_path: Path) -> None:
     result = cli(config_path, "suppressions", "remove", "nobody@example.jp")
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == "cartnudge: error: nobody@example.jp is not on the suppression list\n"
+    assert result.stderr == "cartnudge: error: n***@example.jp is not on the suppression list\n"
 
 
 def test_a_removed_address_is_reminded_again(

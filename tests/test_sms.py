@@ -463,6 +463,19 @@ class TestRetries:
         assert second.result is Result.TEMPORARY
         assert len(server.requests) == 6
 
+    @pytest.mark.parametrize("status", [500, 502, 504])
+    def test_an_ambiguous_5xx_is_in_doubt_and_never_retried(
+        self, server: HttpServer, status: int
+    ) -> None:
+        # A proxy can answer 502/504 after the gateway queued the SMS: a retry could send a
+        # paid message twice.
+        server.script(Reply(status), Reply.json(201, {"id": "SM2"}))
+        with webhook_channel(server) as channel:
+            first, second = channel.send([sms(1), sms(2)])
+        assert (first.result, second.result) == (Result.IN_DOUBT, Result.SENT)
+        assert first.detail.startswith("in doubt: ") and str(status) in first.detail
+        assert len(server.requests) == 2
+
     def test_429_forever_leaves_the_rest_of_the_batch_untried(self, server: HttpServer) -> None:
         server.default = Reply(429, {"Retry-After": "1"})
         with webhook_channel(server) as channel:

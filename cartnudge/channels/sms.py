@@ -14,7 +14,10 @@ sender is ``sms.sender`` (the gateway account decides what it may send as).
 Answers:
 
 - 2xx: ``sent``; the detail keeps the status and the gateway's message id (``sid``/``id``).
-- 408, 429 and 5xx: retried here with exponential backoff (tenacity, at most ``max_tries``),
+- 500, 502 and 504: ``in_doubt``, never retried: they can come after the gateway (or a proxy
+  in front of it) queued the message, and a retry would send a paid SMS twice.
+- 408, 429, 503 and other 5xx: retried here with exponential backoff (tenacity, at most
+  ``max_tries``),
   waiting what ``Retry-After`` asks when the gateway says (capped at :data:`MAX_WAIT`), then
   ``temporary`` with the status and a short excerpt of the answer.
 - 401, 403, 404, 405, 407 and redirects (3xx, not followed): the gateway refuses the request
@@ -75,7 +78,10 @@ DEFAULT_BODY = '{"to": {to}, "from": {from}, "text": {text}}'
 PLACEHOLDERS = ("to", "from", "text")
 SECRET_PLACEHOLDER = "{secret}"
 
-RETRIED = frozenset({408, 429})  # and every 5xx
+RETRIED = frozenset({408, 429, 503})  # answered before the gateway took the message
+# Answers that may come after a gateway (or the proxy in front of it) queued the message: a
+# retry could send a paid SMS twice, so they are in doubt (never retried, reported).
+AMBIGUOUS = frozenset({500, 502, 504})
 SETUP_REFUSED = frozenset({401, 403, 404, 405, 407})
 # Twilio error codes that mean "this number will never take our SMS": suppress it.
 # 21211 invalid 'To' number, 21614 not a mobile number, 21610 the recipient replied STOP.
@@ -541,6 +547,12 @@ class SmsChannel(Channel):
                 detail += f" (answer broke off: {unread})"
             return SendResult(envelope.delivery_id, Result.SENT, self._clean(detail))
         detail = f"sms {self.where}: {answer}" + (f": {excerpt}" if excerpt else "")
+        if status in AMBIGUOUS:
+            return SendResult(
+                envelope.delivery_id,
+                Result.IN_DOUBT,
+                self._clean(f"in doubt: {detail} (the gateway may have taken it; not retried)"),
+            )
         if status in RETRIED or 500 <= status < 600:
             raise _Retry(
                 detail,
