@@ -14,6 +14,7 @@ import click
 
 from cartnudge.cli import _load_app, _utcnow, config_option, handle_errors, parse_now, token
 from cartnudge.errors import CartnudgeError, ConfigError
+from cartnudge.tabular import write_rows
 
 
 @click.group()
@@ -206,12 +207,9 @@ def suppressions_list(config_path: str, fmt: str) -> None:
             for row in rows:
                 writer.writerow(row)
         elif fmt == "json":
-            click.echo(
-                json.dumps(
-                    [{k: str(r[k]) if r[k] is not None else None for k in fields} for r in rows],
-                    ensure_ascii=False,
-                )
-            )
+            # Streamed: the list can be long.
+            as_text = ({k: None if r[k] is None else str(r[k]) for k in fields} for r in rows)
+            write_rows(as_text, fields, "json")
         else:
             for row in rows:
                 click.echo(

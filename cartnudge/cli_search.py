@@ -25,6 +25,7 @@ from cartnudge.search import (
 from cartnudge.tabular import FORMATS, write_rows
 
 YES_NO = click.Choice(["yes", "no", "any"])
+TABLE_LIMIT = 1000
 
 
 def _tristate(value: str) -> bool | None:
@@ -216,6 +217,14 @@ def search(
             )
         else:
             rows = customers(app, f)
+        if fmt == "table" and limit is None:
+            # A table is drawn whole: bound it, and say so (files and pipes stream everything).
+            limit = TABLE_LIMIT
+            click.echo(
+                f"cartnudge: showing at most {TABLE_LIMIT} rows as a table; use --limit, or "
+                "--format csv|json|jsonl for everything",
+                err=True,
+            )
         if sort_key:
             rows = sort_rows(rows, sort_key, descending=desc, limit=limit)
         elif limit:

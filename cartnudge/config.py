@@ -212,14 +212,6 @@ class Config:
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
 
-    @property
-    def all_steps(self) -> tuple[tuple[str, Step], ...]:
-        """(flow, step) for every step of every enabled flow."""
-        flows = self.settings.flows
-        return tuple(("confirm", s) for s in self.confirm_steps if flows.confirm.enabled) + tuple(
-            ("input", s) for s in self.input_steps if flows.input.enabled
-        )
-
 
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""

@@ -187,10 +187,6 @@ class Decision:
     deferred_by: SkipReason | None = None  # WAIT because of quiet hours or the frequency cap
     superseded: tuple[int, ...] = field(default=())  # earlier due steps folded into this one
 
-    @property
-    def sends(self) -> bool:
-        return self.kind is Kind.SEND
-
 
 def skip(reason: SkipReason, episode: int = 0) -> Decision:
     return Decision(Kind.SKIP, reason=reason, episode=episode)

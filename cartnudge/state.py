@@ -488,10 +488,6 @@ class StateStore:
             )
             self._write("supersede", lambda c, q=stmt: c.execute(q))
 
-    def count_by_status(self) -> dict[str, int]:
-        stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-        return self._read("count", lambda c: {s: n for s, n in c.execute(stmt)})
-
     # -- lookups for search and reports ------------------------------------------------------
 
     def last_reminders(self, customer_ids: Iterable[str]) -> dict[str, datetime]:

@@ -8,7 +8,7 @@ usable as a context manager. A channel never raises for one bad message: it answ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 
@@ -30,7 +30,6 @@ class Envelope:
     message_id: str
     data: bytes  # RFC 5322 bytes for e-mail; UTF-8 text for SMS; JSON for push
     subject: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
