@@ -21,7 +21,6 @@ from cartnudge.report import (
     BY_CHOICES,
     CSV_HEADERS,
     DEFINITIONS,
-    NOT_TRACKED,
     RATE_LABEL,
     Figures,
     FlowReport,
@@ -29,8 +28,10 @@ from cartnudge.report import (
     Report,
     auto_by,
     collect,
+    count_text,
     csv_columns,
     csv_rows,
+    flow_figures,
     rate_text,
     report_to_dict,
     sparkline,
@@ -39,10 +40,6 @@ from cartnudge.report import (
 from cartnudge.tabular import write_rows
 
 REPORT_FORMATS = ("table", "csv", "json")
-
-
-def _n(value: int | None) -> str:
-    return "n/a" if value is None else f"{value:,}"
 
 
 def _right(table: Table, *names: str) -> None:
@@ -65,43 +62,24 @@ FIGURE_COLUMNS = (
 
 def _figure_cells(f: Figures) -> list[str]:
     return [
-        _n(f.targeted),
-        _n(f.sent),
-        _n(f.failed),
-        _n(f.in_doubt),
-        _n(f.retry),
-        _n(f.reminded),
-        _n(f.recovered),
+        count_text(f.targeted),
+        count_text(f.sent),
+        count_text(f.failed),
+        count_text(f.in_doubt),
+        count_text(f.retry),
+        count_text(f.reminded),
+        count_text(f.recovered),
         rate_text(f.recovery_rate),
         yen(f.revenue),
     ]
 
 
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
-    t = fr.totals
     console.print(Text(f"{fr.flow} flow", style="bold"))
     totals = Table(header_style="bold")
     totals.add_column("figure")
     _right(totals, "value")
-    rows = [
-        ("abandoned orders", _n(t.abandoned)),
-        ("abandoned amount", yen(t.abandoned_amount) or "n/a"),
-        ("targeted (orders with a delivery)", _n(t.targeted)),
-        ("skipped (orders never reminded)", _n(t.skipped)),
-    ]
-    rows += [(f"  skipped: {r}", _n(n)) for r, n in fr.skipped_by_reason.items() if n]
-    rows += [
-        ("sent (messages)", _n(t.sent)),
-        ("failed", _n(t.failed)),
-        ("in doubt", _n(t.in_doubt)),
-        ("retry pending", _n(t.retry)),
-        ("in progress", _n(t.in_progress)),
-        ("reminded orders (at least one sent)", _n(t.reminded)),
-        ("recovered orders", _n(t.recovered)),
-        (RATE_LABEL, rate_text(t.recovery_rate)),
-        ("recovered revenue", yen(t.revenue)),
-        ("clicks", NOT_TRACKED),
-    ]
+    rows = flow_figures(fr, indent="  ")
     for label, value in rows:
         totals.add_row(label, value)
     console.print(totals)
@@ -114,7 +92,7 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         _right(variants, "template", *FIGURE_COLUMNS)
         for v in fr.variants:
             variants.add_row(
-                _n(v.step),
+                count_text(v.step),
                 v.channel or "",
                 "" if v.template_id is None else str(v.template_id),
                 *_figure_cells(v.figures),
@@ -127,7 +105,9 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         series.add_column(by)
         _right(series, "abandoned", "skipped", *FIGURE_COLUMNS)
         for b, f in fr.series:
-            series.add_row(b.label, _n(f.abandoned), _n(f.skipped), *_figure_cells(f))
+            series.add_row(
+                b.label, count_text(f.abandoned), count_text(f.skipped), *_figure_cells(f)
+            )
         console.print(series)
         figures = [f for _, f in fr.series]
         lines = [f"trend by {by}, {fr.series[0][0].label} → {fr.series[-1][0].label}"]

@@ -465,6 +465,35 @@ def yen(amount: int | None) -> str:
     return "" if amount is None else f"¥{amount:,}"
 
 
+def count_text(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
+    """A flow's totals as (label, text) rows, the same on the terminal and in the HTML page."""
+    t = fr.totals
+    rows = [
+        ("abandoned orders", count_text(t.abandoned)),
+        ("abandoned amount", yen(t.abandoned_amount) or "n/a"),
+        ("targeted (orders with a delivery)", count_text(t.targeted)),
+        ("skipped (orders never reminded)", count_text(t.skipped)),
+    ]
+    rows += [(f"{indent}skipped: {r}", count_text(n)) for r, n in fr.skipped_by_reason.items() if n]
+    rows += [
+        ("sent (messages)", count_text(t.sent)),
+        ("failed", count_text(t.failed)),
+        ("in doubt", count_text(t.in_doubt)),
+        ("retry pending", count_text(t.retry)),
+        ("in progress", count_text(t.in_progress)),
+        ("reminded orders (at least one sent)", count_text(t.reminded)),
+        ("recovered orders", count_text(t.recovered)),
+        (RATE_LABEL, rate_text(t.recovery_rate)),
+        ("recovered revenue", yen(t.revenue)),
+        ("clicks", NOT_TRACKED),
+    ]
+    return rows
+
+
 SPARKS = "▁▂▃▄▅▆▇█"
 
 

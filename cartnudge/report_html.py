@@ -12,12 +12,12 @@ from html import escape
 
 from cartnudge.report import (
     DEFINITIONS,
-    NOT_TRACKED,
-    RATE_LABEL,
     Bucket,
     Figures,
     FlowReport,
     Report,
+    count_text,
+    flow_figures,
     rate_text,
     yen,
 )
@@ -47,10 +47,6 @@ CHART_SERIES = (
 )
 
 
-def _n(value: int | None) -> str:
-    return "n/a" if value is None else f"{value:,}"
-
-
 def _cell(text: str, numeric: bool = True) -> str:
     return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
@@ -65,38 +61,19 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: 
 
 
 def _totals_table(fr: FlowReport) -> str:
-    t = fr.totals
-    rows = [
-        ("abandoned orders", _n(t.abandoned)),
-        ("abandoned amount", yen(t.abandoned_amount) or "n/a"),
-        ("targeted (orders with a delivery)", _n(t.targeted)),
-        ("skipped (orders never reminded)", _n(t.skipped)),
-    ]
-    rows += [(f"skipped: {r}", _n(n)) for r, n in fr.skipped_by_reason.items() if n]
-    rows += [
-        ("sent (messages)", _n(t.sent)),
-        ("failed", _n(t.failed)),
-        ("in doubt", _n(t.in_doubt)),
-        ("retry pending", _n(t.retry)),
-        ("in progress", _n(t.in_progress)),
-        ("reminded orders", _n(t.reminded)),
-        ("recovered orders", _n(t.recovered)),
-        (RATE_LABEL, rate_text(t.recovery_rate)),
-        ("recovered revenue", yen(t.revenue)),
-        ("clicks", NOT_TRACKED),
-    ]
+    rows = flow_figures(fr)
     return _table(("figure", "value"), rows, numeric_from=1)
 
 
 def _figure_cells(f: Figures) -> list[str]:
     return [
-        _n(f.targeted),
-        _n(f.sent),
-        _n(f.failed),
-        _n(f.in_doubt),
-        _n(f.retry),
-        _n(f.reminded),
-        _n(f.recovered),
+        count_text(f.targeted),
+        count_text(f.sent),
+        count_text(f.failed),
+        count_text(f.in_doubt),
+        count_text(f.retry),
+        count_text(f.reminded),
+        count_text(f.recovered),
         rate_text(f.recovery_rate),
         yen(f.revenue),
         "n/a",
@@ -120,7 +97,7 @@ FIGURE_HEADERS = (
 def _variants_table(fr: FlowReport) -> str:
     rows = [
         [
-            _n(v.step),
+            count_text(v.step),
             v.channel or "",
             "" if v.template_id is None else str(v.template_id),
             *_figure_cells(v.figures),
@@ -131,7 +108,10 @@ def _variants_table(fr: FlowReport) -> str:
 
 
 def _series_table(fr: FlowReport, by: str) -> str:
-    rows = [[b.label, _n(f.abandoned), _n(f.skipped), *_figure_cells(f)] for b, f in fr.series]
+    rows = [
+        [b.label, count_text(f.abandoned), count_text(f.skipped), *_figure_cells(f)]
+        for b, f in fr.series
+    ]
     return _table((by, "abandoned", "skipped", *FIGURE_HEADERS), rows, numeric_from=1)
 
 

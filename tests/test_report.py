@@ -829,7 +829,7 @@ def test_the_html_page_is_self_contained_with_the_figures_and_an_svg_chart(
         "in doubt": "1",
         "retry pending": "1",
         "in progress": "0",
-        "reminded orders": "4",
+        "reminded orders (at least one sent)": "4",
         "recovered orders": "2",
         "recovery rate (recovered ÷ reminded orders)": "50.0%",
         "recovered revenue": f"¥{5000 + AMOUNT:,}",
