@@ -112,9 +112,9 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         figures = [f for _, f in fr.series]
         lines = [f"trend by {by}, {fr.series[0][0].label} → {fr.series[-1][0].label}"]
         trend = [
-            ("abandoned", [f.abandoned for f in figures], _n),
-            ("reminded", [f.reminded for f in figures], _n),
-            ("recovered", [f.recovered for f in figures], _n),
+            ("abandoned", [f.abandoned for f in figures], count_text),
+            ("reminded", [f.reminded for f in figures], count_text),
+            ("recovered", [f.recovered for f in figures], count_text),
             ("revenue", [f.revenue for f in figures], yen),
         ]
         for label, values, fmt in trend:
