@@ -65,8 +65,9 @@ LEFT JOIN customers c ON c.id = o.customer_id
 LEFT JOIN ad_urls a ON a.id = o.ad_url_id
 WHERE o.state = 'abandoned'
   AND o.abandoned_at <= :due_before
-  AND o.last_activity_at >= :active_since
-  AND o.last_activity_at >= :after_at
+  -- one lower bound for the index: the later of the window's start and the last page's end
+  AND o.last_activity_at >= CASE WHEN :after_at > :active_since THEN :after_at
+                                 ELSE :active_since END
   AND (o.last_activity_at > :after_at OR o.id > :after_id)
 ORDER BY o.last_activity_at, o.id
 LIMIT :chunk_size
