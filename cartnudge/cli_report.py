@@ -22,7 +22,6 @@ from cartnudge.report import (
     CSV_HEADERS,
     DEFINITIONS,
     RATE_LABEL,
-    Figures,
     FlowReport,
     Period,
     Report,
@@ -31,8 +30,8 @@ from cartnudge.report import (
     count_text,
     csv_columns,
     csv_rows,
+    figure_cells,
     flow_figures,
-    rate_text,
     report_to_dict,
     sparkline,
     yen,
@@ -60,20 +59,6 @@ FIGURE_COLUMNS = (
 )
 
 
-def _figure_cells(f: Figures) -> list[str]:
-    return [
-        count_text(f.targeted),
-        count_text(f.sent),
-        count_text(f.failed),
-        count_text(f.in_doubt),
-        count_text(f.retry),
-        count_text(f.reminded),
-        count_text(f.recovered),
-        rate_text(f.recovery_rate),
-        yen(f.revenue),
-    ]
-
-
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
     console.print(Text(f"{fr.flow} flow", style="bold"))
     totals = Table(header_style="bold")
@@ -95,7 +80,7 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
                 count_text(v.step),
                 v.channel or "",
                 "" if v.template_id is None else str(v.template_id),
-                *_figure_cells(v.figures),
+                *figure_cells(v.figures),
             )
         console.print(variants)
 
@@ -106,7 +91,7 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         _right(series, "abandoned", "skipped", *FIGURE_COLUMNS)
         for b, f in fr.series:
             series.add_row(
-                b.label, count_text(f.abandoned), count_text(f.skipped), *_figure_cells(f)
+                b.label, count_text(f.abandoned), count_text(f.skipped), *figure_cells(f)
             )
         console.print(series)
         figures = [f for _, f in fr.series]

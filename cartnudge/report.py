@@ -469,6 +469,22 @@ def count_text(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
 
+def figure_cells(f: Figures) -> list[str]:
+    """One series or breakdown row's figures as text: targeted, sent, failed, in doubt, retry,
+    reminded, recovered, rate, revenue (the column order of both outputs)."""
+    return [
+        count_text(f.targeted),
+        count_text(f.sent),
+        count_text(f.failed),
+        count_text(f.in_doubt),
+        count_text(f.retry),
+        count_text(f.reminded),
+        count_text(f.recovered),
+        rate_text(f.recovery_rate),
+        yen(f.revenue),
+    ]
+
+
 def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
     """A flow's totals as (label, text) rows, the same on the terminal and in the HTML page."""
     t = fr.totals

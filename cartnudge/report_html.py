@@ -17,9 +17,8 @@ from cartnudge.report import (
     FlowReport,
     Report,
     count_text,
+    figure_cells,
     flow_figures,
-    rate_text,
-    yen,
 )
 
 STYLE = """
@@ -66,18 +65,7 @@ def _totals_table(fr: FlowReport) -> str:
 
 
 def _figure_cells(f: Figures) -> list[str]:
-    return [
-        count_text(f.targeted),
-        count_text(f.sent),
-        count_text(f.failed),
-        count_text(f.in_doubt),
-        count_text(f.retry),
-        count_text(f.reminded),
-        count_text(f.recovered),
-        rate_text(f.recovery_rate),
-        yen(f.revenue),
-        "n/a",
-    ]
+    return [*figure_cells(f), "n/a"]  # and clicks, not tracked
 
 
 FIGURE_HEADERS = (
