@@ -72,9 +72,9 @@ from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.demo.schema import customers, order_items, orders, products
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.engines import build_engine
-from cartnudge.state import migrate
-from cartnudge.state_schema import metadata as state_metadata
-from cartnudge.state_schema import suppressions
+from cartnudge.state.schema import metadata as state_metadata
+from cartnudge.state.schema import suppressions
+from cartnudge.state.store import migrate
 
 BENCH_DIR = Path("/tmp/cartnudge-bench")
 TOKEN_ENV = "CARTNUDGE_BENCH_TOKEN_KEYS"

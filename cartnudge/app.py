@@ -17,14 +17,14 @@ from sqlalchemy import Engine
 from cartnudge.channels.base import Channel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.config import Config
+from cartnudge.core.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
 from cartnudge.engines import build_engine
 from cartnudge.errors import ConfigError
-from cartnudge.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
-from cartnudge.shopdb import ShopContract, ShopReader
-from cartnudge.sms_text import check_length, with_footer
-from cartnudge.state import StateStore
-from cartnudge.templates import Catalogue, sample_context
-from cartnudge.tokens import RECOVERY, sign_token
+from cartnudge.messages.sms_text import check_length, with_footer
+from cartnudge.messages.templates import Catalogue, sample_context
+from cartnudge.messages.tokens import RECOVERY, sign_token
+from cartnudge.shop.reader import ShopContract, ShopReader
+from cartnudge.state.store import StateStore
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
-from cartnudge.durations import format_duration, parse_duration
+from cartnudge.core.durations import format_duration, parse_duration
 from cartnudge.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -263,7 +263,7 @@ def _secret(env_name: str, key: str, source: str, environ: Mapping[str, str]) ->
     return value
 
 
-# What each URL pattern may use (cartnudge.compose formats them with exactly these names).
+# What each URL pattern may use (cartnudge.messages.compose formats them with exactly these names).
 _URL_PLACEHOLDERS = {
     "shop_url": ("token", "lp_id", "order_id"),
     "lp_url": ("token", "lp_id", "order_id"),

@@ -12,8 +12,8 @@ from typing import Any
 
 from cartnudge.app import App
 from cartnudge.errors import TokenError
-from cartnudge.shopdb import AbandonedOrder
-from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, verify_token
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, verify_token
+from cartnudge.shop.reader import AbandonedOrder
 
 BULK_ORDER_PREFIX = "customer:"  # send-bulk's delivery rows for a customer without an order
 

@@ -20,18 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cartnudge.app import App, Track
-from cartnudge.attribution import CompletedOrder, attribute
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
-from cartnudge.compose import email_envelope, push_envelope, render_order, sms_envelope
-from cartnudge.errors import (
-    EXIT_CHANNEL,
-    EXIT_DELIVERY_PROBLEMS,
-    EXIT_OK,
-    ChannelError,
-    TemplateError,
-    TokenError,
-)
-from cartnudge.rules import (
+from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
     Decision,
@@ -42,8 +33,18 @@ from cartnudge.rules import (
     decide,
     normalise_address,
 )
-from cartnudge.shopdb import AbandonedOrder, ItemsByOrder, RowProblem
-from cartnudge.state import (
+from cartnudge.errors import (
+    EXIT_CHANNEL,
+    EXIT_DELIVERY_PROBLEMS,
+    EXIT_OK,
+    ChannelError,
+    TemplateError,
+    TokenError,
+)
+from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
+from cartnudge.messages.tokens import RECOVERY, verify_token
+from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
+from cartnudge.state.store import (
     MAX_ATTEMPTS,
     Claimed,
     ClaimLost,
@@ -51,7 +52,6 @@ from cartnudge.state import (
     Outcome,
     SkipRecord,
 )
-from cartnudge.tokens import RECOVERY, verify_token
 
 log = logging.getLogger("cartnudge.sweep")
 RECOVERY_OVERLAP = timedelta(hours=1)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, MetaData, text
 
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.engines import build_engine
-from cartnudge.state_schema import metadata as state_metadata
+from cartnudge.state.schema import metadata as state_metadata
 from tests.shop import ShopBuilder
 
 TOKEN_ENV = "CARTNUDGE_TEST_TOKEN_KEYS"

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select, update
 
 from cartnudge.demo.schema import ad_urls, customers, metadata, order_items, orders, products
 from cartnudge.engines import build_engine
-from cartnudge.state import StateStore, migrate
+from cartnudge.state.store import StateStore, migrate
 
 AD_INPUT_ON, AD_INPUT_OFF = 1, 2  # ad URLs with and without input abandonment (SPEC 2.6)
 

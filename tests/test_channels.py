@@ -23,7 +23,7 @@ from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.channels.smtp import SmtpChannel, is_hard_bounce, wire_bytes
 from cartnudge.config import SmtpSettings, parse_config
 from cartnudge.errors import ChannelError
-from cartnudge.mime import build_email, message_id_for
+from cartnudge.messages.mime import build_email, message_id_for
 from tests.smtp_server import (
     FOREVER,
     HOST,

@@ -24,8 +24,8 @@ from cartnudge.demo.build import DEMO_KEYS, DEMO_KEYS_ENV
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.demo.schema import order_items
 from cartnudge.engines import build_engine, redact
-from cartnudge.state_schema import deliveries, runs
-from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, _b64, _unb64, sign_token
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, _b64, _unb64, sign_token
+from cartnudge.state.schema import deliveries, runs
 from tests.conftest import TOKEN_KEYS, base_config, write_config
 from tests.shop import ShopBuilder
 

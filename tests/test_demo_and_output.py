@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cartnudge.cli import main
+from cartnudge.cli.output import progress_reporter
 from cartnudge.demo.build import DEMO_KEYS, DEMO_KEYS_ENV
-from cartnudge.output import progress_reporter
 from tests.smtp_server import running_server
 
 

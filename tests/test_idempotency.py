@@ -28,8 +28,8 @@ from cartnudge.channels.base import Envelope, Result, SendResult
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
 from cartnudge.errors import DatabaseError
-from cartnudge.state import MAX_ATTEMPTS, ClaimRequest
-from cartnudge.state_schema import deliveries
+from cartnudge.state.schema import deliveries
+from cartnudge.state.store import MAX_ATTEMPTS, ClaimRequest
 from cartnudge.sweep import Sweep
 from tests.conftest import TOKEN_ENV, TOKEN_KEYS, write_config
 from tests.shop import ShopBuilder

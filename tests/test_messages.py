@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from cartnudge.compose import email_envelope, render_order
 from cartnudge.config import BUNDLED_TEMPLATES_DIR, Config, parse_config
+from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 from cartnudge.errors import TemplateError
-from cartnudge.mime import header_text
-from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
-from cartnudge.shopdb import AbandonedOrder, Item
-from cartnudge.templates import Catalogue, sample_context
+from cartnudge.messages.compose import email_envelope, render_order
+from cartnudge.messages.mime import header_text
+from cartnudge.messages.templates import Catalogue, sample_context
+from cartnudge.shop.reader import AbandonedOrder, Item
 from tests.conftest import TOKEN_ENV, TOKEN_KEYS, base_config
 
 NOW = datetime(2026, 11, 22, 12, 0)

@@ -19,9 +19,9 @@ from cartnudge.channels.base import Envelope
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.cli import main
 from cartnudge.config import load_config
+from cartnudge.messages.templates import Catalogue, sample_context
+from cartnudge.messages.tokens import verify_token
 from cartnudge.sweep import Summary, Sweep
-from cartnudge.templates import Catalogue, sample_context
-from cartnudge.tokens import verify_token
 from tests.conftest import TOKEN_KEYS, base_config, write_config
 from tests.shop import ShopBuilder
 
@@ -42,9 +42,8 @@ BAD_SIGNATURE = (
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The operator commands read the clock through cli._utcnow: pin it to NOW. (By name:
-    importing cartnudge.cli_operator before cartnudge.cli is a circular import.)"""
-    monkeypatch.setattr("cartnudge.cli_operator._utcnow", lambda: NOW)
+    """Every command reads the clock through cartnudge.cli.common.utcnow: pin it to NOW."""
+    monkeypatch.setattr("cartnudge.cli.common.utcnow", lambda: NOW)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from cartnudge.app import App
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
-from cartnudge.shopdb import ShopReader
-from cartnudge.state_schema import deliveries, recoveries
+from cartnudge.shop.reader import ShopReader
+from cartnudge.state.schema import deliveries, recoveries
 from cartnudge.sweep import Sweep
 from tests.conftest import write_config
 from tests.shop import ShopBuilder

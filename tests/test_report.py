@@ -23,7 +23,7 @@ from cartnudge.app import App
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.cli import main
 from cartnudge.config import load_config
-from cartnudge.report import (
+from cartnudge.operator.report import (
     SKIP_REASONS,
     AbandonedRow,
     Bucket,
@@ -39,7 +39,7 @@ from cartnudge.report import (
     rate_text,
     sparkline,
 )
-from cartnudge.state_schema import deliveries, recoveries, skips
+from cartnudge.state.schema import deliveries, recoveries, skips
 from cartnudge.sweep import Sweep
 from tests.conftest import base_config, write_config
 from tests.shop import ShopBuilder

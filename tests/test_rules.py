@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartnudge.rules import (
+from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
     CustomerStatus,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cartnudge.rules import (
+from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
     CustomerStatus,

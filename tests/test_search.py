@@ -30,12 +30,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import cartnudge.search
+import cartnudge.operator.search
 from cartnudge.app import App
 from cartnudge.cli import main
 from cartnudge.config import load_config
-from cartnudge.search import Filters
-from cartnudge.shopdb import ShopReader
+from cartnudge.operator.search import Filters
+from cartnudge.shop.reader import ShopReader
 from tests.conftest import write_config
 from tests.shop import ShopBuilder
 from tests.test_recoveries import recovery_token_of, run
@@ -53,7 +53,7 @@ ORDER_HEADER = (
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cartnudge.cli_search._utcnow", lambda: CLOCK)
+    monkeypatch.setattr("cartnudge.cli.common.utcnow", lambda: CLOCK)
 
 
 @dataclass
@@ -507,7 +507,7 @@ def test_small_pages_give_the_same_results_as_the_default(
         return [r.stdout for r in results]
 
     default = outputs()
-    monkeypatch.setattr(cartnudge.search, "PAGE", 3)
+    monkeypatch.setattr(cartnudge.operator.search, "PAGE", 3)
     assert outputs() == default
     assert len(default[1].splitlines()) == 21  # header and all 20 customers
     assert len(default[2].splitlines()) == 1 + 7  # the 7 without an abandoned order
@@ -520,9 +520,9 @@ def test_rows_stream_before_the_shop_has_been_read(
     try:
         expected = [
             {k: v for k, v in row.items() if k != "_row"}
-            for row in cartnudge.search.customers(app, Filters(abandoned=None))
+            for row in cartnudge.operator.search.customers(app, Filters(abandoned=None))
         ]
-        monkeypatch.setattr(cartnudge.search, "PAGE", 3)
+        monkeypatch.setattr(cartnudge.operator.search, "PAGE", 3)
         fetched: list[int] = []
         pages = app.reader.customers
 
@@ -533,7 +533,7 @@ def test_rows_stream_before_the_shop_has_been_read(
                 yield page
 
         app.reader.customers = counting  # type: ignore[method-assign]
-        rows = cartnudge.search.customers(app, Filters(abandoned=None))
+        rows = cartnudge.operator.search.customers(app, Filters(abandoned=None))
         first = next(rows)
         assert fetched == [3]  # the first row came out after one page of 20 customers
         rest = list(rows)
@@ -545,7 +545,7 @@ def test_rows_stream_before_the_shop_has_been_read(
 
 
 def test_a_limit_stops_reading_the_shop(twenty: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cartnudge.search, "PAGE", 3)
+    monkeypatch.setattr(cartnudge.operator.search, "PAGE", 3)
     fetched: list[int] = []
     pages = ShopReader.customers
 

@@ -1,6 +1,7 @@
 """``cartnudge send-bulk`` on each backend: the command line with exact output (outbox
-transport, counted as .eml files), and the library calls (cartnudge.bulk) with in-memory channels
-for what the command line cannot inject (interruptions, temporary and permanent failures)."""
+transport, counted as .eml files), and the library calls (cartnudge.operator.bulk) with in-memory
+channels for what the command line cannot inject (interruptions, temporary and permanent
+failures)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,16 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from cartnudge import bulk
 from cartnudge.app import App
 from cartnudge.channels.base import Envelope, SendResult
 from cartnudge.channels.base import Result as SendOutcome
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.cli import main
 from cartnudge.config import BUNDLED_TEMPLATES_DIR, load_config
+from cartnudge.operator import bulk
+from cartnudge.operator.search import Filters
 from cartnudge.recovery import resolve_token
-from cartnudge.search import Filters
-from cartnudge.state_schema import deliveries, runs
+from cartnudge.state.schema import deliveries, runs
 from tests.conftest import base_config, write_config
 from tests.shop import ShopBuilder
 
@@ -41,9 +42,8 @@ SENT_TWO = "sent 2, failed 0, retry later 0\n"
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """send-bulk reads the clock through cli._utcnow (by name: importing cli_bulk before
-    cartnudge.cli is a circular import)."""
-    monkeypatch.setattr("cartnudge.cli_bulk._utcnow", lambda: NOW)
+    """Every command reads the clock through cartnudge.cli.common.utcnow: pin it to NOW."""
+    monkeypatch.setattr("cartnudge.cli.common.utcnow", lambda: NOW)
 
 
 class People:
@@ -457,7 +457,7 @@ def test_a_template_of_another_category_is_refused_with_exit_3_and_one_line(
     # Today's catalogue loads only the two abandoned-cart categories; a shop whose catalogue
     # also holds other kinds of template (here a newsletter) must still not send-bulk them.
     monkeypatch.setattr(
-        "cartnudge.templates.CATEGORIES", ("cart_abandonment", "remarketing", "newsletter")
+        "cartnudge.messages.templates.CATEGORIES", ("cart_abandonment", "remarketing", "newsletter")
     )
     templates = tmp_path / "templates"
     shutil.copytree(BUNDLED_TEMPLATES_DIR, templates)

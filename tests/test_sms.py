@@ -31,9 +31,9 @@ from cartnudge.channels.sms import (
     retry_after_seconds,
     settings_problem,
 )
+from cartnudge.core.phones import mask_phone, normalise_phone
 from cartnudge.errors import ChannelError, TemplateError
-from cartnudge.phones import mask_phone, normalise_phone
-from cartnudge.sms_text import (
+from cartnudge.messages.sms_text import (
     GSM_BASIC,
     GSM_EXTENSION,
     SmsLength,

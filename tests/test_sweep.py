@@ -100,7 +100,7 @@ def test_a_skipped_order_is_recorded_once_per_reason_however_many_sweeps_see_it(
 ) -> None:
     from sqlalchemy import select
 
-    from cartnudge.state_schema import skips
+    from cartnudge.state.schema import skips
 
     no_consent = shop.abandoned(NOW - timedelta(hours=4), email_optin=False)
     fraud = shop.abandoned(NOW - timedelta(hours=5), fraud_result="NG")
@@ -119,7 +119,7 @@ def test_a_broken_item_row_fails_only_its_order_naming_the_query(
     from sqlalchemy import select, update
 
     from cartnudge.demo.schema import order_items
-    from cartnudge.state_schema import deliveries
+    from cartnudge.state.schema import deliveries
 
     broken = shop.abandoned(NOW - timedelta(hours=4))
     shop.abandoned(NOW - timedelta(hours=5))
@@ -145,7 +145,7 @@ def test_rows_no_later_sweep_would_send_are_closed_as_failed(
     from sqlalchemy import select
 
     from cartnudge.channels.base import Result, SendResult
-    from cartnudge.state_schema import deliveries
+    from cartnudge.state.schema import deliveries
 
     expiring = shop.abandoned(NOW - timedelta(hours=4), email="expiring@example.jp")
     sequence = shop.abandoned(NOW - timedelta(hours=5))

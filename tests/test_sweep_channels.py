@@ -15,7 +15,7 @@ from cartnudge.channels.base import Envelope, Result, SendResult
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
 from cartnudge.errors import ConfigError
-from cartnudge.state_schema import deliveries, suppressions
+from cartnudge.state.schema import deliveries, suppressions
 from cartnudge.sweep import Sweep
 from tests.conftest import write_config
 from tests.http_server import HttpServer, Reply

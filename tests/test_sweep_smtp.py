@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from cartnudge.app import App
 from cartnudge.config import load_config
-from cartnudge.state_schema import deliveries, suppressions
+from cartnudge.state.schema import deliveries, suppressions
 from cartnudge.sweep import Sweep
 from tests.conftest import write_config
 from tests.shop import ShopBuilder

@@ -3,7 +3,7 @@ shopper fall out of the reminders, and a shortened delay never reaches an expire
 
 Each scenario is a sequence of sweeps through the library, the App rebuilt from a new
 configuration file before every sweep (as cron would start a new process after an operator
-edited the file). The expectation is computed here, independently of cartnudge.rules: a cart
+edited the file). The expectation is computed here, independently of cartnudge.core.rules: a cart
 gets exactly one reminder, at the first sweep ``t`` (with delay ``d`` in force) where
 ``abandoned_at + d <= t < abandoned_at + cart_ttl``; a cart with no such sweep gets none.
 """
@@ -22,7 +22,7 @@ from cartnudge.app import App
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
 from cartnudge.demo.schema import customers, order_items, orders
-from cartnudge.state_schema import deliveries
+from cartnudge.state.schema import deliveries
 from cartnudge.sweep import Sweep
 from tests.conftest import write_config
 from tests.shop import ShopBuilder

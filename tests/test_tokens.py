@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cartnudge.errors import TokenError
-from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, sign_token, verify_token
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, sign_token, verify_token
 
 NOW = datetime(2026, 11, 22, 12, 0)
 EXPIRES = NOW + timedelta(days=14)

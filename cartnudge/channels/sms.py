@@ -7,9 +7,10 @@ token, a header naming ``{secret}`` with no secret) fails there with a one-line
 :class:`ChannelError`, before anything is claimed. ``send(batch)`` answers one
 :class:`SendResult` per envelope and never raises for one message.
 
-``Envelope.recipient`` is the E.164 number (:func:`cartnudge.phones.normalise_phone`),
-``Envelope.data`` the UTF-8 text, footer included (:func:`cartnudge.sms_text.with_footer`). The
-sender is ``sms.sender`` (the gateway account decides what it may send as).
+``Envelope.recipient`` is the E.164 number (:func:`cartnudge.core.phones.normalise_phone`),
+``Envelope.data`` the UTF-8 text, footer included
+(:func:`cartnudge.messages.sms_text.with_footer`). The sender is ``sms.sender`` (the gateway
+account decides what it may send as).
 
 Answers:
 
@@ -63,8 +64,8 @@ from tenacity import (
 )
 
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.core.phones import mask_phone
 from cartnudge.errors import ChannelError
-from cartnudge.phones import mask_phone
 
 log = logging.getLogger(__name__)
 

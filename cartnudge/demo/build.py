@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 
 from cartnudge.demo.seed import SeedReport, create_shop_schema, seed_shop
 from cartnudge.engines import build_engine
-from cartnudge.state import StateStore, migrate
+from cartnudge.state.store import StateStore, migrate
 
 DEMO_KEYS_ENV = "CARTNUDGE_DEMO_TOKEN_KEYS"
 # Not a secret: the demo's links point at shop.example.jp. A real shop sets its own variable.

@@ -37,11 +37,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from cartnudge.attribution import Recovery, SentDelivery
-from cartnudge.durations import format_duration
+from cartnudge.core.attribution import Recovery, SentDelivery
+from cartnudge.core.durations import format_duration
+from cartnudge.core.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery, normalise_address
 from cartnudge.errors import DatabaseError
-from cartnudge.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery, normalise_address
-from cartnudge.state_schema import deliveries, recoveries, runs, skips, suppressions
+from cartnudge.state.schema import deliveries, recoveries, runs, skips, suppressions
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
@@ -49,7 +49,7 @@ MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a deliver
 
 def _alembic_config(connection: Any) -> AlembicConfig:
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", "cartnudge:migrations")
+    cfg.set_main_option("script_location", "cartnudge.state:migrations")
     cfg.attributes["connection"] = connection
     return cfg
 

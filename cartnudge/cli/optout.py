@@ -1,7 +1,4 @@
-"""Operator commands beyond the sweep: templates, tokens, unsubscribe and the suppression list.
-
-Registered on the ``cartnudge`` group by cli.py; the same rules apply: parse, wire, map errors.
-"""
+"""Tokens and consent: ``token verify``, ``unsubscribe`` and the suppression list."""
 
 from __future__ import annotations
 
@@ -12,103 +9,20 @@ from pathlib import Path
 
 import click
 
-from cartnudge.cli import _load_app, _utcnow, config_option, handle_errors, parse_now, token
+from cartnudge.cli import common
+from cartnudge.cli.common import config_option, handle_errors, load_app, parse_now
+from cartnudge.cli.tabular import write_rows
 from cartnudge.errors import CartnudgeError, ConfigError
-from cartnudge.tabular import write_rows
 
 
 @click.group()
-def templates() -> None:
-    """The template catalogue: list and preview.
+def token() -> None:
+    """Recovery and opt-out tokens (for the shop's own pages).
 
     \b
     Example:
-      cartnudge templates list
+      cartnudge token verify --config /etc/cartnudge.yaml eyJkIjo0Mi...Q.sig
     """
-
-
-@templates.command("list")
-@config_option
-@handle_errors
-def templates_list(config_path: str) -> None:
-    """List the templates with their id, category and name.
-
-    \b
-    Example:
-      cartnudge templates list --config /etc/cartnudge.yaml
-    """
-    app = _load_app(config_path)
-    for info in sorted(app.catalogue.templates.values(), key=lambda i: i.id):
-        sms = " +sms" if info.has_sms else ""
-        click.echo(f"{info.id}\t{info.category}\t{info.name}{sms}")
-
-
-@templates.command("preview")
-@config_option
-@click.argument("template_id", type=int)
-@click.option(
-    "--order", "order_id", type=int, help="Render for this shop order (default: a sample)."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "html", "eml", "sms"]),
-    default="text",
-    show_default=True,
-    help="Which part to print; eml prints the whole message.",
-)
-@handle_errors
-def templates_preview(config_path: str, template_id: int, order_id: int | None, fmt: str) -> None:
-    """Render a template, with sample data or a real order's, without sending anything.
-
-    \b
-    Examples:
-      cartnudge templates preview 140001
-      cartnudge templates preview 140001 --order 1234 --format eml > preview.eml
-    """
-    from cartnudge.compose import email_envelope, render_order
-    from cartnudge.shopdb import AbandonedOrder
-    from cartnudge.templates import sample_context
-
-    app = _load_app(config_path)
-    now = _utcnow()
-    try:
-        if order_id is None:
-            if fmt == "eml":
-                raise click.BadParameter("--format eml needs --order", param_hint="--format")
-            rendered = app.catalogue.render(template_id, sample_context())
-        else:
-            order = app.reader.order(order_id)
-            if order is None:
-                raise CartnudgeError(
-                    f"order {order_id} not found by {app.contract.path('abandoned_order')}"
-                )
-            if not isinstance(order, AbandonedOrder):
-                raise CartnudgeError(order.message)
-            items = app.reader.order_items([order_id]).get(str(order_id), [])
-            rendered, links = render_order(
-                app.config,
-                app.catalogue,
-                template_id,
-                order,
-                items,
-                delivery_id=0,
-                now=now,
-            )
-            if fmt == "eml":
-                envelope = email_envelope(
-                    app.config, order, rendered, links, delivery_id=0, now=now
-                )
-                sys.stdout.buffer.write(envelope.data)
-                return
-    finally:
-        app.dispose()
-    if fmt == "sms" and rendered.sms is None:
-        raise click.BadParameter(f"template {template_id} has no SMS body", param_hint="--format")
-    part = {"text": rendered.text, "html": rendered.html, "sms": rendered.sms}[fmt]
-    if fmt == "text":
-        click.echo(f"Subject: {rendered.subject}\n")
-    click.echo(part, nl=not part.endswith("\n"))
 
 
 @token.command("verify")
@@ -126,7 +40,7 @@ def token_verify(config_path: str, token_text: str, now_text: str | None) -> Non
     """
     from cartnudge.recovery import resolve_token
 
-    app = _load_app(config_path)
+    app = load_app(config_path)
     try:
         result = resolve_token(app, token_text, now=parse_now(now_text, app.config.tz))
     finally:
@@ -147,14 +61,14 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
       cartnudge unsubscribe hanako@example.jp
       cartnudge unsubscribe --token eyJhIjoi...   # from the opt-out link
     """
+    from cartnudge.core.rules import valid_email
     from cartnudge.recovery import resolve_token
     from cartnudge.recovery import unsubscribe as do_unsubscribe
-    from cartnudge.rules import valid_email
 
     if bool(address) == bool(token_text):
         raise click.UsageError("give either ADDRESS or --token")
-    app = _load_app(config_path)
-    now = _utcnow()
+    app = load_app(config_path)
+    now = common.utcnow()
     channel = "email"
     try:
         if token_text:
@@ -197,7 +111,7 @@ def suppressions_list(config_path: str, fmt: str) -> None:
     Example:
       cartnudge suppressions list --format json
     """
-    app = _load_app(config_path)
+    app = load_app(config_path)
     fields = ["channel", "address", "reason", "created_at", "detail"]
     try:
         rows = app.store.iter_suppressions()
@@ -239,9 +153,9 @@ def suppressions_add(config_path: str, address: str, reason: str) -> None:
     """
     from cartnudge.recovery import unsubscribe as add_suppression
 
-    app = _load_app(config_path)
+    app = load_app(config_path)
     try:
-        new = add_suppression(app, address, now=_utcnow(), source=reason)
+        new = add_suppression(app, address, now=common.utcnow(), source=reason)
     finally:
         app.dispose()
     click.echo(f"{'added' if new else 'already there'}: {address}")
@@ -258,7 +172,7 @@ def suppressions_remove(config_path: str, address: str) -> None:
     Example:
       cartnudge suppressions remove taro@example.jp
     """
-    app = _load_app(config_path)
+    app = load_app(config_path)
     try:
         removed = app.store.remove_suppression("email", address)
     finally:
@@ -284,12 +198,12 @@ def suppressions_import(config_path: str, csv_path: Path, reason: str) -> None:
     Example:
       cartnudge suppressions import old-optouts.csv
     """
+    from cartnudge.core.rules import valid_email
     from cartnudge.recovery import unsubscribe as add_suppression
-    from cartnudge.rules import valid_email
 
-    app = _load_app(config_path)
+    app = load_app(config_path)
     added = existing = bad = 0
-    now = _utcnow()
+    now = common.utcnow()
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)

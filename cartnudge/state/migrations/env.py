@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from cartnudge.state_schema import metadata
+from cartnudge.state.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
-from cartnudge.cli import _load_app, _utcnow, config_option, handle_errors
-from cartnudge.search import (
+from cartnudge.cli import common
+from cartnudge.cli.common import config_option, handle_errors, load_app
+from cartnudge.cli.tabular import FORMATS, write_rows
+from cartnudge.operator.search import (
     CUSTOMER_COLUMNS,
     DEFAULT_CUSTOMER_COLUMNS,
     DEFAULT_ORDER_COLUMNS,
@@ -22,7 +24,6 @@ from cartnudge.search import (
     recovered_orders,
     sort_rows,
 )
-from cartnudge.tabular import FORMATS, write_rows
 
 YES_NO = click.Choice(["yes", "no", "any"])
 TABLE_LIMIT = 1000
@@ -203,10 +204,10 @@ def search(
         )
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "csv"
-    app = _load_app(config_path)
+    app = load_app(config_path)
     try:
         if orders:
-            today = (_utcnow() + app.config.tz.utcoffset(_utcnow())).date()
+            today = (common.utcnow() + app.config.tz.utcoffset(common.utcnow())).date()
             rows = recovered_orders(
                 app,
                 date_from=f.date_from or today - timedelta(days=30),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from cartnudge.report import (
+from cartnudge.operator.report import (
     DEFINITIONS,
     Bucket,
     Figures,

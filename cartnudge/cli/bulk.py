@@ -1,4 +1,4 @@
-"""``cartnudge send-bulk``: a manual mailing to the result of a search (cartnudge.bulk)."""
+"""``cartnudge send-bulk``: a manual mailing to the result of a search (cartnudge.operator.bulk)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-from cartnudge.cli import _load_app, _utcnow, config_option, handle_errors
-from cartnudge.cli_search import build_filters, filter_options
+from cartnudge.cli import common
+from cartnudge.cli.common import config_option, handle_errors, load_app
+from cartnudge.cli.search import build_filters, filter_options
 from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, CartnudgeError
 
 
 def _campaign(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from cartnudge.bulk import campaign_problem
+    from cartnudge.operator.bulk import campaign_problem
 
     problem = campaign_problem(value)
     if problem:
@@ -68,11 +69,11 @@ def send_bulk(
       cartnudge send-bulk --template 140001 --campaign nov-sale --status member
       cartnudge send-bulk --template 140002 --campaign lp-nov --flow input --yes
     """
-    from cartnudge.bulk import Mailing, check_template, plan, send
+    from cartnudge.operator.bulk import Mailing, check_template, plan, send
 
     f = build_filters(**filters)
-    app = _load_app(config_path)
-    now = _utcnow()
+    app = load_app(config_path)
+    now = common.utcnow()
     try:
         check_template(app, template_id)
         mailing = Mailing(campaign=campaign, template_id=template_id, filters=f)
@@ -112,7 +113,7 @@ def send_bulk(
                 sys.exit(EXIT_DELIVERY_PROBLEMS)
         with _progress() as on_progress:
             summary = send(
-                app, mailing, app.email_channel(), now=_utcnow(), on_progress=on_progress
+                app, mailing, app.email_channel(), now=common.utcnow(), on_progress=on_progress
             )
     finally:
         app.dispose()

@@ -11,12 +11,12 @@ from urllib.parse import quote
 from cartnudge.channels.base import Envelope
 from cartnudge.channels.push import push_payload
 from cartnudge.config import Config
-from cartnudge.mime import build_email, message_id_for
-from cartnudge.rules import Storefront
-from cartnudge.shopdb import AbandonedOrder, Item
-from cartnudge.sms_text import with_footer
-from cartnudge.templates import Catalogue, Rendered
-from cartnudge.tokens import RECOVERY, UNSUBSCRIBE, sign_token
+from cartnudge.core.rules import Storefront
+from cartnudge.messages.mime import build_email, message_id_for
+from cartnudge.messages.sms_text import with_footer
+from cartnudge.messages.templates import Catalogue, Rendered
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, sign_token
+from cartnudge.shop.reader import AbandonedOrder, Item
 
 UNSUBSCRIBE_TOKEN_TTL = timedelta(days=400)  # an opt-out link must keep working for long
 

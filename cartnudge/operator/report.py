@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cartnudge.rules import SkipReason
+from cartnudge.core.rules import SkipReason
 
 if TYPE_CHECKING:
     from cartnudge.app import App

@@ -23,9 +23,9 @@ from sqlalchemy import DateTime, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 
+from cartnudge.core.phones import normalise_phone
+from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 from cartnudge.errors import ContractError, DatabaseError
-from cartnudge.phones import normalise_phone
-from cartnudge.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 
 log = logging.getLogger("cartnudge.shop")
 

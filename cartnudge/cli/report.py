@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cartnudge.cli import _load_app, config_option, handle_errors
-from cartnudge.cli_search import parse_date
+from cartnudge.cli.common import config_option, handle_errors, load_app
+from cartnudge.cli.search import parse_date
+from cartnudge.cli.tabular import write_rows
 from cartnudge.errors import CartnudgeError
-from cartnudge.report import (
+from cartnudge.operator.report import (
     BY_CHOICES,
     CSV_HEADERS,
     DEFINITIONS,
@@ -36,7 +37,6 @@ from cartnudge.report import (
     sparkline,
     yen,
 )
-from cartnudge.tabular import write_rows
 
 REPORT_FORMATS = ("table", "csv", "json")
 
@@ -229,14 +229,14 @@ def report(
     out = sys.stdout
     if fmt is None and html_path is None:
         fmt = "table" if out.isatty() else "csv"
-    app = _load_app(config_path)
+    app = load_app(config_path)
     try:
         chart_by = by or (auto_by(first, last) if html_path else None)
         full = collect(app, Period(first, last, app.config.tz, chart_by))
     finally:
         app.dispose()
     if html_path is not None:
-        from cartnudge.report_html import render_html
+        from cartnudge.operator.report_html import render_html
 
         write_html(html_path, render_html(full))
     shown = full if by else full.without_series()

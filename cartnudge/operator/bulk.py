@@ -31,9 +31,7 @@ from typing import Any
 
 from cartnudge.app import App
 from cartnudge.channels.base import Channel
-from cartnudge.compose import Links, email_envelope, render_order
-from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, ConfigError, TemplateError
-from cartnudge.rules import (
+from cartnudge.core.rules import (
     DONE_STATUSES,
     AbandonedStep,
     Candidate,
@@ -43,18 +41,20 @@ from cartnudge.rules import (
     normalise_address,
     valid_email,
 )
-from cartnudge.search import Filters, customers
-from cartnudge.shopdb import AbandonedOrder, Item
-from cartnudge.state import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
+from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, ConfigError, TemplateError
+from cartnudge.messages.compose import Links, email_envelope, render_order
+from cartnudge.messages.templates import Rendered, TemplateInfo
+from cartnudge.operator.search import Filters, customers
+from cartnudge.shop.reader import AbandonedOrder, Item
+from cartnudge.state.store import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
 from cartnudge.sweep import outcome_of
-from cartnudge.templates import Rendered, TemplateInfo
 
 CATEGORIES = ("cart_abandonment", "remarketing")
 CAMPAIGN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,50}")
 FLOW_PREFIX = "bulk:"
 CHANNEL = "email"
 _STEPS = frozenset(s.value for s in AbandonedStep)
-log = logging.getLogger("cartnudge.bulk")
+log = logging.getLogger("cartnudge.operator.bulk")
 
 
 class Exclusion(StrEnum):

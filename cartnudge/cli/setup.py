@@ -1,0 +1,141 @@
+"""Setting up: ``init-db``, ``check`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cartnudge.cli import common
+from cartnudge.cli.common import config_option, handle_errors, load_app
+
+
+@click.command("init-db")
+@config_option
+@handle_errors
+def init_db(config_path: str) -> None:
+    """Create or upgrade cartnudge's own tables (cartnudge_*) in the state database.
+
+    \b
+    Example:
+      cartnudge --config /etc/cartnudge.yaml init-db
+    """
+    from cartnudge.engines import redact
+    from cartnudge.state.store import migrate
+
+    app = load_app(config_path)
+    try:
+        revision = migrate(app.state_engine)
+    finally:
+        app.dispose()
+    click.echo(f"cartnudge tables at revision {revision} in {redact(app.config.state_url)}")
+
+
+@click.command()
+@config_option
+@handle_errors
+def check(config_path: str) -> None:
+    """Check the configuration, the templates, both databases and the shop contract.
+
+    Prints one line per check; exits non-zero on the first kind of problem found.
+
+    \b
+    Example:
+      cartnudge check --config /etc/cartnudge.yaml
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cartnudge.engines import redact
+    from cartnudge.errors import ContractError, DatabaseError
+
+    app = load_app(config_path)
+    try:
+        click.echo(f"ok   configuration {app.config.source}")
+        click.echo(f"ok   {len(app.catalogue.templates)} templates in {app.catalogue.directory}")
+        try:
+            with app.shop_engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"shop database {redact(app.config.shop_url)}: "
+                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+            ) from None
+        click.echo(f"ok   shop database {redact(app.config.shop_url)}")
+        problems = app.reader.check(common.utcnow())
+        if problems:
+            raise ContractError("; ".join(problems))
+        click.echo(f"ok   shop contract in {app.contract.sql_dir}")
+        app.store.ensure_ready()
+        click.echo(f"ok   state database {redact(app.config.state_url)}")
+    finally:
+        app.dispose()
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "directory",
+    default="demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo writes everything.",
+)
+@click.option(
+    "--customers",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(10, 1_000_000),
+    help="How many customers the demo shop has.",
+)
+@click.option("--seed", default=42, show_default=True, help="Seed for the demo data.")
+@click.option(
+    "--smtp",
+    "smtp",
+    metavar="HOST:PORT",
+    help="Send through this SMTP server instead of the file outbox.",
+)
+@handle_errors
+def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
+    """Build a demo shop under ./demo and run one sweep into the file outbox.
+
+    \b
+    Example:
+      cartnudge demo --dir demo --customers 3000 --seed 42
+    """
+    from cartnudge.app import App
+    from cartnudge.cli.output import print_summary
+    from cartnudge.config import load_config
+    from cartnudge.demo.build import build_demo
+    from cartnudge.sweep import Sweep
+
+    smtp_host, smtp_port = None, 25
+    if smtp:
+        host, _, port = smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.BadParameter(f"{smtp!r} is not HOST:PORT", param_hint="--smtp")
+        smtp_host, smtp_port = host, int(port)
+    now = common.utcnow()
+    target = Path(directory).resolve()
+    config_path, report = build_demo(
+        target, now=now, customers=customers, seed=seed, smtp_host=smtp_host, smtp_port=smtp_port
+    )
+    click.echo(
+        f"demo shop: {report.customers} customers, {report.orders} orders "
+        f"({report.abandoned_orders} abandoned) in {target / 'shop.db'}"
+    )
+    app = App(load_config(config_path))
+    try:
+        summary = Sweep(app, app.email_channel(), now=now).run()
+    finally:
+        app.dispose()
+    print_summary(summary, app.config.tz)
+    where = (
+        f"SMTP {smtp_host}:{smtp_port}"
+        if smtp_host
+        else str(app.config.outbox_dir) + " (one .eml file per message)"
+    )
+    click.echo(f"messages: {where}")
+    click.echo(
+        f"config:   {config_path}  (try: cartnudge --help; "
+        f"cartnudge sweep --config {config_path} --dry-run)"
+    )

@@ -1,0 +1,105 @@
+"""``cartnudge templates``: list the catalogue; preview a template as text, HTML, e-mail, SMS."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cartnudge.cli import common
+from cartnudge.cli.common import config_option, handle_errors, load_app
+from cartnudge.errors import CartnudgeError
+
+
+@click.group()
+def templates() -> None:
+    """The template catalogue: list and preview.
+
+    \b
+    Example:
+      cartnudge templates list
+    """
+
+
+@templates.command("list")
+@config_option
+@handle_errors
+def templates_list(config_path: str) -> None:
+    """List the templates with their id, category and name.
+
+    \b
+    Example:
+      cartnudge templates list --config /etc/cartnudge.yaml
+    """
+    app = load_app(config_path)
+    for info in sorted(app.catalogue.templates.values(), key=lambda i: i.id):
+        sms = " +sms" if info.has_sms else ""
+        click.echo(f"{info.id}\t{info.category}\t{info.name}{sms}")
+
+
+@templates.command("preview")
+@config_option
+@click.argument("template_id", type=int)
+@click.option(
+    "--order", "order_id", type=int, help="Render for this shop order (default: a sample)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "eml", "sms"]),
+    default="text",
+    show_default=True,
+    help="Which part to print; eml prints the whole message.",
+)
+@handle_errors
+def templates_preview(config_path: str, template_id: int, order_id: int | None, fmt: str) -> None:
+    """Render a template, with sample data or a real order's, without sending anything.
+
+    \b
+    Examples:
+      cartnudge templates preview 140001
+      cartnudge templates preview 140001 --order 1234 --format eml > preview.eml
+    """
+    from cartnudge.messages.compose import email_envelope, render_order
+    from cartnudge.messages.templates import sample_context
+    from cartnudge.shop.reader import AbandonedOrder
+
+    app = load_app(config_path)
+    now = common.utcnow()
+    try:
+        if order_id is None:
+            if fmt == "eml":
+                raise click.BadParameter("--format eml needs --order", param_hint="--format")
+            rendered = app.catalogue.render(template_id, sample_context())
+        else:
+            order = app.reader.order(order_id)
+            if order is None:
+                raise CartnudgeError(
+                    f"order {order_id} not found by {app.contract.path('abandoned_order')}"
+                )
+            if not isinstance(order, AbandonedOrder):
+                raise CartnudgeError(order.message)
+            items = app.reader.order_items([order_id]).get(str(order_id), [])
+            rendered, links = render_order(
+                app.config,
+                app.catalogue,
+                template_id,
+                order,
+                items,
+                delivery_id=0,
+                now=now,
+            )
+            if fmt == "eml":
+                envelope = email_envelope(
+                    app.config, order, rendered, links, delivery_id=0, now=now
+                )
+                sys.stdout.buffer.write(envelope.data)
+                return
+    finally:
+        app.dispose()
+    if fmt == "sms" and rendered.sms is None:
+        raise click.BadParameter(f"template {template_id} has no SMS body", param_hint="--format")
+    part = {"text": rendered.text, "html": rendered.html, "sms": rendered.sms}[fmt]
+    if fmt == "text":
+        click.echo(f"Subject: {rendered.subject}\n")
+    click.echo(part, nl=not part.endswith("\n"))

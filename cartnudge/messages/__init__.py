@@ -1,0 +1,1 @@
+"""Messages: Jinja2 templates, composition per channel, MIME, SMS text, signed tokens."""

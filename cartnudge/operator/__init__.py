@@ -1,0 +1,1 @@
+"""The operator's features beyond the sweep: search, report and send-bulk."""
