@@ -24,7 +24,11 @@ from cartnudge.messages.sms_text import check_length, with_footer
 from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.reader import ShopContract, ShopReader
-from cartnudge.state.store import StateStore
+from cartnudge.state.deliveries import Deliveries
+from cartnudge.state.recoveries import Recoveries
+from cartnudge.state.reporting import ReportQueries
+from cartnudge.state.runs import Runs
+from cartnudge.state.suppressions import Suppressions
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,24 @@ class App:
         )
 
     @cached_property
-    def store(self) -> StateStore:
-        return StateStore(self.state_engine)
+    def deliveries(self) -> Deliveries:
+        return Deliveries(self.state_engine)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        return Suppressions(self.state_engine)
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self.state_engine)
+
+    @cached_property
+    def recoveries(self) -> Recoveries:
+        return Recoveries(self.state_engine)
+
+    @cached_property
+    def report_queries(self) -> ReportQueries:
+        return ReportQueries(self.state_engine)
 
     def _common(self) -> dict:
         s = self.config.settings

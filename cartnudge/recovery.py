@@ -31,7 +31,7 @@ def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
         delivery_id = int(payload["d"])
     except (KeyError, TypeError, ValueError):
         raise TokenError("token payload names no delivery") from None
-    row = app.store.delivery(delivery_id)
+    row = app.deliveries.delivery(delivery_id)
     if row is None:
         raise TokenError(f"token names delivery {delivery_id}, which cartnudge has no record of")
     if payload["k"] == UNSUBSCRIBE:
@@ -80,4 +80,4 @@ def unsubscribe(
     app: App, address: str, *, now: datetime, source: str = "opt_out", channel: str = "email"
 ) -> bool:
     """Put ``address`` on ``channel``'s suppression list; False when it was already there."""
-    return app.store.add_suppression(channel, address, source, now)
+    return app.suppressions.add_suppression(channel, address, source, now)

@@ -44,7 +44,7 @@ from cartnudge.errors import (
 from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
 from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
-from cartnudge.state.store import (
+from cartnudge.state.deliveries import (
     MAX_ATTEMPTS,
     Claimed,
     ClaimLost,
@@ -236,10 +236,9 @@ class Sweep:
         return self.now + timedelta(seconds=time.monotonic() - self._started)
 
     def run(self) -> Summary:
-        store = self.app.store
-        store.ensure_ready()
+        self.app.deliveries.ensure_ready()
         if not self.dry_run:
-            store.start_run(
+            self.app.runs.start_run(
                 self.summary.run_id,
                 "sweep",
                 self.now,
@@ -248,9 +247,11 @@ class Sweep:
                 dry_run=False,
                 started_at=datetime.now(UTC).replace(tzinfo=None),
             )
-            self.summary.in_doubt_found = store.mark_in_doubt(self.now)
+            self.summary.in_doubt_found = self.app.deliveries.mark_in_doubt(self.now)
             if self.config.cart_ttl is not None:
-                closed = store.close_expired(self.now, self.config.cart_ttl, ["confirm", "input"])
+                closed = self.app.deliveries.close_expired(
+                    self.now, self.config.cart_ttl, ["confirm", "input"]
+                )
                 if closed:
                     log.info("%d deliveries never sent before their carts expired: failed", closed)
             if self.summary.in_doubt_found:
@@ -273,7 +274,7 @@ class Sweep:
             status = self.summary.status
         finally:
             if not self.dry_run:
-                store.finish_run(
+                self.app.runs.finish_run(
                     self.summary.run_id,
                     status,
                     json.dumps(self.summary.to_dict()),
@@ -323,7 +324,7 @@ class Sweep:
         channel in use)."""
         kinds = {s.channel for t in self.tracks for s in t.rules.steps}
         listed = {
-            kind: self.app.store.suppressed(
+            kind: self.app.suppressions.suppressed(
                 kind, (recipient_for(o.candidate, kind) for o in orders)
             )
             for kind in kinds
@@ -342,7 +343,7 @@ class Sweep:
         if cap is None:
             return {}
         ids = {o.candidate.customer_id for o in orders if o.candidate.customer_id}
-        stored = self.app.store.recent_sends(ids, self.now - cap[1])
+        stored = self.app.deliveries.recent_sends(ids, self.now - cap[1])
         # This run's sends are also stored once sent (with sent_at = now): a set counts each once.
         return {
             cid: sorted(set(stored.get(cid, [])) | set(self._sent_now.get(cid, []))) for cid in ids
@@ -383,7 +384,7 @@ class Sweep:
             else:
                 orders.append(row)
         s.candidates += len(page)
-        history = self.app.store.history([o.candidate.order_id for o in orders])
+        history = self.app.deliveries.history([o.candidate.order_id for o in orders])
         suppressed = self._suppressed(orders)
         recent = self._recent(orders)
         due: list[Due] = []
@@ -416,7 +417,7 @@ class Sweep:
                         )
                     )
         if not self.dry_run:
-            self.app.store.record_skips(skipped, self.now)
+            self.app.deliveries.record_skips(skipped, self.now)
         if due:
             if self.dry_run:
                 self._dry_run(due)
@@ -426,8 +427,7 @@ class Sweep:
 
     def _attribute_recoveries(self) -> None:
         """Mark the orders completed since the last sweep that a reminder brought back."""
-        store = self.app.store
-        last = store.last_sweep_now()
+        last = self.app.runs.last_sweep_now()
         # An hour of overlap catches orders committed late; the table's key stops double counts.
         since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
         window = self.config.attribution_window
@@ -437,14 +437,16 @@ class Sweep:
             chunk_size=self.config.settings.sweep.chunk_size,
         ):
             orders = [self._completed(row) for row in page]
-            by_id = store.sent_by_id(o.token_delivery_id for o in orders if o.token_delivery_id)
+            by_id = self.app.deliveries.sent_by_id(
+                o.token_delivery_id for o in orders if o.token_delivery_id
+            )
             by_customer = {}
             if window is not None:
-                by_customer = store.sent_to_customers(
+                by_customer = self.app.deliveries.sent_to_customers(
                     (o.customer_id for o in orders if o.customer_id), since - window
                 )
             found = attribute(orders, by_id, by_customer, window=window)
-            self.summary.recovered += store.record_recoveries(found, self.now)
+            self.summary.recovered += self.app.recoveries.record_recoveries(found, self.now)
             self.summary.recovered_amount += sum(r.amount for r in found)
 
     def _completed(self, row: dict) -> CompletedOrder:
@@ -519,7 +521,6 @@ class Sweep:
 
     def _deliver(self, due: list[Due]) -> None:
         s = self.summary
-        store = self.app.store
         requests: dict[tuple, tuple[ClaimRequest, Due]] = {}
         for item in due:
             c, d = item.order.candidate, item.decision
@@ -538,12 +539,14 @@ class Sweep:
                 due_at=d.due_at,
             )
             requests[req.key] = (req, item)
-        claimed = store.claim([r for r, _ in requests.values()], self.clock, self.config.lease)
+        claimed = self.app.deliveries.claim(
+            [r for r, _ in requests.values()], self.clock, self.config.lease
+        )
         s.claimed_elsewhere += len(requests) - len(claimed)
         if not claimed:
             return
         # Earlier steps folded into this one (a retry row among them) are over for good.
-        store.supersede(
+        self.app.deliveries.supersede(
             [
                 (
                     i.order.candidate.order_id,
@@ -579,8 +582,8 @@ class Sweep:
                 )
             else:
                 sendable.append((cl, item))
-        store.release(release)
-        store.record_skips(bought_skips, self.now)
+        self.app.deliveries.release(release)
+        self.app.deliveries.record_skips(bought_skips, self.now)
 
         items = self.app.reader.order_items(
             list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))
@@ -593,7 +596,6 @@ class Sweep:
                 self._send_batch(kind, batch, items)
 
     def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
-        store = self.app.store
         outcomes: list[Outcome] = []
         envelopes: list[Envelope] = []
         flows: dict[int, str] = {}
@@ -636,7 +638,7 @@ class Sweep:
             envelopes = []
         if envelopes:
             try:
-                store.mark_sending(
+                self.app.deliveries.mark_sending(
                     [e.delivery_id for e in envelopes], self.clock, self.config.lease
                 )
             except ClaimLost as exc:
@@ -650,9 +652,9 @@ class Sweep:
             if r.hard_bounce:
                 bounced.append(by_id[r.delivery_id])
         # Record first: a failure to write a suppression must not leave sent rows "sending".
-        store.record(outcomes, self.now)
+        self.app.deliveries.record(outcomes, self.now)
         for envelope in bounced:
-            store.add_suppression(
+            self.app.suppressions.add_suppression(
                 kind,
                 envelope.recipient,
                 "hard_bounce",

@@ -10,7 +10,9 @@ from sqlalchemy import Engine, func, select, update
 
 from cartnudge.demo.schema import ad_urls, customers, metadata, order_items, orders, products
 from cartnudge.engines import build_engine
-from cartnudge.state.store import StateStore, migrate
+from cartnudge.state.deliveries import Deliveries
+from cartnudge.state.store import migrate
+from cartnudge.state.suppressions import Suppressions
 
 AD_INPUT_ON, AD_INPUT_OFF = 1, 2  # ad URLs with and without input abandonment (SPEC 2.6)
 
@@ -182,5 +184,8 @@ class ShopBuilder:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
-    def store(self) -> StateStore:
-        return StateStore(build_engine(self.url, writer=True))
+    def deliveries(self) -> Deliveries:
+        return Deliveries(build_engine(self.url, writer=True))
+
+    def suppressions(self) -> Suppressions:
+        return Suppressions(build_engine(self.url, writer=True))

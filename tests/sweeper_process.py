@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = App(load_config(args.config))
-    store = app.store
+    store = app.deliveries
     if args.crash_after_claim:
         real_claim = store.claim
 

@@ -28,8 +28,8 @@ from cartnudge.channels.base import Envelope, Result, SendResult
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
 from cartnudge.errors import DatabaseError
+from cartnudge.state.deliveries import MAX_ATTEMPTS, ClaimRequest
 from cartnudge.state.schema import deliveries
-from cartnudge.state.store import MAX_ATTEMPTS, ClaimRequest
 from cartnudge.sweep import Sweep
 from tests.conftest import TOKEN_ENV, TOKEN_KEYS, write_config
 from tests.shop import ShopBuilder
@@ -356,7 +356,7 @@ def test_a_claim_taken_over_after_its_lease_is_never_handed_over_by_both_runs(
     """A run slower than its lease (claims made at its start ``now``, handed over later) must
     not send what another run has taken over meanwhile: its mark_sending refuses, marking
     nothing, and its release does not delete the other run's claim."""
-    slow, other = shop.store(), shop.store()
+    slow, other = shop.deliveries(), shop.deliveries()
     try:
         mine = slow.claim([claim_request("1"), claim_request("2")], NOW, LEASE)
         assert slow.claim([claim_request("1")], NOW + LEASE - timedelta(seconds=1), LEASE) == []

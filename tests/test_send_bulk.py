@@ -50,7 +50,7 @@ class People:
     """The shop of most tests: who should get the mailing and who not, and why."""
 
     def __init__(self, shop: ShopBuilder) -> None:
-        store = shop.store()
+        store = shop.suppressions()
         try:
             self.member = shop.customer_of(shop.abandoned(ABANDONED, email="taro@example.jp"))
             self.no_consent = shop.customer_of(
@@ -423,7 +423,7 @@ def test_a_temporary_failure_is_retried_by_a_re_run_and_a_permanent_one_is_not(
 
     first = bulk.send(app, mailing(), MemoryChannel(answer), now=NOW)
     assert (first.sent, first.failed, first.retry_later, first.exit_code) == (1, 1, 1, 1)
-    assert app.store.suppressed("email", ["gone@example.jp"]) == {"gone@example.jp"}
+    assert app.suppressions.suppressed("email", ["gone@example.jp"]) == {"gone@example.jp"}
     found = bulk.plan(app, mailing(), now=NOW)
     assert (found.recipients, dict(found.excluded)) == (1, {"already_sent": 2})
     retry = MemoryChannel()

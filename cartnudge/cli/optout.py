@@ -114,7 +114,7 @@ def suppressions_list(config_path: str, fmt: str) -> None:
     app = load_app(config_path)
     fields = ["channel", "address", "reason", "created_at", "detail"]
     try:
-        rows = app.store.iter_suppressions()
+        rows = app.suppressions.iter_suppressions()
         if fmt == "csv":
             writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
@@ -174,7 +174,7 @@ def suppressions_remove(config_path: str, address: str) -> None:
     """
     app = load_app(config_path)
     try:
-        removed = app.store.remove_suppression("email", address)
+        removed = app.suppressions.remove_suppression("email", address)
     finally:
         app.dispose()
     if not removed:

@@ -65,7 +65,7 @@ def check(config_path: str) -> None:
         if problems:
             raise ContractError("; ".join(problems))
         click.echo(f"ok   shop contract in {app.contract.sql_dir}")
-        app.store.ensure_ready()
+        app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
     finally:
         app.dispose()

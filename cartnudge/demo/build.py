@@ -11,7 +11,8 @@ from sqlalchemy import create_engine
 
 from cartnudge.demo.seed import SeedReport, create_shop_schema, seed_shop
 from cartnudge.engines import build_engine
-from cartnudge.state.store import StateStore, migrate
+from cartnudge.state.store import migrate
+from cartnudge.state.suppressions import Suppressions
 
 DEMO_KEYS_ENV = "CARTNUDGE_DEMO_TOKEN_KEYS"
 # Not a secret: the demo's links point at shop.example.jp. A real shop sets its own variable.
@@ -98,7 +99,7 @@ def build_demo(
     state_engine = build_engine(f"sqlite:///{shop_db}", writer=True)
     try:
         migrate(state_engine)
-        store = StateStore(state_engine)
+        store = Suppressions(state_engine)
         for address in report.suppressed_emails:
             store.add_suppression("email", address, "opt_out", now, detail="demo")
     finally:

@@ -46,7 +46,7 @@ from cartnudge.messages.compose import Links, email_envelope, render_order
 from cartnudge.messages.templates import Rendered, TemplateInfo
 from cartnudge.operator.search import Filters, customers
 from cartnudge.shop.reader import AbandonedOrder, Item
-from cartnudge.state.store import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
+from cartnudge.state.deliveries import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
 from cartnudge.sweep import outcome_of
 
 CATEGORIES = ("cart_abandonment", "remarketing")
@@ -237,8 +237,10 @@ def _decide_page(
     """Who on this page gets the mailing, and how many are left out for which reason."""
     consent_required = app.config.settings.consent.required
     people = [_recipient(row, now) for row in page]
-    history = app.store.history([p.delivery_order_id for p in people])
-    suppressed = app.store.suppressed(CHANNEL, (p.order.candidate.email or "" for p in people))
+    history = app.deliveries.history([p.delivery_order_id for p in people])
+    suppressed = app.suppressions.suppressed(
+        CHANNEL, (p.order.candidate.email or "" for p in people)
+    )
     flow = mailing.flow
     out: list[Recipient] = []
     excluded: Counter[str] = Counter()
@@ -311,7 +313,7 @@ def plan(app: App, mailing: Mailing, *, now: datetime) -> Plan:
     """Count recipients and exclusions by reason, and render the first recipient's message.
     Reads only: nothing is written or sent."""
     check_template(app, mailing.template_id)
-    app.store.ensure_ready()
+    app.deliveries.ensure_ready()
     result = Plan()
     for recipients, excluded, matched in _decided_pages(app, mailing, now):
         result.matched += matched
@@ -346,13 +348,12 @@ def send(
     after an error. Claims are taken per batch, so an interruption leaves at most one batch in
     the channel's hands (``sending``: in doubt, never sent again) and nothing else held."""
     check_template(app, mailing.template_id)
-    store = app.store
-    store.ensure_ready()
+    app.deliveries.ensure_ready()
     summary = BulkSummary()
     batch_size = app.config.settings.sweep.send_batch
     state = {"open": False}
     run_id = str(uuid.uuid4())
-    store.start_run(
+    app.runs.start_run(
         run_id,
         "send-bulk",
         now,
@@ -392,7 +393,7 @@ def send(
             template_id=mailing.template_id,
             status=status,
         )
-        store.finish_run(
+        app.runs.finish_run(
             run_id, status, json.dumps(details), datetime.now(UTC).replace(tzinfo=None)
         )
     return summary
@@ -409,7 +410,6 @@ def _send_batch(
     now: datetime,
     lease_clock: Callable[[], datetime],
 ) -> None:
-    store = app.store
     config = app.config
     by_key: dict[tuple[str, str, int, int, str], Recipient] = {}
     requests = []
@@ -431,7 +431,7 @@ def _send_batch(
         )
         requests.append(req)
         by_key[req.key] = r
-    claimed: list[Claimed] = store.claim(requests, lease_clock(), config.lease)
+    claimed: list[Claimed] = app.deliveries.claim(requests, lease_clock(), config.lease)
     summary.claimed_elsewhere += len(requests) - len(claimed)
     if not claimed:
         return
@@ -464,7 +464,9 @@ def _send_batch(
             channel.open()
             state["open"] = True
         try:
-            store.mark_sending([e.delivery_id for e in envelopes], lease_clock(), config.lease)
+            app.deliveries.mark_sending(
+                [e.delivery_id for e in envelopes], lease_clock(), config.lease
+            )
         except ClaimLost as exc:
             # Another run took these over after our lease ran out: it sends them, not us.
             log.warning("%s", exc)
@@ -472,11 +474,13 @@ def _send_batch(
         by_id = {e.delivery_id: e for e in envelopes}
         answers = channel.send(envelopes) if envelopes else []
         outcomes += [outcome_of(res, by_id[res.delivery_id].message_id) for res in answers]
-    store.record(outcomes, now)
+    app.deliveries.record(outcomes, now)
     # After recording: a failure to write a suppression must not leave sent rows "sending".
     for res in answers:
         if res.hard_bounce:
-            store.add_suppression(CHANNEL, by_id[res.delivery_id].recipient, "hard_bounce", now)
+            app.suppressions.add_suppression(
+                CHANNEL, by_id[res.delivery_id].recipient, "hard_bounce", now
+            )
     for o in outcomes:
         if o.status is DeliveryStatus.SENT:
             summary.sent += 1

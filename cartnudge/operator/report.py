@@ -419,8 +419,7 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     """Read the period's rows from the shop and cartnudge's tables and build the report.
 
     Raises DatabaseError (ContractError) when a database cannot be read."""
-    store = app.store
-    store.ensure_ready()
+    app.deliveries.ensure_ready()
     start, end = period.start, period.end
     bounds: Sequence[datetime] = period.bounds()
     delivery_levels = ("flow", "variant", "bucket") if bounds else ("flow", "variant")
@@ -428,17 +427,17 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     deliveries = [
         DeliveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in store.report_deliveries(start, end, level, bounds)
+        for row in app.report_queries.report_deliveries(start, end, level, bounds)
     ]
     recoveries = [
         RecoveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in store.report_recoveries(start, end, level, bounds)
+        for row in app.report_queries.report_recoveries(start, end, level, bounds)
     ]
     skips = [
         SkipGroup(level=level, **row)
         for level in skip_levels
-        for row in store.report_skips(start, end, level, bounds)
+        for row in app.report_queries.report_skips(start, end, level, bounds)
     ]
     return build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips

@@ -135,8 +135,8 @@ def customers(app: App, f: Filters) -> Iterator[dict[str, Any]]:
         if not rows:
             continue
         ids = [str(r["customer_id"]) for r in rows]
-        reminded = app.store.last_reminders(ids)
-        recovered = app.store.recovered_customers(ids)
+        reminded = app.deliveries.last_reminders(ids)
+        recovered = app.recoveries.recovered_customers(ids)
         for r in rows:
             cid = str(r["customer_id"])
             if f.reminded is not None and (cid in reminded) != f.reminded:
@@ -177,7 +177,7 @@ def recovered_orders(
     for page in app.reader.completed_orders(
         completed_from=start, completed_to=end, chunk_size=PAGE
     ):
-        marks = app.store.recoveries_for_orders(str(r["order_id"]) for r in page)
+        marks = app.recoveries.recoveries_for_orders(str(r["order_id"]) for r in page)
         for r in page:
             mark = marks.get(str(r["order_id"]))
             amount = r["total_amount"]

@@ -1,0 +1,62 @@
+"""One row per sweep: when it started and finished, and what it counted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from cartnudge.state.schema import runs
+from cartnudge.state.store import Store
+
+
+class Runs(Store):
+    """The runs table. Raises DatabaseError on failure."""
+
+    def start_run(
+        self,
+        run_id: str,
+        command_name: str,
+        now: datetime,
+        *,
+        host: str,
+        pid: int,
+        dry_run: bool,
+        started_at: datetime,
+    ) -> None:
+        self._write(
+            "start run",
+            lambda c: c.execute(
+                runs.insert().values(
+                    id=run_id,
+                    command=command_name,
+                    started_at=started_at,
+                    now=now,
+                    host=host,
+                    pid=pid,
+                    dry_run=dry_run,
+                    status="running",
+                )
+            ),
+        )
+
+    def finish_run(
+        self, run_id: str, status: str, summary_json: str, finished_at: datetime
+    ) -> None:
+        self._write(
+            "finish run",
+            lambda c: c.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(status=status, summary=summary_json, finished_at=finished_at)
+            ),
+        )
+
+    def last_sweep_now(self) -> datetime | None:
+        """The ``now`` of the latest sweep that finished (recoveries are read from there on)."""
+        stmt = select(func.max(runs.c.now)).where(
+            runs.c.command == "sweep",
+            runs.c.dry_run.is_(False),
+            runs.c.status.in_(("ok", "problems")),
+        )
+        return self._read("last sweep", lambda c: c.execute(stmt).scalar())
