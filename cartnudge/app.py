@@ -23,7 +23,8 @@ from cartnudge.errors import ConfigError
 from cartnudge.messages.sms_text import check_length, with_footer
 from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
-from cartnudge.shop.reader import ShopContract, ShopReader
+from cartnudge.shop.contract import ShopContract
+from cartnudge.shop.reader import ShopReader
 from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.recoveries import Recoveries
 from cartnudge.state.reporting import ReportQueries

@@ -10,8 +10,13 @@ from typing import Any
 import click
 
 from cartnudge.cli import common
-from cartnudge.cli.common import config_option, handle_errors, load_app
-from cartnudge.cli.search import build_filters, filter_options
+from cartnudge.cli.common import (
+    build_filters,
+    config_option,
+    filter_options,
+    handle_errors,
+    load_app,
+)
 from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, CartnudgeError
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cartnudge.errors import CartnudgeError
 from cartnudge.logs import mask_pii
+
+if TYPE_CHECKING:
+    from cartnudge.operator.search import Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,3 +76,108 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="Configuration file (or set CARTNUDGE_CONFIG).",
 )
+
+
+YES_NO = click.Choice(["yes", "no", "any"])
+
+
+def _tristate(value: str) -> bool | None:
+    return {"yes": True, "no": False, "any": None}[value]
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    """A day given as ``2026-11-22`` or ``2026/11/22``; click.BadParameter naming ``option``."""
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(
+        f"{value!r} is not a date (write 2026-11-22 or 2026/11/22)", param_hint=option
+    )
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The selection options of ``search`` and ``send-bulk``, spelled the same in both."""
+    options = [
+        click.option(
+            "--abandoned",
+            type=YES_NO,
+            default="yes",
+            show_default=True,
+            help="Customers with an order in abandoned state (no: without; any).",
+        ),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice(["member", "visitor"]),
+            help="Customer status; repeat for several. Default: all statuses, "
+            "visitors included (unlike the source platform's default).",
+        ),
+        click.option(
+            "--from",
+            "date_from",
+            metavar="DATE",
+            help="Abandoned on or after this day (configured time zone).",
+        ),
+        click.option("--to", "date_to", metavar="DATE", help="Abandoned on or before this day."),
+        click.option("--min-amount", type=click.IntRange(min=0), help="Abandoned amount >= yen."),
+        click.option("--max-amount", type=click.IntRange(min=0), help="Abandoned amount <= yen."),
+        click.option(
+            "--flow",
+            type=click.Choice(["confirm", "input"]),
+            help="Where they left: confirm (cart/confirmation) or input (LP form).",
+        ),
+        click.option(
+            "--reminded", type=YES_NO, default="any", show_default=True, help="Received a reminder."
+        ),
+        click.option(
+            "--recovered",
+            type=YES_NO,
+            default="any",
+            show_default=True,
+            help="Came back and bought after a reminder.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_filters(
+    abandoned: str,
+    statuses: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    min_amount: int | None,
+    max_amount: int | None,
+    flow: str | None,
+    reminded: str,
+    recovered: str,
+) -> Filters:
+    """The selection of ``search`` and ``send-bulk`` from their options; BadParameter when the
+    range is upside down."""
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if first and last and first > last:
+        raise click.BadParameter(f"--from {date_from} is after --to {date_to}", param_hint="--from")
+    if min_amount is not None and max_amount is not None and min_amount > max_amount:
+        raise click.BadParameter(
+            f"--min-amount {min_amount} is above --max-amount {max_amount}",
+            param_hint="--min-amount",
+        )
+    from cartnudge.operator.search import Filters
+
+    return Filters(
+        abandoned=_tristate(abandoned),
+        statuses=frozenset(statuses),
+        date_from=first,
+        date_to=last,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        flow=flow,
+        reminded=_tristate(reminded),
+        recovered=_tristate(recovered),
+    )

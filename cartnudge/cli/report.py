@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cartnudge.cli.common import config_option, handle_errors, load_app
-from cartnudge.cli.search import parse_date
+from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
 from cartnudge.cli.tabular import write_rows
 from cartnudge.errors import CartnudgeError
 from cartnudge.operator.report import (

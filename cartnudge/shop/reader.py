@@ -14,83 +14,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Engine, bindparam, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql.elements import TextClause
 
 from cartnudge.core.phones import normalise_phone
 from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 from cartnudge.errors import ContractError, DatabaseError
+from cartnudge.shop.contract import (
+    CONTRACT,
+    ShopContract,
+)
+from cartnudge.shop.convert import count_of, enum_of, from_utc, to_utc
 
 log = logging.getLogger("cartnudge.shop")
-
-ABANDONED_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "customer_status",
-    "customer_name",
-    "email",
-    "email_consent",
-    "storefront",
-    "lp_id",
-    "abandoned_step",
-    "abandoned_at",
-    "last_activity_at",
-    "total_amount",
-    "fraud_result",
-    "fraud_action",
-    "purchased_at",
-)
-
-# name -> (columns the file must return, bind parameters it gets, datetime parameters)
-CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "abandoned_orders": (
-        ABANDONED_COLUMNS,
-        ("due_before", "active_since", "after_at", "after_id", "chunk_size"),
-        ("due_before", "active_since", "after_at"),
-    ),
-    "abandoned_order": (ABANDONED_COLUMNS, ("order_id",), ()),
-    "order_items": (
-        ("order_id", "product_id", "product_name", "quantity", "unit_price"),
-        ("order_ids",),
-        (),
-    ),
-    "purchases_since": (("customer_id", "purchased_at"), ("customer_ids",), ()),
-    "search_customers": (
-        (
-            "customer_id",
-            "customer_name",
-            "email",
-            "email_consent",
-            "customer_status",
-            "order_id",
-            "abandoned_step",
-            "abandoned_at",
-            "total_amount",
-            "storefront",
-            "lp_id",
-        ),
-        ("after_id", "chunk_size"),
-        (),
-    ),
-    "completed_orders": (
-        ("order_id", "customer_id", "completed_at", "total_amount", "recovery_token"),
-        ("completed_from", "completed_to", "after_id", "chunk_size"),
-        ("completed_from", "completed_to"),
-    ),
-    "abandoned_in_period": (
-        ("order_id", "abandoned_step", "abandoned_at", "total_amount", "customer_status"),
-        ("abandoned_from", "abandoned_to", "after_id", "chunk_size"),
-        ("abandoned_from", "abandoned_to"),
-    ),
-}
-_LIST_PARAMS = {"order_ids", "customer_ids"}
-_DATETIME_COLUMNS = {"abandoned_at", "last_activity_at", "purchased_at", "completed_at"}
 
 
 @dataclass(frozen=True)
@@ -120,16 +60,6 @@ class ItemsByOrder(dict[str, list["Item"]]):
         self.problems: dict[str, str] = {}
 
 
-def _count(row: Any, column: str, minimum: int) -> int:
-    value = row[column]
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"{column} {value!r} is not a number")
-    number = int(value)
-    if number != value and not isinstance(value, str) or number < minimum:
-        raise ValueError(f"{column} {value!r} is not a whole number >= {minimum}")
-    return number
-
-
 @dataclass(frozen=True)
 class Item:
     product_id: Any
@@ -140,62 +70,6 @@ class Item:
     @property
     def subtotal(self) -> int:
         return self.quantity * self.unit_price
-
-
-def _to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
-    if value is None:
-        return None
-    aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
-    return aware.astimezone(UTC).replace(tzinfo=None)
-
-
-def _from_utc(value: datetime, tz: ZoneInfo) -> datetime:
-    return value.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
-
-
-class ShopContract:
-    """The SQL files, loaded once and checked for the bind parameters they must use."""
-
-    def __init__(self, sql_dir: Path) -> None:
-        self.sql_dir = sql_dir
-        self.statements: dict[str, TextClause] = {}
-        for name, (_columns, params, dt_params) in CONTRACT.items():
-            path = sql_dir / f"{name}.sql"
-            try:
-                sql = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ContractError(f"{path}: cannot read shop query ({exc.strerror})") from None
-            # The header documents ":name" parameters; text() would bind those too.
-            body = "\n".join(
-                line for line in sql.splitlines() if not line.lstrip().startswith("--")
-            )
-            stmt = text(body)
-            missing = [p for p in params if p not in stmt._bindparams]
-            if missing:
-                raise ContractError(f"{path}: bind parameter :{missing[0]} is not used")
-            binds = [
-                bindparam(p, expanding=True)
-                if p in _LIST_PARAMS
-                else bindparam(p, type_=DateTime())
-                if p in dt_params
-                else bindparam(p)
-                for p in params
-            ]
-            stmt = stmt.bindparams(*binds)
-            dt_cols = [c for c in _columns if c in _DATETIME_COLUMNS]
-            stmt = stmt.columns(**{c: DateTime() for c in dt_cols})
-            self.statements[name] = stmt
-
-    def path(self, name: str) -> Path:
-        return self.sql_dir / f"{name}.sql"
-
-
-def _enum(value: Any, enum: type, column: str) -> Any:
-    try:
-        return enum(str(value).strip().lower())
-    except ValueError:
-        allowed = "|".join(m.value for m in enum)
-        raise ValueError(f"{column} {value!r} is not one of {allowed}") from None
 
 
 class ShopReader:
@@ -221,12 +95,12 @@ class ShopReader:
         self, *, due_before: datetime, active_since: datetime, chunk_size: int
     ) -> Iterator[list[AbandonedOrder | RowProblem]]:
         """Yield pages of candidates; each page is one short query."""
-        after_at, after_id = _from_utc(active_since, self.tz), -1
+        after_at, after_id = from_utc(active_since, self.tz), -1
         while True:
             rows = self._run(
                 "abandoned_orders",
-                due_before=_from_utc(due_before, self.tz),
-                active_since=_from_utc(active_since, self.tz),
+                due_before=from_utc(due_before, self.tz),
+                active_since=from_utc(active_since, self.tz),
                 after_at=after_at,
                 after_id=after_id,
                 chunk_size=chunk_size,
@@ -249,26 +123,26 @@ class ShopReader:
     def _parse(self, row: Any) -> AbandonedOrder | RowProblem:
         order_id = str(row["order_id"])
         try:
-            abandoned_at = _to_utc(row["abandoned_at"], self.tz)
+            abandoned_at = to_utc(row["abandoned_at"], self.tz)
             if abandoned_at is None:
                 raise ValueError("abandoned_at is NULL")
-            last_activity = _to_utc(row["last_activity_at"], self.tz) or abandoned_at
+            last_activity = to_utc(row["last_activity_at"], self.tz) or abandoned_at
             amount = row["total_amount"]
             if amount is None or int(amount) < 0:
                 raise ValueError(f"total_amount {amount!r} is not a non-negative number")
             candidate = Candidate(
                 order_id=order_id,
                 customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
-                customer_status=_enum(row["customer_status"], CustomerStatus, "customer_status"),
-                storefront=_enum(row["storefront"], Storefront, "storefront"),
-                abandoned_step=_enum(row["abandoned_step"], AbandonedStep, "abandoned_step"),
+                customer_status=enum_of(row["customer_status"], CustomerStatus, "customer_status"),
+                storefront=enum_of(row["storefront"], Storefront, "storefront"),
+                abandoned_step=enum_of(row["abandoned_step"], AbandonedStep, "abandoned_step"),
                 abandoned_at=abandoned_at,
                 last_activity_at=max(last_activity, abandoned_at),
                 email=row["email"],
                 email_consent=bool(row["email_consent"]),
                 fraud_result=row["fraud_result"],
                 fraud_action=row["fraud_action"],
-                purchased_at=_to_utc(row["purchased_at"], self.tz),
+                purchased_at=to_utc(row["purchased_at"], self.tz),
                 **self._optional(row),
             )
         except (ValueError, TypeError, KeyError) as exc:
@@ -316,8 +190,8 @@ class ShopReader:
                 item = Item(
                     row["product_id"],
                     str(name),
-                    _count(row, "quantity", 1),
-                    _count(row, "unit_price", 0),
+                    count_of(row, "quantity", 1),
+                    count_of(row, "unit_price", 0),
                 )
             except (ValueError, TypeError) as exc:
                 items.problems[order_id] = (
@@ -338,7 +212,7 @@ class ShopReader:
         for row in self._run("purchases_since", customer_ids=ids):
             when = row["purchased_at"]
             if isinstance(when, datetime):
-                out[str(row["customer_id"])] = _to_utc(when, self.tz)
+                out[str(row["customer_id"])] = to_utc(when, self.tz)
             elif when is not None:
                 log.warning(
                     "%s: customer %s: purchased_at %r is not a time (ignored)",
@@ -356,15 +230,15 @@ class ShopReader:
         while True:
             rows = self._run(
                 "completed_orders",
-                completed_from=_from_utc(completed_from, self.tz),
-                completed_to=_from_utc(completed_to, self.tz),
+                completed_from=from_utc(completed_from, self.tz),
+                completed_to=from_utc(completed_to, self.tz),
                 after_id=after_id,
                 chunk_size=chunk_size,
             )
             if not rows:
                 return
             yield [
-                dict(row, completed_at=_to_utc(row["completed_at"], self.tz))
+                dict(row, completed_at=to_utc(row["completed_at"], self.tz))
                 for row in rows
                 if row["completed_at"] is not None
             ]
@@ -380,14 +254,14 @@ class ShopReader:
         while True:
             rows = self._run(
                 "abandoned_in_period",
-                abandoned_from=_from_utc(abandoned_from, self.tz),
-                abandoned_to=_from_utc(abandoned_to, self.tz),
+                abandoned_from=from_utc(abandoned_from, self.tz),
+                abandoned_to=from_utc(abandoned_to, self.tz),
                 after_id=after_id,
                 chunk_size=chunk_size,
             )
             if not rows:
                 return
-            yield [dict(row, abandoned_at=_to_utc(row["abandoned_at"], self.tz)) for row in rows]
+            yield [dict(row, abandoned_at=to_utc(row["abandoned_at"], self.tz)) for row in rows]
             after_id = rows[-1]["order_id"]
             if len(rows) < chunk_size:
                 return
@@ -399,7 +273,7 @@ class ShopReader:
             rows = self._run("search_customers", after_id=after_id, chunk_size=chunk_size)
             if not rows:
                 return
-            yield [dict(row, abandoned_at=_to_utc(row["abandoned_at"], self.tz)) for row in rows]
+            yield [dict(row, abandoned_at=to_utc(row["abandoned_at"], self.tz)) for row in rows]
             after_id = rows[-1]["customer_id"]
             if len(rows) < chunk_size:
                 return
