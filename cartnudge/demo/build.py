@@ -15,8 +15,21 @@ from cartnudge.state.store import migrate
 from cartnudge.state.suppressions import Suppressions
 
 DEMO_KEYS_ENV = "CARTNUDGE_DEMO_TOKEN_KEYS"
-# Not a secret: the demo's links point at shop.example.jp. A real shop sets its own variable.
+# Not a secret: the demo's links point at shop.example.jp. A real shop sets its own key. The
+# demo writes it to token-keys beside its configuration (recovery.keys_file), so every command
+# the demo prints runs without setting anything.
 DEMO_KEYS = "demo-signing-key-not-secret-0001"
+
+
+def write_key_file(path: Path, keys: str) -> None:
+    """Write ``keys`` to ``path`` readable by its owner only (0600), also when it existed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (keys + "\n").encode())
+    finally:
+        os.close(fd)
+
 
 DEMO_CONFIG = """\
 # cartnudge demo configuration (written by 'cartnudge demo'); see config.example.yaml for all keys.
@@ -50,7 +63,8 @@ recovery:
   shop_url: https://midoriya.example.jp/cart/restore?token={{token}}
   lp_url: https://midoriya.example.jp/lp/{{lp_id}}/form?token={{token}}
   unsubscribe_url: https://midoriya.example.jp/unsubscribe?token={{token}}
-  keys_env: {keys_env}
+  keys_env: {keys_env}   # unset in the demo: the key comes from the file below
+  keys_file: token-keys  # written by the demo, mode 0600
 """
 
 
@@ -82,13 +96,13 @@ def build_demo(
     """Write ``directory``/config.yaml and shop.db (replacing an earlier demo's); return the
     configuration's path and what was seeded."""
     directory.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault(DEMO_KEYS_ENV, DEMO_KEYS)
     shop_db = directory / "shop.db"
     shop_db.unlink(missing_ok=True)
     outbox = directory / "outbox"
     if outbox.is_dir():
         for old in outbox.glob("*.eml"):
             old.unlink()
+    write_key_file(directory / "token-keys", DEMO_KEYS)
     config_path = write_demo_config(directory, smtp_host=smtp_host, smtp_port=smtp_port)
     engine = create_engine(f"sqlite:///{shop_db}")
     try:
