@@ -1,14 +1,18 @@
-"""Measuring honestly (SPEC 2.9): what a flow's reminders add, against its holdout.
+"""Measuring honestly (SPEC 2.9): holdout lift and A/B tests read every day.
 
-Pure: standard library only, no I/O, no clock, no randomness.
+Two parts, both pure: standard library only, no I/O, no clock, no randomness.
 
-:func:`compare_holdout` compares the persons a flow reminded with its holdout (persons it
-deliberately did not remind): both recovery rates, the absolute lift with Newcombe's hybrid
-score interval, the relative lift with Katz's log interval, a two-sided p-value, incremental
-orders and revenue with intervals, and a "not enough data yet" verdict that says how many
-persons each group still needs (:func:`required_sample_size`). These are *fixed-sample*
-figures: read them over a period chosen in advance (a month, a quarter), not day after day
-until they say "lift".
+1. :func:`compare_holdout` compares the persons a flow reminded with its holdout (persons it
+   deliberately did not remind): both recovery rates, the absolute lift with Newcombe's hybrid
+   score interval, the relative lift with Katz's log interval, a two-sided p-value, incremental
+   orders and revenue with intervals, and a "not enough data yet" verdict that says how many
+   persons each group still needs (:func:`required_sample_size`). These are *fixed-sample*
+   figures: read them over a period chosen in advance (a month, a quarter), not day after day
+   until they say "lift".
+2. :func:`plan_ab_test` and :func:`evaluate_ab_test` run an A/B test of k >= 2 variants with the
+   mixture sequential probability ratio test (mSPRT) of Johari, Pekelis and Walsh: its p-values
+   and confidence sequences stay valid however often the report is read, so "winner" can be
+   printed every morning without inflating the false-winner rate.
 
 Units: a rate is a fraction of persons (0.05 = 5 %); a lift or effect is a difference of rates
 (0.03 = 3 percentage points); revenue is in whatever unit the caller sums (yen).
@@ -25,11 +29,16 @@ References, cited at each formula:
   sizes for comparing independent proportions", Biometrics 36(2):343-346, 1980.
 - [Welch 1938] B. L. Welch, "The significance of the difference between two means when the
   population variances are unequal", Biometrika 29(3/4):350-362, 1938.
+- [JPW 2022] R. Johari, L. Pekelis, D. J. Walsh, "Always valid inference: continuous monitoring
+  of A/B tests", Operations Research 70(3):1806-1821, 2022 (arXiv:1512.04922).
+- [Robbins 1970] H. Robbins, "Statistical methods related to the law of the iterated
+  logarithm", Ann. Math. Statist. 41(5):1397-1409, 1970 (the normal-mixture martingale).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from statistics import NormalDist
@@ -335,7 +344,7 @@ def compare_holdout(
 
     These are fixed-sample intervals: their 95 % holds for a period chosen in advance. Read
     daily until they exclude 0 they would not; decisions taken day by day belong to
-    a test that stays valid when read daily.
+    :func:`evaluate_ab_test`.
 
     Raises ``ValueError`` for impossible counts or parameters out of range.
     """
@@ -423,3 +432,317 @@ def compare_holdout(
         needed=needed,
         still_needed=still_needed,
     )
+
+
+# --- always-valid inference: the mixture SPRT ------------------------------------------------
+
+
+def mixture_log_likelihood_ratio(
+    estimate: float, variance: float, tau2: float, null: float = 0.0
+) -> float:
+    """log Lambda of the normal-mixture SPRT for H0: theta = ``null``.
+
+    [JPW 2022] (the mSPRT with mixing distribution N(null, tau^2), after [Robbins 1970]): for an
+    estimate theta_hat that is approximately N(theta, V),
+
+        Lambda = integral of phi(theta_hat; theta, V) / phi(theta_hat; null, V)
+                 against dN(theta; null, tau^2)
+               = sqrt(V / (V + tau^2)) * exp(tau^2 (theta_hat - null)^2 / (2 V (V + tau^2))).
+
+    For two arms of n persons each and per-person variance sigma^2, V = 2 sigma^2 / n and this
+    is JPW's Lambda_n = sqrt(2 sigma^2 / (2 sigma^2 + n tau^2)) *
+    exp(n^2 tau^2 (Ybar - Xbar - null)^2 / (4 sigma^2 (2 sigma^2 + n tau^2))).
+    Under H0, Lambda is a nonnegative martingale of mean 1, so by Ville's inequality
+    P(Lambda ever reaches 1/alpha) <= alpha: the always-valid guarantee. That is exact for
+    normal data of known variance; for rates with an estimated variance it is an approximation,
+    which tests/test_stats.py checks by simulating A/A tests read daily.
+
+    ``variance`` > 0 and ``tau2`` > 0 (rate units squared); raises ``ValueError`` otherwise.
+    """
+    if not (variance > 0.0 and tau2 > 0.0):
+        raise ValueError(f"variance and tau2 must be > 0, got {variance!r}, {tau2!r}")
+    total = variance + tau2
+    return 0.5 * math.log(variance / total) + tau2 * (estimate - null) ** 2 / (
+        2.0 * variance * total
+    )
+
+
+def always_valid_p_value(estimate: float, variance: float, tau2: float, null: float = 0.0) -> float:
+    """min(1, 1 / Lambda) (see :func:`mixture_log_likelihood_ratio`).
+
+    JPW define the always-valid p-value as the running minimum of this over time; the event
+    "it has ever been <= alpha" is the same for both, so a caller who stops (or records the
+    decision) the first time it is <= alpha has the same guarantee without keeping history:
+    P(ever <= alpha | H0) <= alpha.
+    """
+    log_lr = mixture_log_likelihood_ratio(estimate, variance, tau2, null)
+    return 1.0 if log_lr <= 0.0 else math.exp(-log_lr)
+
+
+def confidence_sequence(estimate: float, variance: float, tau2: float, alpha: float) -> Interval:
+    """The always-valid confidence interval: every theta the mSPRT at level ``alpha`` does not
+    reject, {theta : Lambda(theta) < 1/alpha} ([JPW 2022], inverting the test).
+
+    Solving Lambda(theta) = 1/alpha for the formula above gives estimate +- half-width with
+
+        half-width^2 = V (V + tau^2) / tau^2 * (ln((V + tau^2) / V) + 2 ln(1/alpha)).
+
+    Over the whole life of a test, P(the true theta is ever outside) <= alpha.
+    """
+    _check_probability("alpha", alpha)
+    if not (variance > 0.0 and tau2 > 0.0):
+        raise ValueError(f"variance and tau2 must be > 0, got {variance!r}, {tau2!r}")
+    total = variance + tau2
+    half = math.sqrt(
+        variance * total / tau2 * (math.log(total / variance) + 2.0 * math.log(1.0 / alpha))
+    )
+    return Interval(estimate - half, estimate + half)
+
+
+def _rate_variance(successes: int, n: int) -> float:
+    """p(1-p)/n of one arm's rate, where an arm with no successes (or no failures) counts half
+    of one (p = 0.5/n), so that an arm with nothing yet never looks certain (variance 0 would
+    make any difference look infinitely significant)."""
+    p = min(max(successes, 0.5), n - 0.5) / n
+    return p * (1.0 - p) / n
+
+
+@dataclass(frozen=True)
+class ABDesign:
+    """A sequential A/B test, fixed when the test starts (see :func:`plan_ab_test`).
+
+    Keep it (at least ``tau2``) for the life of the test: changing tau^2 after looking at the
+    data would void the guarantee.
+    """
+
+    arms: int
+    baseline: float  # expected rate of the control
+    min_effect: float  # smallest difference of rates worth acting on
+    alpha: float  # false-winner probability over the whole test, all comparisons together
+    power: float
+    comparisons: int  # arms * (arms - 1) / 2: every pair is compared
+    alpha_per_comparison: float  # alpha / comparisons (Bonferroni)
+    tau2: float  # mixing variance of the mSPRT, in (rate difference)^2
+    max_per_arm: int  # persons per arm after which the test stops with "no difference"
+    fixed_per_arm: int  # what a test read once, at the end, would need (for comparison)
+
+
+def _optimal_tau_ratio(alpha: float) -> float:
+    """r = tau^2 / V minimising the confidence sequence's half-width at variance V.
+
+    With tau^2 = r V, half-width^2 = V (1 + r)/r * (ln(1 + r) + c), c = 2 ln(1/alpha); setting
+    the derivative in r to 0 gives r = ln(1 + r) + c, a contraction (slope 1/(1+r) < 1) solved
+    by iteration; at the optimum half-width^2 = (1 + r) V. alpha = 0.05: r = 8.21.
+    """
+    c = 2.0 * math.log(1.0 / alpha)
+    r = c
+    for _ in range(200):
+        following = math.log1p(r) + c
+        if abs(following - r) < 1e-13:
+            break
+        r = following
+    return r
+
+
+def plan_ab_test(
+    arms: int,
+    baseline: float,
+    min_effect: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> ABDesign:
+    """The design of a sequential A/B test of ``arms`` variants (the first is the control).
+
+    Every pair of arms is compared (so that a winner is better than each of the others, not
+    only than the control), at alpha / (arms (arms - 1) / 2) each (Bonferroni), which bounds the
+    probability of any false winner by ``alpha``.
+
+    The planned scenario: one arm's rate is baseline + min_effect, the others' baseline. Its
+    winner must beat arms - 1 others, so each of those comparisons is planned at power
+    power^(1 / (arms - 1)) (the comparisons share the winning arm and are positively
+    correlated, so the product of their powers is a lower bound for all of them together;
+    for 2 arms this is ``power`` itself). With the variance of a difference at N persons per arm
+    V_N = (p_c q_c + p_v q_v) / N:
+
+    - tau^2 = r V_N with r from :func:`_optimal_tau_ratio`: the tau^2 that makes the confidence
+      sequence narrowest at N (derived here by minimising the half-width of
+      :func:`confidence_sequence` over tau^2). tau^2 only tunes when the test is most
+      sensitive; any tau^2 fixed in advance keeps the guarantee;
+    - N is the smallest sample at which the sequence's lower end, sqrt(1 + r) sqrt(V_N) below
+      the estimate, is above 0 with the planned power per comparison when the true difference
+      is ``min_effect``: min_effect = (sqrt(1 + r) + z_power) sqrt(V_N), so
+      N = (p_c q_c + p_v q_v) (sqrt(1 + r) + z_power)^2 / min_effect^2.
+
+    Crossing before N also counts as finding the winner, so up to the normal approximation
+    ``power`` is a lower bound for the test read daily up to N (tests/test_stats.py measures it
+    by simulation). For alpha = 0.05, power 0.8 and 2 arms, N is 1.9 times the sample a test
+    read only once would need (``fixed_per_arm``): the price of reading it every day and being
+    allowed to stop early.
+
+    Raises ``ValueError`` for fewer than 2 arms or parameters out of range.
+    """
+    if arms < 2:
+        raise ValueError(f"an A/B test needs at least 2 arms, got {arms}")
+    _check_probability("baseline", baseline, open_interval=False)
+    _check_probability("alpha", alpha)
+    _check_probability("power", power)
+    if not (min_effect > 0.0 and baseline + min_effect <= 1.0):
+        raise ValueError(f"min_effect must be > 0 with baseline + min_effect <= 1: {min_effect!r}")
+    comparisons = arms * (arms - 1) // 2
+    alpha_each = alpha / comparisons
+    r = _optimal_tau_ratio(alpha_each)
+    p_c, p_v = baseline, baseline + min_effect
+    per_person_variance = p_c * (1.0 - p_c) + p_v * (1.0 - p_v)
+    power_each = power ** (1.0 / (arms - 1))
+    k = math.sqrt(1.0 + r) + _z(1.0 - power_each)
+    variance_at_n = (min_effect / k) ** 2
+    max_per_arm = math.ceil(per_person_variance / variance_at_n)
+    fixed = required_sample_size(baseline, min_effect, alpha=alpha_each, power=power_each)
+    return ABDesign(
+        arms=arms,
+        baseline=baseline,
+        min_effect=min_effect,
+        alpha=alpha,
+        power=power,
+        comparisons=comparisons,
+        alpha_per_comparison=alpha_each,
+        tau2=r * variance_at_n,
+        max_per_arm=max_per_arm,
+        fixed_per_arm=fixed.treated,
+    )
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One variant's persons so far (cumulative since the test started)."""
+
+    name: str
+    persons: int
+    recovered: int
+
+
+class ABState(StrEnum):
+    COLLECTING = "collecting"
+    WINNER = "winner"
+    NO_DIFFERENCE = "no_difference"
+
+
+class NoDifferenceReason(StrEnum):
+    EQUIVALENT = "equivalent"  # every pair's sequence lies within +-min_effect
+    MAX_SAMPLE = "max_sample"  # every arm reached max_per_arm without a winner
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """One arm of :func:`evaluate_ab_test`; the comparison fields are against the control and
+    ``None`` for the control itself or while either arm has no persons."""
+
+    name: str
+    persons: int
+    recovered: int
+    rate: float | None
+    rate_ci: Interval | None  # always valid, level alpha, this arm alone (display), tau2 / 2
+    lift: float | None  # rate - control rate
+    lift_ci: Interval | None  # always valid, at alpha_per_comparison
+    p_value: float | None  # always valid, Bonferroni-adjusted: compare with the design's alpha
+
+
+@dataclass(frozen=True)
+class ABResult:
+    state: ABState
+    winner: str | None  # the arm's name when state is WINNER
+    reason: NoDifferenceReason | None  # why, when state is NO_DIFFERENCE
+    arms: tuple[ArmResult, ...]
+    still_needed: int  # persons per arm until max_per_arm (the most the test may still take)
+
+
+def _difference(a: Arm, b: Arm, design: ABDesign) -> tuple[float, Interval, float]:
+    """(p_a - p_b, its confidence sequence at alpha_per_comparison, its raw p-value)."""
+    estimate = a.recovered / a.persons - b.recovered / b.persons
+    variance = _rate_variance(a.recovered, a.persons) + _rate_variance(b.recovered, b.persons)
+    sequence = confidence_sequence(estimate, variance, design.tau2, design.alpha_per_comparison)
+    p_value = always_valid_p_value(estimate, variance, design.tau2)
+    return estimate, sequence, p_value
+
+
+def evaluate_ab_test(arms: Sequence[Arm], design: ABDesign) -> ABResult:
+    """Where a sequential A/B test stands now; valid however often it is called.
+
+    ``arms[0]`` is the control; counts are cumulative since the start. For every pair (a, b)
+    the difference p_a - p_b gets the confidence sequence of :func:`confidence_sequence` at
+    alpha_per_comparison, with V = p_a q_a / n_a + p_b q_b / n_b (the normal approximation of
+    [JPW 2022] for rates, unpooled plug-in variance; an arm with 0 successes or 0 failures counts
+    half of one, see :func:`_rate_variance`), tau^2 from the design.
+
+    The state, in this order:
+
+    1. ``WINNER`` (named): an arm whose sequence against every other arm lies above 0. At most
+       one arm can be such. Probability of ever naming a wrong winner <= design.alpha.
+    2. ``NO_DIFFERENCE``, reason ``EQUIVALENT``: every pair's sequence lies strictly within
+       (-min_effect, +min_effect): whatever differences there are, none is worth acting on
+       (wrong with probability <= alpha as well).
+    3. ``NO_DIFFERENCE``, reason ``MAX_SAMPLE``: every arm has ``max_per_arm`` persons and
+       there is no winner: a difference of ``min_effect`` would have been found with
+       probability >= power by now. (With 3 or more arms, several may still beat the control:
+       each arm's ``lift_ci`` says so.)
+    4. ``COLLECTING`` otherwise.
+
+    The function keeps no history: the caller records the first WINNER or NO_DIFFERENCE and
+    stops the test there; the guarantee is about that first time.
+
+    Raises ``ValueError`` when the number of arms differs from the design, names repeat, or
+    counts are impossible.
+    """
+    if len(arms) != design.arms:
+        raise ValueError(f"the design has {design.arms} arms, got {len(arms)}")
+    if len({arm.name for arm in arms}) != len(arms):
+        raise ValueError("arm names must be distinct")
+    for arm in arms:
+        _check_counts(f"arm {arm.name!r}", arm.recovered, arm.persons)
+
+    control = arms[0]
+    results = []
+    for index, arm in enumerate(arms):
+        rate = rate_ci = lift = lift_ci = p_value = None
+        if arm.persons:
+            rate = arm.recovered / arm.persons
+            # One arm's rate has about half the variance of a difference of two: half the
+            # mixing variance tunes its sequence to the same horizon.
+            ci = confidence_sequence(
+                rate, _rate_variance(arm.recovered, arm.persons), design.tau2 / 2.0, design.alpha
+            )
+            rate_ci = Interval(max(0.0, ci.low), min(1.0, ci.high))
+            if index and control.persons:
+                lift, lift_ci, raw_p = _difference(arm, control, design)
+                p_value = min(1.0, raw_p * design.comparisons)
+        results.append(
+            ArmResult(arm.name, arm.persons, arm.recovered, rate, rate_ci, lift, lift_ci, p_value)
+        )
+
+    fewest = min(arm.persons for arm in arms)
+    still_needed = max(0, design.max_per_arm - fewest)
+    state, winner, reason = ABState.COLLECTING, None, None
+    if fewest > 0:
+        sequences: dict[tuple[int, int], Interval] = {}
+        for i in range(len(arms)):
+            for j in range(i + 1, len(arms)):
+                sequences[(i, j)] = _difference(arms[i], arms[j], design)[1]
+        for i, arm in enumerate(arms):
+            beats_all = all(
+                (sequences[(i, j)].low > 0.0) if i < j else (sequences[(j, i)].high < 0.0)
+                for j in range(len(arms))
+                if j != i
+            )
+            if beats_all:
+                state, winner = ABState.WINNER, arm.name
+                break
+        if state is ABState.COLLECTING:
+            if all(
+                -design.min_effect < s.low and s.high < design.min_effect
+                for s in sequences.values()
+            ):
+                state, reason = ABState.NO_DIFFERENCE, NoDifferenceReason.EQUIVALENT
+            elif still_needed == 0:
+                state, reason = ABState.NO_DIFFERENCE, NoDifferenceReason.MAX_SAMPLE
+    return ABResult(state, winner, reason, tuple(results), still_needed)
