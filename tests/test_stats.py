@@ -1,4 +1,4 @@
-"""SPEC 2.9 in numbers: holdout lift and A/B tests read every day.
+"""SPEC 2.9 in numbers: holdout lift, A/B tests read every day, stable assignment.
 
 Three kinds of test:
 
@@ -14,9 +14,13 @@ Three kinds of test:
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import random
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -34,9 +38,12 @@ from cartnudge.core.stats import (
     NoDifferenceReason,
     SampleSize,
     always_valid_p_value,
+    assign,
+    assignment_point,
     compare_holdout,
     confidence_sequence,
     evaluate_ab_test,
+    in_holdout,
     katz_ratio_interval,
     mixture_log_likelihood_ratio,
     newcombe_interval,
@@ -380,6 +387,13 @@ def test_figures_the_data_cannot_give_are_none() -> None:
         lambda: plan_ab_test(2, 0.05, 0.03, alpha=0.0),
         lambda: evaluate_ab_test([Arm("a", 1, 0)], plan_ab_test(2, 0.05, 0.03)),
         lambda: evaluate_ab_test([Arm("a", 1, 0), Arm("a", 1, 0)], plan_ab_test(2, 0.05, 0.03)),
+        lambda: assign("k", "s", []),
+        lambda: assign("k", "s", [("a", 1.0), ("a", 1.0)]),
+        lambda: assign("k", "s", [("a", -1.0), ("b", 2.0)]),
+        lambda: assign("k", "s", [("a", 0.0), ("b", 0.0)]),
+        lambda: assign("k", "s", [("a", math.nan)]),
+        lambda: assignment_point("k", "bad\0salt"),
+        lambda: in_holdout("k", "s", 1.5),
     ],
 )
 def test_impossible_inputs_are_refused(call: Callable[[], object]) -> None:
@@ -640,6 +654,79 @@ def test_the_holdout_intervals_cover_in_simulation_revenue_included() -> None:
     assert 0.93 <= revenue_covered / runs <= 0.97
 
 
+# --- assignment --------------------------------------------------------------------------------
+
+
+def test_assignment_points_are_the_documented_sha256_construction() -> None:
+    digest = hashlib.sha256(b"holdout:confirm\0hanako@example.co.jp").digest()
+    expected = (int.from_bytes(digest[:8], "big") >> 11) / 2**53
+    assert assignment_point("hanako@example.co.jp", "holdout:confirm") == expected
+
+
+def test_assignment_is_the_same_in_another_process_with_another_hash_seed() -> None:
+    keys = [f"person-{i}@example.com" for i in range(50)]
+    weights = [("A", 0.5), ("B", 0.3), ("C", 0.2)]
+    here = [assign(key, "ab:confirm:1", weights) for key in keys]
+    code = (
+        "from cartnudge.core.stats import assign\n"
+        f"print(','.join(assign(k, 'ab:confirm:1', {weights!r}) for k in {keys!r}))"
+    )
+    for seed in ("0", "12345"):
+        there = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        assert there.split(",") == here
+
+
+def test_the_holdout_share_is_respected() -> None:
+    keys = [f"person-{i}@example.com" for i in range(20000)]
+    held = sum(in_holdout(key, "holdout:confirm", 0.1) for key in keys) / len(keys)
+    # Standard error sqrt(0.1 * 0.9 / 20000) = 0.0021; allow 4 of them.
+    assert held == pytest.approx(0.1, abs=4 * 0.0021)
+    groups = [assign(key, "ab:confirm:1", [("A", 5), ("B", 3), ("C", 2)]) for key in keys]
+    for name, share in (("A", 0.5), ("B", 0.3), ("C", 0.2)):
+        error = math.sqrt(share * (1 - share) / len(keys))  # at most 0.0035
+        assert groups.count(name) / len(keys) == pytest.approx(share, abs=4 * error)
+
+
+def test_assignments_under_different_salts_are_independent() -> None:
+    # Whether a person is held out of the confirm flow says nothing about their A/B variant:
+    # among the held-out and among the reminded alike, half see A.
+    keys = [f"person-{i}@example.com" for i in range(20000)]
+    counts = {(True, "A"): 0, (True, "B"): 0, (False, "A"): 0, (False, "B"): 0}
+    for key in keys:
+        held = in_holdout(key, "holdout:confirm", 0.5)
+        counts[(held, assign(key, "ab:confirm:1", [("A", 1), ("B", 1)]))] += 1
+    for held in (True, False):
+        group = counts[(held, "A")] + counts[(held, "B")]
+        # Standard error of a half among ~10000: sqrt(0.25 / 10000) = 0.005; allow 4.
+        assert counts[(held, "A")] / group == pytest.approx(0.5, abs=4 * 0.005)
+
+
+@pytest.mark.parametrize(
+    ("person_key", "salt", "point", "held_out", "variant"),
+    [
+        # Pinned: if these change, every running holdout and A/B test reshuffles its persons.
+        # held_out: point < 0.1; variant of A, B, C at 1/3 each under "ab:confirm:1".
+        ("hanako@example.co.jp", "holdout:confirm", 0.17572022941474164, False, "C"),
+        ("person-1@example.com", "holdout:confirm", 0.09762150990931517, True, "C"),
+        ("person-2@example.com", "holdout:confirm", 0.3126290327841931, False, "B"),
+        ("+819012345678", "holdout:input:sms", 0.6542807848765013, False, "B"),
+        ("佐藤花子@example.jp", "ab:confirm:1", 0.6883260636734803, False, "C"),
+    ],
+)
+def test_known_persons_land_in_known_groups(
+    person_key: str, salt: str, point: float, held_out: bool, variant: str
+) -> None:
+    assert assignment_point(person_key, salt) == point
+    assert in_holdout(person_key, salt, 0.1) is held_out
+    assert assign(person_key, "ab:confirm:1", [("A", 1), ("B", 1), ("C", 1)]) == variant
+
+
 # --- properties ----------------------------------------------------------------------------------
 
 counts = st.integers(min_value=1, max_value=5000).flatmap(
@@ -677,3 +764,34 @@ def test_the_always_valid_p_value_and_sequence_agree(
         assert p_value < alpha
     elif sequence.low < -margin and sequence.high > margin:
         assert p_value > alpha * (1 - 1e-9)
+
+
+@PROPERTIES
+@given(
+    st.text(max_size=40),
+    st.text(max_size=20).filter(lambda s: "\0" not in s),
+    st.floats(min_value=0.0, max_value=1.0),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_a_larger_holdout_only_adds_persons_and_assign_agrees(
+    key: str, salt: str, share: float, other: float
+) -> None:
+    small, large = sorted((share, other))
+    if in_holdout(key, salt, small):
+        assert in_holdout(key, salt, large)
+    as_group = assign(key, salt, [("holdout", share), ("reminded", 1.0 - share)]) == "holdout"
+    assert as_group == in_holdout(key, salt, share)
+    assert 0.0 <= assignment_point(key, salt) < 1.0
+
+
+@PROPERTIES
+@given(
+    st.text(max_size=40),
+    st.lists(st.floats(min_value=0.0, max_value=100.0), min_size=1, max_size=6).filter(
+        lambda ws: sum(ws) > 0
+    ),
+)
+def test_assign_picks_a_group_with_weight(key: str, weights: list[float]) -> None:
+    named = [(f"g{i}", w) for i, w in enumerate(weights)]
+    chosen = assign(key, "ab", named)
+    assert dict(named)[chosen] > 0.0

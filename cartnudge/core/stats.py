@@ -1,6 +1,6 @@
-"""Measuring honestly (SPEC 2.9): holdout lift and A/B tests read every day.
+"""Measuring honestly (SPEC 2.9): holdout lift, A/B tests read every day, stable assignment.
 
-Two parts, both pure: standard library only, no I/O, no clock, no randomness.
+Three parts, all pure: standard library only, no I/O, no clock, no randomness.
 
 1. :func:`compare_holdout` compares the persons a flow reminded with its holdout (persons it
    deliberately did not remind): both recovery rates, the absolute lift with Newcombe's hybrid
@@ -13,6 +13,8 @@ Two parts, both pure: standard library only, no I/O, no clock, no randomness.
    mixture sequential probability ratio test (mSPRT) of Johari, Pekelis and Walsh: its p-values
    and confidence sequences stay valid however often the report is read, so "winner" can be
    printed every morning without inflating the false-winner rate.
+3. :func:`assign` and :func:`in_holdout` put a person in a group from SHA-256 of a salt and the
+   person's key: the same answer in every process, host and Python version.
 
 Units: a rate is a fraction of persons (0.05 = 5 %); a lift or effect is a difference of rates
 (0.03 = 3 percentage points); revenue is in whatever unit the caller sums (yen).
@@ -37,6 +39,7 @@ References, cited at each formula:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -746,3 +749,72 @@ def evaluate_ab_test(arms: Sequence[Arm], design: ABDesign) -> ABResult:
             elif still_needed == 0:
                 state, reason = ABState.NO_DIFFERENCE, NoDifferenceReason.MAX_SAMPLE
     return ABResult(state, winner, reason, tuple(results), still_needed)
+
+
+# --- assignment ------------------------------------------------------------------------------
+
+_POINTS = 2**53  # the float grid of [0, 1): 53 bits, exactly representable
+
+
+def assignment_point(person_key: str, salt: str) -> float:
+    """The person's point in [0, 1) for ``salt``: the first 53 bits of
+    SHA-256(UTF-8(salt) + NUL + UTF-8(person_key)) divided by 2^53.
+
+    The NUL keeps ("ab", "c") and ("a", "bc") apart, hence salts may not contain NUL. SHA-256
+    and integer/float arithmetic are the same on every platform and Python version (unlike
+    ``hash()``, which is salted per process). 53 bits divide exactly into a float, so the point
+    is never rounded up to 1.0. Use one salt per experiment (e.g. "holdout:confirm:1" or
+    "ab:confirm:1:2026-07"): points under different salts are independent.
+    """
+    if "\0" in salt:
+        raise ValueError("salt must not contain NUL")
+    digest = hashlib.sha256(salt.encode("utf-8") + b"\0" + person_key.encode("utf-8")).digest()
+    return (int.from_bytes(digest[:8], "big") >> 11) / _POINTS
+
+
+def assign(person_key: str, salt: str, weights: Sequence[tuple[str, float]]) -> str:
+    """The group of ``person_key``: the weights, in their order, divide [0, 1) into slices
+    proportional to them; the person is in the slice their :func:`assignment_point` falls in.
+
+    Deterministic: the same person, salt and weights give the same group everywhere, so a
+    person keeps their variant across sweeps, hosts and restarts. Weights are relative, and
+    changing any of them moves the slices' borders, hence persons between groups: a running
+    test keeps its weights; a new split is a new test with a new salt.
+
+    Raises ``ValueError`` for no groups, repeated names, a negative or non-finite weight, or
+    weights summing to 0.
+    """
+    if not weights:
+        raise ValueError("assign needs at least one group")
+    names = [name for name, _ in weights]
+    if len(set(names)) != len(names):
+        raise ValueError(f"group names must be distinct: {names}")
+    for name, weight in weights:
+        if not (math.isfinite(weight) and weight >= 0.0):
+            raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {weight!r}")
+    total = math.fsum(weight for _, weight in weights)
+    if total <= 0.0:
+        raise ValueError("weights must not all be 0")
+    point = assignment_point(person_key, salt) * total
+    cumulative = 0.0
+    last = None
+    for name, weight in weights:
+        if weight == 0.0:
+            continue
+        cumulative += weight
+        last = name
+        if point < cumulative:
+            return name
+    assert last is not None
+    return last  # only when rounding put the sum of weights a hair below ``total``
+
+
+def in_holdout(person_key: str, salt: str, share: float) -> bool:
+    """Whether ``person_key`` is in the holdout of ``salt``: its point is below ``share``.
+
+    The same as ``assign(key, salt, [("holdout", share), ("reminded", 1 - share)]) ==
+    "holdout"``. Raising the share only adds persons to the holdout; nobody already in it
+    leaves. Raises ``ValueError`` unless 0 <= share <= 1.
+    """
+    _check_probability("share", share, open_interval=False)
+    return assignment_point(person_key, salt) < share
