@@ -1004,9 +1004,7 @@ TWILIO_TABLE = [
 @pytest.mark.parametrize(("status", "body", "headers", "kind"), TWILIO_TABLE)
 def test_a_twilio_answer_is_classified_as_the_table_says(status, body, headers, kind):
     assert classify_twilio(status, body, headers, NOW).kind is kind
-    # The same answer as JSON text, as httpx hands it over.
-    if isinstance(body, dict):
-        assert classify_http("twilio", status, json.dumps(body), headers, NOW).kind is kind
+    assert classify_http("twilio", status, body, headers, NOW).kind is kind
 
 
 def test_twilio_answers_keep_the_error_code_and_the_wait():
@@ -1282,8 +1280,7 @@ FCM_TABLE = [
 @pytest.mark.parametrize(("status", "body", "headers", "kind"), FCM_TABLE)
 def test_an_fcm_answer_is_classified_as_the_table_says(status, body, headers, kind):
     assert classify_fcm(status, body, headers, NOW).kind is kind
-    text = json.dumps(body) if isinstance(body, dict) else body
-    assert classify_http("fcm", status, text.encode(), headers, NOW).kind is kind
+    assert classify_http("fcm", status, body, headers, NOW).kind is kind
 
 
 def test_fcm_answers_keep_the_error_code_and_retry_after():
@@ -1394,7 +1391,7 @@ LINE_TABLE = [
 @pytest.mark.parametrize(("status", "body", "headers", "kind"), LINE_TABLE)
 def test_a_line_answer_is_classified_as_the_table_says(status, body, headers, kind):
     assert classify_line(status, body, headers, NOW).kind is kind
-    assert classify_http("line", status, json.dumps(body), headers, NOW).kind is kind
+    assert classify_http("line", status, body, headers, NOW).kind is kind
 
 
 def test_a_line_rate_limit_carries_retry_after():
@@ -1410,3 +1407,17 @@ def test_a_line_rate_limit_carries_retry_after():
 def test_an_unknown_provider_is_a_programming_error():
     with pytest.raises(ValueError, match="smoke-signals"):
         classify_http("smoke-signals", 200, None, None)
+
+
+def test_a_json_body_given_as_text_is_classified_by_its_status_and_never_suppressed():
+    # The core parses no JSON (it imports pure modules only): the channel passes response.json().
+    stop = twilio(21610, "Attempt to send to unsubscribed recipient", 400)
+    assert classify_twilio(400, json.dumps(stop)).kind is PERMANENT
+    unregistered = fcm(
+        404, "NOT_FOUND", "Requested entity was not found.", fcm_error("UNREGISTERED")
+    )
+    assert classify_fcm(404, json.dumps(unregistered)).kind is THROTTLED  # as a wrong URL
+    # LINE's words are plain enough to be read in the text.
+    assert (
+        classify_line(429, '{"message":"You have reached your monthly limit."}').kind is THROTTLED
+    )

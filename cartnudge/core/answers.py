@@ -76,7 +76,6 @@ webhook only), other 4xx ``PERMANENT``. ``Retry-After`` is read in both forms.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -544,21 +543,22 @@ def _retry_after(headers: object, now: datetime | None) -> float | None:
 
 
 def _document(body: object) -> tuple[dict[Any, Any], str]:
-    """The body as a JSON object (or ``{}``) and as text (or ``""``)."""
+    """The body as a JSON object (or ``{}``) and as text (or ``""``).
+
+    JSON arrives parsed (a mapping): the core parses nothing itself (tests/test_layout.py keeps
+    it to pure modules), and every channel has ``response.json()`` at hand. A body given as text
+    is only text: for Twilio and FCM that leaves the status to decide, which never suppresses.
+    """
     if isinstance(body, bytes | bytearray):
-        body = bytes(body).decode("utf-8", "replace")
+        return {}, bytes(body).decode("utf-8", "replace")
+    if isinstance(body, str):
+        return {}, body
     if isinstance(body, Mapping):
         try:
             return dict(body), ""
         except Exception:  # a strange mapping: no document
             return {}, ""
-    if not isinstance(body, str):
-        return {}, ""
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        doc = None
-    return (doc if isinstance(doc, dict) else {}), body
+    return {}, ""
 
 
 def _text(value: object) -> str:
@@ -774,9 +774,9 @@ def classify_line(
     status = _status(status)
     if 200 <= status < 300:
         return Answer(SENT, "accepted")
-    doc, _ = _document(body)
+    doc, text = _document(body)
     retry_after = _retry_after(headers, now)
-    message = _text(doc.get("message"))
+    message = _text(doc.get("message")) or text  # LINE's words are plain enough to find in text
     lowered = message.lower()
     properties = [_text(d.get("property")) for d in _dicts(doc.get("details"))]
     if status == 409 and "retry key" in lowered:
@@ -808,9 +808,10 @@ def classify_http(
     now: datetime | None = None,
 ) -> Answer:
     """An HTTP answer of ``provider`` (``twilio``, ``fcm``, ``line`` or ``webhook``, the generic
-    JSON webhook of SMS and push). ``body`` is the parsed JSON or its text; ``now`` turns an
-    HTTP-date ``Retry-After`` into seconds. :class:`ValueError` for an unknown provider (a
-    programming error); never an exception for anything the server sent."""
+    JSON webhook of SMS and push). ``body`` is the parsed JSON (a mapping) when the answer was
+    JSON, else its text or ``None``; ``now`` turns an HTTP-date ``Retry-After`` into seconds.
+    :class:`ValueError` for an unknown provider (a programming error); never an exception for
+    anything the server sent."""
     try:
         policy = _PROVIDERS[provider]
     except (KeyError, TypeError):
