@@ -10,16 +10,26 @@ created; they are dropped again afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from cartnudge.engines import build_engine
+from cartnudge.shop.contract import ShopContract
+from cartnudge.shop.reader import ShopReader
 from tests.conftest import backend_url
-from tests.real_shops import REFERENCE_NOW, drop_shop, load_shop, shop_tables, split_statements
+from tests.real_shops import (
+    REFERENCE_NOW,
+    SHOPS,
+    drop_shop,
+    load_shop,
+    shop_tables,
+    split_statements,
+)
 
 TWO_POW_31 = 2**31
 
@@ -42,6 +52,32 @@ def eccube(tmp_path: Path) -> Iterator[Connection]:
         drop_shop(engine, "eccube4")
     finally:
         engine.dispose()
+
+
+def session_zone(engine: Engine) -> tzinfo:
+    """The zone the shop's connections read and write naive times in (NOTES.md of both shops:
+    shop.timestamps_timezone must be it): PostgreSQL's TimeZone, MariaDB's time_zone offset."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return ZoneInfo(conn.execute(text("SHOW TimeZone")).scalar())
+        offset = conn.execute(text("SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")).scalar()
+        return timezone(timedelta(seconds=round(offset / 60) * 60))
+
+
+def draft_candidates(conn: Connection, name: str) -> dict[str, str]:
+    """Run the shop's draft contract (contrib/shops/<name>/sql) through cartnudge's own reader at
+    the reference time: check() finds no problem; return {order_id: abandoned_step} of the
+    abandoned orders active in the last 24 hours and abandoned at least an hour ago."""
+    contract = ShopContract(SHOPS[name].folder / "sql")
+    reader = ShopReader(conn.engine, contract, session_zone(conn.engine))  # type: ignore[arg-type]
+    now = REFERENCE_NOW.astimezone(UTC).replace(tzinfo=None)
+    assert reader.check(now) == []
+    pages = reader.abandoned_orders(
+        due_before=now - timedelta(hours=1), active_since=now - timedelta(days=1), chunk_size=4
+    )
+    return {
+        row.candidate.order_id: row.candidate.abandoned_step.value for page in pages for row in page
+    }
 
 
 @pytest.fixture
@@ -177,6 +213,23 @@ class TestEccube4OnPostgres:
             eccube, "SELECT id FROM dtb_order WHERE email = 'daisuke.watanabe@example.jp'"
         ) == {10}
 
+    def test_the_draft_contract_reads_orders_and_order_less_carts(self, eccube: Connection):
+        # status-8 orders are 'confirm'; carts without an order get 1000000000 + cart id
+        assert draft_candidates(eccube, "eccube4") == {
+            "6": "confirm",
+            "7": "confirm",
+            "8": "confirm",
+            "10": "confirm",
+            "11": "confirm",
+            "12": "confirm",
+            "13": "confirm",
+            "14": "confirm",
+            "15": "confirm",
+            "1000000008": "cart",
+            "1000000011": "cart",
+            "1000000013": "cart",
+        }
+
     def test_a_guest_stuck_at_the_payment_page_is_not_purchase_in_progress(
         self, eccube: Connection
     ):
@@ -278,6 +331,26 @@ class TestMagento2OnMariadb:
             )
         )
         assert statuses == {1: 1, 2: 3, 3: None, 4: 1, 18: 4}
+
+    def test_the_draft_contract_reads_quotes_and_restored_quotes(self, magento: Connection):
+        steps = draft_candidates(magento, "magento2")
+        assert set(steps) == {
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "10",
+            "11",
+            "12",
+            "16",
+            "18",
+        }
+        assert steps["12"] == "payment_failed" and steps["6"] == "cart"
 
     def test_the_collation_matches_addresses_whatever_their_case(self, magento: Connection):
         assert ids(
