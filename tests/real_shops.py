@@ -44,7 +44,8 @@ SHOPS = {
 def split_statements(sql: str) -> list[str]:
     """The statements of an SQL script, without comments, split on top-level semicolons.
 
-    Semicolons inside '...' strings (with '' or, for MySQL, backslash escapes), "..." and `...`
+    Semicolons inside '...' strings (with '' and backslash escapes: MySQL's default; the
+    PostgreSQL files have no backslash, which would be a plain character there), "..." and `...`
     identifiers, -- line comments and /* */ block comments do not split. Dollar-quoted
     PostgreSQL bodies are not supported (the shop files have none): one raises ValueError.
     """
