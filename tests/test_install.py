@@ -156,3 +156,15 @@ def test_init_copies_the_operator_files_and_never_overwrites(tmp_path: Path) -> 
     assert again.exit_code == 1
     assert "already there; nothing was copied" in again.output
     assert (target / "sql" / "abandoned_orders.sql").read_text() == "-- the shop's own\n"
+
+
+def test_the_demo_writes_its_signing_key_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from cartnudge.config import load_config
+    from cartnudge.demo.build import DEMO_KEYS, build_demo
+
+    config_path, _ = build_demo(tmp_path / "demo", now=datetime(2026, 11, 22, 12), customers=10)
+    key_file = tmp_path / "demo" / "token-keys"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert load_config(config_path, environ={}).token_keys == (DEMO_KEYS.encode(),)

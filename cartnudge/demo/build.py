@@ -3,7 +3,6 @@ and the demo's suppression list, all under one directory."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +10,8 @@ from sqlalchemy import create_engine
 
 from cartnudge.demo.seed import SeedReport, create_shop_schema, seed_shop
 from cartnudge.engines import build_engine
+from cartnudge.errors import FileWriteError
+from cartnudge.files import check_target, refuse_existing, write_file
 from cartnudge.state.store import migrate
 from cartnudge.state.suppressions import Suppressions
 
@@ -19,16 +20,6 @@ DEMO_KEYS_ENV = "CARTNUDGE_DEMO_TOKEN_KEYS"
 # demo writes it to token-keys beside its configuration (recovery.keys_file), so every command
 # the demo prints runs without setting anything.
 DEMO_KEYS = "demo-signing-key-not-secret-0001"
-
-
-def write_key_file(path: Path, keys: str) -> None:
-    """Write ``keys`` to ``path`` readable by its owner only (0600), also when it existed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (keys + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 DEMO_CONFIG = """\
@@ -72,14 +63,15 @@ def write_demo_config(
     directory: Path, *, smtp_host: str | None = None, smtp_port: int = 25
 ) -> Path:
     path = directory / "config.yaml"
-    path.write_text(
+    write_file(
+        path,
         DEMO_CONFIG.format(
             transport="smtp" if smtp_host else "outbox",
             smtp_host=smtp_host or "localhost",
             smtp_port=smtp_port,
             keys_env=DEMO_KEYS_ENV,
         ),
-        encoding="utf-8",
+        what="demo configuration",
     )
     return path
 
@@ -92,17 +84,34 @@ def build_demo(
     seed: int = 42,
     smtp_host: str | None = None,
     smtp_port: int = 25,
+    force: bool = False,
 ) -> tuple[Path, SeedReport]:
-    """Write ``directory``/config.yaml and shop.db (replacing an earlier demo's); return the
-    configuration's path and what was seeded."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``directory``/config.yaml, token-keys and shop.db; return the configuration's path
+    and what was seeded.
+
+    An existing shop.db, config.yaml or outbox message in ``directory`` is replaced only with
+    ``force`` (FileWriteError, exit 9, otherwise): the directory may be someone's real shop.
+    Even with ``force`` only regular files are removed, never what a symlink points to."""
     shop_db = directory / "shop.db"
-    shop_db.unlink(missing_ok=True)
+    config = directory / "config.yaml"
     outbox = directory / "outbox"
-    if outbox.is_dir():
-        for old in outbox.glob("*.eml"):
-            old.unlink()
-    write_key_file(directory / "token-keys", DEMO_KEYS)
+    old_messages = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    if not force:
+        refuse_existing(
+            [shop_db, config, *old_messages[:1]],
+            what="demo --dir",
+            hint="give --force to replace an earlier demo, or another --dir",
+        )
+    for path in (shop_db, config, *old_messages):
+        check_target(path, what="demo --dir")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileWriteError(f"demo --dir {directory}: cannot create it ({exc.strerror})") from None
+    shop_db.unlink(missing_ok=True)
+    for old in old_messages:
+        old.unlink()
+    write_file(directory / "token-keys", DEMO_KEYS + "\n", what="demo key file", mode=0o600)
     config_path = write_demo_config(directory, smtp_host=smtp_host, smtp_port=smtp_port)
     engine = create_engine(f"sqlite:///{shop_db}")
     try:
