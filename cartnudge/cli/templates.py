@@ -66,7 +66,7 @@ def templates_preview(
     \b
     Examples:
       cartnudge templates preview 140001
-      cartnudge templates preview 140001 --order 1234 --format eml --output preview.eml
+      cartnudge templates preview 140001 --order 3 --format eml --output preview.eml
     """
     from cartnudge.messages.compose import email_envelope, render_order
     from cartnudge.messages.templates import sample_context
