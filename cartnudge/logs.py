@@ -68,16 +68,18 @@ def log_tail() -> list[str]:
     return list(_tail)
 
 
-def setup_logging(verbosity: int, *, log_file: str | None = None, syslog: bool = False) -> None:
+def setup_logging(
+    verbosity: int, *, log_file: str | None = None, syslog: bool = False, keep: bool = False
+) -> None:
     """Log through :class:`MaskingFormatter`, each line with its UTC time and level
     (``2026-11-22T00:05:01Z WARNING cartnudge: ...``); ``verbosity`` is the ``-v`` count.
 
     Lines go to stderr, or appended to ``log_file``, or to syslog (``/dev/log``, facility
-    user, tagged ``cartnudge``). A later call (``-v`` after the subcommand) keeps the
-    destination. Raises OSError when ``log_file`` cannot be opened."""
+    user, tagged ``cartnudge``). With ``keep`` (``-v`` after the subcommand) the destination
+    set by the group's call stays. The file is opened at the first line written."""
     global _verbosity
     _verbosity = verbosity
-    if log_file is not None or syslog:
+    if not keep:
         _destination.update(log_file=log_file, syslog=syslog)
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler: logging.Handler

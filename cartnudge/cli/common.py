@@ -125,7 +125,7 @@ def _add_verbosity(ctx: click.Context, _param: click.Parameter, value: int) -> i
     from cartnudge.logs import setup_logging, verbosity
 
     if value:
-        setup_logging(verbosity() + value)
+        setup_logging(verbosity() + value, keep=True)
     return value
 
 
