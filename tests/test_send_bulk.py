@@ -35,7 +35,8 @@ NOW = datetime(2026, 11, 22, 12, 0)  # naive UTC, as inside cartnudge
 ABANDONED = NOW - timedelta(hours=5)  # 2026-11-22 16:00 in Tokyo
 SUBJECT = "山田 太郎 様、カートに商品が残っています【テスト商店】"
 COUNTS = (
-    "will receive: 2\nexcluded: no_consent 1, suppressed 1, invalid_address 1, already_sent 0\n"
+    "will receive: 2\nexcluded: no_consent 1, suppressed 1, invalid_address 1, already_sent 0, "
+    "no_cart 0, frequency_cap 0\n"
 )
 SENT_TWO = "sent 2, failed 0, retry later 0\n"
 
@@ -246,12 +247,23 @@ def test_running_the_same_campaign_again_sends_nothing_and_another_campaign_send
     assert (first.exit_code, again.exit_code) == (0, 0)
     assert again.stdout == (
         "will receive: 0\n"
-        "excluded: no_consent 1, suppressed 1, invalid_address 1, already_sent 2\n"
+        "excluded: no_consent 1, suppressed 1, invalid_address 1, already_sent 2, "
+        "no_cart 0, frequency_cap 0\n"
         "sample: none (nobody to send to)\n"
         "nothing to send\n"
     )
     assert len(outbox(tmp_path)) == 2
-    other = send_bulk(config_path, *args, "--campaign", "dec_sale-2")
+    # Another campaign the same day: the frequency cap (1 per 16 hours) holds both back...
+    capped = send_bulk(config_path, *args, "--campaign", "dec_sale-2")
+    assert capped.exit_code == 0
+    assert capped.stdout.startswith(
+        "will receive: 0\n"
+        "excluded: no_consent 1, suppressed 1, invalid_address 1, already_sent 0, no_cart 0, "
+        "frequency_cap 2\n"
+    )
+    assert len(outbox(tmp_path)) == 2
+    # ...unless the operator overrides it.
+    other = send_bulk(config_path, *args, "--campaign", "dec_sale-2", "--ignore-cap")
     assert other.exit_code == 0
     assert other.stdout.startswith(COUNTS) and other.stdout.endswith(SENT_TWO)
     assert len(outbox(tmp_path)) == 4
@@ -287,7 +299,8 @@ def test_filters_are_spelled_as_in_search(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
         "will receive: 1\n"
-        "excluded: no_consent 0, suppressed 0, invalid_address 0, already_sent 0\n"
+        "excluded: no_consent 0, suppressed 0, invalid_address 0, already_sent 0, "
+        "no_cart 0, frequency_cap 0\n"
         f"sample (customer {people.visitor}, hanako@example.jp):\n"
     )
     assert result.stdout.endswith("sent 1, failed 0, retry later 0\n")
@@ -306,16 +319,29 @@ def test_without_consent_required_the_customer_without_opt_in_receives_it(
     result = send_bulk(path, "--template", "140001", "--campaign", "nov-sale", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        "will receive: 3\nexcluded: no_consent 0, suppressed 1, invalid_address 1, already_sent 0\n"
+        "will receive: 3\nexcluded: no_consent 0, suppressed 1, invalid_address 1, already_sent 0, "
+        "no_cart 0, frequency_cap 0\n"
     )
     assert recipients(tmp_path) == ["hanako@example.jp", "optout@example.jp", "taro@example.jp"]
+
+
+def test_a_cart_template_is_never_sent_to_a_customer_without_an_abandoned_cart(
+    shop: ShopBuilder, people: People, app: App
+) -> None:
+    channel = MemoryChannel()
+    found = bulk.plan(app, mailing(abandoned=False), now=NOW)
+    summary = bulk.send(app, mailing(abandoned=False), channel, now=NOW)
+    assert (found.recipients, found.excluded["no_cart"]) == (0, 1)
+    assert (summary.sent, channel.sent) == (0, [])
+    assert delivery_rows(shop) == []
 
 
 def test_customers_without_an_abandoned_order_get_no_items_and_a_token_naming_no_order(
     shop: ShopBuilder, people: People, app: App, tmp_path: Path
 ) -> None:
     channel = MemoryChannel()
-    summary = bulk.send(app, mailing(abandoned=False), channel, now=NOW)
+    remarketing = mailing(template_id=140002, abandoned=False)
+    summary = bulk.send(app, remarketing, channel, now=NOW)
     assert (summary.sent, summary.failed) == (1, 0)
     [envelope] = channel.sent
     assert envelope.recipient == "plain@example.jp"

@@ -48,6 +48,12 @@ def _campaign(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     "campaign again sends nothing to anyone who already has it.",
 )
 @filter_options
+@click.option(
+    "--ignore-cap",
+    is_flag=True,
+    help="Send also to customers the frequency cap holds back (reminded max_sends times "
+    "within frequency_cap.window).",
+)
 @click.option("--yes", "assume_yes", is_flag=True, help="Send without asking (for scripts).")
 @click.option(
     "--dry-run", is_flag=True, help="Stop after the count and the sample: write and send nothing."
@@ -57,6 +63,7 @@ def send_bulk(
     config_path: str,
     template_id: int,
     campaign: str,
+    ignore_cap: bool,
     assume_yes: bool,
     dry_run: bool,
     **filters: Any,
@@ -64,9 +71,11 @@ def send_bulk(
     """Send a template to the customers a search finds, once per customer per campaign.
 
     Selects customers with the same filters as 'search', leaves out those without e-mail
-    consent (when consent.required), on the suppression list, without a valid address, or who
-    already have this campaign, prints the counts and one rendered sample, and asks before
-    sending. An interrupted mailing is finished by running the same command again.
+    consent (when consent.required), on the suppression list, without a valid address, who
+    already have this campaign, without an abandoned cart (for a cart_abandonment template) or
+    held back by the frequency cap (unless --ignore-cap), prints the counts and one rendered
+    sample, and asks before sending. An interrupted mailing is finished by running the same
+    command again.
 
     \b
     Examples:
@@ -81,7 +90,9 @@ def send_bulk(
     now = common.utcnow()
     try:
         check_template(app, template_id)
-        mailing = Mailing(campaign=campaign, template_id=template_id, filters=f)
+        mailing = Mailing(
+            campaign=campaign, template_id=template_id, filters=f, ignore_cap=ignore_cap
+        )
         found = plan(app, mailing, now=now)
         click.echo(f"will receive: {found.recipients}")
         click.echo(

@@ -64,6 +64,8 @@ class Exclusion(StrEnum):
     NO_CONSENT = "no_consent"  # no e-mail opt-in, while consent.required (SPEC 2.7)
     INVALID_ADDRESS = "invalid_address"  # no address, or not a deliverable-looking one
     SUPPRESSED = "suppressed"  # on the suppression list: opt-out, hard bounce (SPEC 2.7)
+    NO_CART = "no_cart"  # a cart-abandonment template, and the customer has no abandoned cart
+    FREQUENCY_CAP = "frequency_cap"  # reminded max_sends times in the window (SPEC 2.8)
 
 
 # The order the CLI prints them in.
@@ -72,6 +74,8 @@ EXCLUSION_ORDER = (
     Exclusion.SUPPRESSED,
     Exclusion.INVALID_ADDRESS,
     Exclusion.ALREADY_SENT,
+    Exclusion.NO_CART,
+    Exclusion.FREQUENCY_CAP,
 )
 
 
@@ -117,6 +121,7 @@ class Mailing:
     campaign: str
     template_id: int
     filters: Filters
+    ignore_cap: bool = False  # --ignore-cap: send past the frequency cap
 
     @property
     def flow(self) -> str:
@@ -242,6 +247,12 @@ def _decide_page(
         CHANNEL, (p.order.candidate.email or "" for p in people)
     )
     flow = mailing.flow
+    # "Items left in your cart" with an empty list and a 0-yen total is never sent.
+    needs_cart = app.catalogue.get(mailing.template_id).category == "cart_abandonment"
+    cap = None if mailing.ignore_cap else app.config.frequency_cap
+    recent: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+    if cap is not None:
+        recent = app.deliveries.recent_sends((p.customer_id for p in people), now - cap[1])
     out: list[Recipient] = []
     excluded: Counter[str] = Counter()
     for p in people:
@@ -259,9 +270,21 @@ def _decide_page(
             excluded[Exclusion.INVALID_ADDRESS.value] += 1
         elif normalise_address(address) in suppressed:
             excluded[Exclusion.SUPPRESSED.value] += 1
+        elif needs_cart and not p.has_order:
+            excluded[Exclusion.NO_CART.value] += 1
+        elif cap is not None and _capped(recent.get(p.customer_id, ()), cap[0], now - cap[1]):
+            excluded[Exclusion.FREQUENCY_CAP.value] += 1
         else:
             out.append(p)
     return out, excluded
+
+
+def _capped(
+    sends: Iterable[tuple[str, str, int, int, datetime]], most: int, since: datetime
+) -> bool:
+    """The customer had ``most`` reminders (distinct order, flow, step, episode; any channel)
+    since ``since``: the frequency cap of the sweep (SPEC 2.8) holds a mailing back too."""
+    return len({s[:4] for s in sends if s[4] >= since}) >= most
 
 
 def _decided_pages(
