@@ -163,6 +163,7 @@ def test_the_token_comes_from_a_variable_or_a_file(
     monkeypatch.setenv("LINE_TOKEN", TOKEN)
     from_env = load_config(write_config(tmp_path, line_config(tmp_path, token_env="LINE_TOKEN")))
     (tmp_path / "line.key").write_text(TOKEN + "\n", encoding="utf-8")
+    (tmp_path / "line.key").chmod(0o600)
     from_file = load_config(write_config(tmp_path, line_config(tmp_path, token_file="line.key")))
     assert from_env.line_token == from_file.line_token == TOKEN
     assert TOKEN not in repr(from_env)
@@ -174,6 +175,7 @@ def test_the_token_comes_from_a_variable_or_a_file(
         ({}, "line: name the channel access token's variable"),
         ({"token_env": "NO_SUCH_LINE_VAR"}, "line.token_env: environment variable"),
         ({"token_file": "missing.key"}, "line.token_file: cannot read"),
+        ({"token_file": "readable.key"}, "readable by every user"),
         ({"token_env": "X", "token_file": "y"}, "either token_env or token_file"),
         ({"token_env": "X", "enabled": False}, "line.enabled is false"),
         ({"token_env": "X", "monthly_quota": 0}, "line.monthly_quota"),
@@ -185,6 +187,8 @@ def test_line_settings_are_refused_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: dict, message: str
 ) -> None:
     monkeypatch.setenv("X", TOKEN)
+    (tmp_path / "readable.key").write_text(TOKEN, encoding="utf-8")
+    (tmp_path / "readable.key").chmod(0o644)
     with pytest.raises(ConfigError, match=message) as exc:
         load_config(write_config(tmp_path, line_config(tmp_path, **line)))
     assert "\n" not in str(exc.value) and TOKEN not in str(exc.value)
