@@ -157,7 +157,7 @@ def suppressions_add(config_path: str, address: str, reason: str, channel: str) 
     \b
     Examples:
       cartnudge suppressions add taro@example.jp --reason complaint
-      cartnudge suppressions add --channel line U4af4980629...
+      cartnudge suppressions add --channel line U4af4980629d0e1f2a3b4c5d6e7f8a9b0
     """
     from cartnudge.channels.line import valid_user_id
     from cartnudge.core.rules import normalise_address
