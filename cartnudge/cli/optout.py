@@ -200,41 +200,94 @@ def suppressions_remove(config_path: str, address: str) -> None:
 @click.option(
     "--reason", default="import", show_default=True, help="Reason for rows without a reason column."
 )
+@click.option(
+    "--channel",
+    type=click.Choice(["email", "sms", "push", "line"]),
+    default="email",
+    show_default=True,
+    help="What the addresses are: e-mail addresses, phone numbers (kept as E.164), push "
+    "tokens or LINE user ids (kept as they are).",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "utf-8-sig", "utf-16", "cp932", "shift_jis"]),
+    default="auto",
+    show_default=True,
+    help="The file's encoding; auto tells UTF-8 (with or without BOM), UTF-16 and "
+    "Shift_JIS/CP932 (Excel's CSV in Japan) apart.",
+)
 @handle_errors
-def suppressions_import(config_path: str, csv_path: Path, reason: str) -> None:
+def suppressions_import(
+    config_path: str, csv_path: Path, reason: str, channel: str, encoding: str
+) -> None:
     """Import addresses from a CSV with an 'address' column (optional 'reason' column).
 
-    Invalid rows are reported with their line number and skipped; valid ones are imported.
+    Invalid rows are reported, masked, with their line number and skipped; valid ones are
+    imported.
 
     \b
     Example:
       cartnudge suppressions import old-optouts.csv
+      cartnudge suppressions import --channel sms --encoding cp932 phones.csv
     """
-    from cartnudge.core.rules import valid_email
+    import io
+
+    from cartnudge.core.rules import normalise_address
+    from cartnudge.logs import mask_pii
+    from cartnudge.operator.csvfiles import decode_csv
     from cartnudge.recovery import unsubscribe as add_suppression
 
+    try:
+        text, _used = decode_csv(csv_path.read_bytes(), encoding)
+    except ValueError as exc:
+        raise ConfigError(f"{csv_path}: {exc}") from None
     app = load_app(config_path)
+    region = app.config.settings.phone_region
     added = existing = bad = 0
     now = common.utcnow()
     try:
-        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "address" not in reader.fieldnames:
-                raise ConfigError(f"{csv_path}: needs a header row with an 'address' column")
-            for row in reader:
-                address = (row.get("address") or "").strip()
-                if not valid_email(address):
-                    bad += 1
-                    click.echo(
-                        f"{csv_path}:{reader.line_num}: not an e-mail address: "
-                        f"{address!r} (skipped)",
-                        err=True,
-                    )
-                    continue
-                if add_suppression(app, address, now=now, source=row.get("reason") or reason):
-                    added += 1
-                else:
-                    existing += 1
+        first = text.split("\n", 1)[0]
+        # Excel's "Unicode text" is tab-separated; its CSV is comma-separated.
+        delimiter = "\t" if "\t" in first and "," not in first else ","
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        if not reader.fieldnames or "address" not in [f.strip() for f in reader.fieldnames]:
+            raise ConfigError(f"{csv_path}: needs a header row with an 'address' column")
+        reader.fieldnames = [f.strip() for f in reader.fieldnames]
+        for row in reader:
+            raw = (row.get("address") or "").strip()
+            address, problem = channel_address(raw, channel, region)
+            if address is None:
+                bad += 1
+                click.echo(
+                    f"{csv_path}:{reader.line_num}: {problem}: {mask_pii(repr(raw))} (skipped)",
+                    err=True,
+                )
+                continue
+            address = normalise_address(address, channel)
+            source = (row.get("reason") or "").strip() or reason
+            if add_suppression(app, address, now=now, source=source, channel=channel):
+                added += 1
+            else:
+                existing += 1
     finally:
         app.dispose()
     click.echo(f"imported {added}, already there {existing}, invalid {bad}")
+
+
+def channel_address(raw: str, channel: str, region: str) -> tuple[str | None, str]:
+    """``raw`` as kept on ``channel``'s suppression list (e-mail as given, a phone number as
+    E.164, a push token or LINE user id as it is), or None and what is wrong with it."""
+    from cartnudge.core.phones import normalise_phone
+    from cartnudge.core.rules import valid_email
+
+    if channel == "email":
+        return (raw, "") if valid_email(raw) else (None, "not an e-mail address")
+    if channel == "sms":
+        e164 = normalise_phone(raw, region)
+        return (e164, "") if e164 else (None, "not a phone number")
+    if channel == "line":
+        from cartnudge.channels.line import valid_user_id
+
+        return (raw, "") if valid_user_id(raw) else (None, "not a LINE user id")
+    ok = bool(raw) and len(raw) <= 4096 and not any(c.isspace() for c in raw) and "@" not in raw
+    return (raw, "") if ok else (None, "not a push token")
