@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
+from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.errors import ChannelError
 
@@ -278,21 +279,12 @@ def _retryable(status: int) -> bool:
     return status == 429 or 500 <= status < 600
 
 
-class _Retry(Exception):
+class _Retry(base.Failure):
     """Worth another try now: 429, 5xx, the request did not leave."""
 
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
 
-
-class _Unusable(Exception):
+class _Unusable(base.Failure):
     """Nothing more can be sent in this batch (credentials refused); not the message's fault."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 # -- the channel --------------------------------------------------------------------------------
@@ -313,11 +305,9 @@ class PushChannel(Channel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_tries < 1:
-            raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._secret = secret
-        self.max_tries = max_tries
+        self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._clock = clock
         self._client: httpx.Client | None = None
@@ -331,7 +321,7 @@ class PushChannel(Channel):
             stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception_type(_Retry),
-            before_sleep=self._log_retry,
+            before_sleep=base.log_retry(log, f"push {self.where}", self._clean, max_tries),
             sleep=sleep,
             reraise=True,
         )
@@ -715,16 +705,6 @@ class PushChannel(Channel):
         else:
             why = f"gave up after {self.max_tries} tries"
         return self._clean(f"{exc.detail} ({why})")
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.info(
-            "push %s: %s; try %d of %d",
-            self.where,
-            self._clean(str(exc)),
-            state.attempt_number + 1,
-            self.max_tries,
-        )
 
 
 def _json_bytes(doc: dict) -> bytes:
