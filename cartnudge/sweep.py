@@ -45,7 +45,6 @@ from cartnudge.messages.compose import email_envelope, push_envelope, render_ord
 from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
-    MAX_ATTEMPTS,
     Claimed,
     ClaimLost,
     ClaimRequest,
@@ -601,14 +600,9 @@ class Sweep:
         flows: dict[int, str] = {}
         for cl, item in batch:
             flows[cl.id] = item.track.rules.flow
-            if cl.attempts >= MAX_ATTEMPTS:
-                outcomes.append(
-                    Outcome(
-                        cl.id,
-                        DeliveryStatus.FAILED,
-                        f"gave up after {cl.attempts} temporary failures",
-                    )
-                )
+            worn_out = cl.worn_out()
+            if worn_out is not None:
+                outcomes.append(worn_out)
                 continue
             problem = items.problems.get(item.order.candidate.order_id)
             if problem:

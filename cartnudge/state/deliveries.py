@@ -73,6 +73,14 @@ class Claimed:
     key: tuple[str, str, int, int, str]
     attempts: int
 
+    def worn_out(self) -> Outcome | None:
+        """The ``failed`` outcome of a claim whose earlier sweeps used up its
+        :data:`MAX_ATTEMPTS` temporary failures; None while it may still be tried."""
+        if self.attempts < MAX_ATTEMPTS:
+            return None
+        detail = f"gave up after {self.attempts} temporary failures"
+        return Outcome(self.id, DeliveryStatus.FAILED, detail)
+
 
 @dataclass(frozen=True)
 class SkipRecord:
