@@ -25,6 +25,22 @@ Answers:
 
 Secrets (the service-account JSON and its key, the access token, the signed assertion, the
 webhook secret) never appear in an exception, a delivery detail or a log line.
+
+Why not google-auth: the service-account flow is a dozen lines here (:func:`service_account_jwt`,
+:func:`parse_token_response`), and google-auth (2.63, checked when this was written) does not
+serve it. Its assertion takes ``iat``/``exp`` from the real clock, so the channel's injectable
+clock, which the token cache and its refresh before expiry run on, cannot drive it; it pins the
+assertion's audience to https://oauth2.googleapis.com/token whatever the service account's
+``token_uri`` (or ``push.token_uri``) says, so it cannot be pointed at another token endpoint;
+its token request retries 5xx/408/429 on its own with real sleeps and no ``Retry-After``, under
+this channel's retries (``max_tries``, backoff, ``Retry-After``); it has no httpx transport (it
+wants requests or urllib3, neither a dependency, or an adapter); and importing it costs another
+100-250 ms at the push channel's start on this project's machines. So the flow stays here, and
+tests/test_push_google_auth.py holds it to google-auth's own logic: google-auth verifies our
+assertion (``google.auth.jwt.decode`` with the service account's public key) and finds the claims
+its own service-account credentials write; its token exchange (``google.oauth2._client``), run
+against the same token endpoint, gets the same token and lifetime from the same answers, and
+refuses or retries where this channel does. google-auth is a test dependency only (``.[dev]``).
 """
 
 from __future__ import annotations
@@ -76,6 +92,9 @@ _NOT_SENT = (
 )
 _GONE_CODES = frozenset({"UNREGISTERED"})
 _THIRD_PARTY_AUTH = "THIRD_PARTY_AUTH_ERROR"  # APNs / web push credentials at Firebase
+# OAuth error codes that say "the server's trouble, try again" (RFC 6749 4.1.2.1; google-auth's
+# token client retries them whatever the status)
+_OAUTH_RETRYABLE = ("internal_failure", "server_error", "temporarily_unavailable")
 
 
 class PushSettings(BaseModel):
@@ -211,6 +230,25 @@ def service_account_jwt(
     return f"{signing_input}.{_b64url(signature)}"
 
 
+def parse_token_response(doc: Any) -> tuple[str, float]:
+    """The access token and its lifetime in seconds from a token endpoint's 200 answer (parsed
+    JSON): ``expires_in`` may be a number or a numeric string (RFC 6749 5.1 says a number; some
+    servers send a string); missing or unusable, :data:`DEFAULT_EXPIRES_IN` (the lifetime Google
+    issues). :class:`ValueError` when there is no access token."""
+    token = doc.get("access_token") if isinstance(doc, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ValueError("the token endpoint answered 200 without an access_token")
+    expires_in = doc.get("expires_in", DEFAULT_EXPIRES_IN)
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in)
+        except ValueError:
+            expires_in = DEFAULT_EXPIRES_IN
+    if not isinstance(expires_in, int | float) or not math.isfinite(expires_in):
+        expires_in = DEFAULT_EXPIRES_IN
+    return token, max(0.0, float(expires_in))
+
+
 # -- answers ------------------------------------------------------------------------------------
 
 
@@ -276,7 +314,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _retryable(status: int) -> bool:
-    return status == 429 or 500 <= status < 600
+    """408, 429 and 5xx: worth another try (google-auth's token client retries the same)."""
+    return status in (408, 429) or 500 <= status < 600
 
 
 class _Retry(base.Failure):
@@ -502,26 +541,16 @@ class PushChannel(Channel):
             raise _Retry(self._clean(f"token request failed: {_describe(exc)}")) from None
         status = response.status_code
         if status != 200:
-            detail = self._clean(f"token request answered {status} {_api_error(response).summary}")
-            if _retryable(status):
+            error = _api_error(response)
+            detail = self._clean(f"token request answered {status} {error.summary}")
+            oauth_retry = error.status in _OAUTH_RETRYABLE or error.message in _OAUTH_RETRYABLE
+            if _retryable(status) or oauth_retry:
                 raise _Retry(detail, self._retry_after(response))
             raise _Unusable(f"{detail} (are the service account and its key valid?)")
         try:
-            doc = response.json()
+            token, expires_in = parse_token_response(response.json())
         except ValueError:
-            doc = None
-        token = doc.get("access_token") if isinstance(doc, dict) else None
-        if not isinstance(token, str) or not token:
-            raise _Unusable("the token endpoint answered 200 without an access_token")
-        expires_in = doc.get("expires_in", DEFAULT_EXPIRES_IN)
-        if isinstance(expires_in, str):
-            try:
-                expires_in = float(expires_in)
-            except ValueError:
-                expires_in = DEFAULT_EXPIRES_IN
-        if not isinstance(expires_in, int | float) or not math.isfinite(expires_in):
-            expires_in = DEFAULT_EXPIRES_IN
-        expires_in = max(0.0, float(expires_in))
+            raise _Unusable("the token endpoint answered 200 without an access_token") from None
         self._forget(token)
         self._token = token
         self._refresh_at = now + expires_in - min(REFRESH_MARGIN, expires_in / 2)
