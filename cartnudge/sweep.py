@@ -59,6 +59,14 @@ UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIV
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
 
 
+# An outcome's status -> (the Summary attribute, the per-flow counter's key); any other: failed.
+_OUTCOME_COUNTS = {
+    DeliveryStatus.SENT: ("sent", "sent"),
+    DeliveryStatus.RETRY: ("retry_later", "retry_later"),
+    DeliveryStatus.IN_DOUBT: ("in_doubt_found", "in_doubt"),
+}
+
+
 @dataclass
 class Summary:
     run_id: str
@@ -87,18 +95,20 @@ class Summary:
     def count_candidate(self, flow: str) -> None:
         self._flow(flow)["candidates"] += 1
 
+    def _add(self, flow: str, total: str, per_flow: str) -> None:
+        """One more of attribute ``total`` overall and of ``per_flow`` in the flow's counter."""
+        setattr(self, total, getattr(self, total) + 1)
+        self._flow(flow)[per_flow] += 1
+
     def count(self, flow: str, decision: Decision) -> None:
         """Count one decision (one per channel of a flow), overall and for its flow."""
-        per_flow = self._flow(flow)
         if decision.kind is Kind.SEND:
-            self.due += 1
-            per_flow["due"] += 1
+            self._add(flow, "due", "due")
         elif decision.kind is Kind.WAIT:
-            self.waiting += 1
-            per_flow["waiting"] += 1
+            self._add(flow, "waiting", "waiting")
             if decision.deferred_by is not None:
                 self.deferred[decision.deferred_by.value] += 1
-                per_flow["deferred"] += 1
+                self._flow(flow)["deferred"] += 1
         else:
             self.count_skip(flow, decision.reason)
 
@@ -107,19 +117,8 @@ class Summary:
         self._flow(flow)["skipped"] += 1
 
     def count_outcome(self, flow: str, outcome: Outcome) -> None:
-        per_flow = self._flow(flow)
-        if outcome.status is DeliveryStatus.SENT:
-            self.sent += 1
-            per_flow["sent"] += 1
-        elif outcome.status is DeliveryStatus.RETRY:
-            self.retry_later += 1
-            per_flow["retry_later"] += 1
-        elif outcome.status is DeliveryStatus.IN_DOUBT:
-            self.in_doubt_found += 1
-            per_flow["in_doubt"] += 1
-        else:
-            self.failed += 1
-            per_flow["failed"] += 1
+        total, per_flow = _OUTCOME_COUNTS.get(outcome.status, ("failed", "failed"))
+        self._add(flow, total, per_flow)
 
     @property
     def exit_code(self) -> int:
