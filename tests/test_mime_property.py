@@ -7,8 +7,8 @@ characters, literal ``=?`` sequences), the same message is built through
 ``email.message.EmailMessage`` with ``policy.SMTP`` (same headers, same two parts), and both are
 parsed back with ``BytesParser(policy=policy.default)``:
 
-* the same header names, each once (nothing injected), with the same values; the subject and the
-  names are exactly what :func:`header_text` makes of the input;
+* the same header names, each once (nothing injected), with the same values; the subject is
+  exactly what :func:`header_text` makes of the input, the names what :func:`name_text` makes;
 * the same parts (type, charset, transfer encoding) with the same decoded text, line breaks
   compared as lines (RFC 2046 4.1.1: a text part's line breaks are CRLF; the standard library
   also ends the last line);
@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from cartnudge.channels.smtp import wire_bytes
 from cartnudge.core.rules import valid_email
-from cartnudge.messages.mime import build_email, header_text
+from cartnudge.messages.mime import build_email, header_text, name_text
 
 DATE = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 MESSAGE_ID = "<cartnudge.7.A1@shop.example>"
@@ -153,8 +153,8 @@ def stdlib(
 ) -> bytes:
     msg = EmailMessage(policy=policy.SMTP)
     _put(msg, "Subject", header_text(subject))
-    _put(msg, "From", header_text(from_name), from_address)
-    _put(msg, "To", header_text(to_name), to)
+    _put(msg, "From", name_text(from_name), from_address)
+    _put(msg, "To", name_text(to_name), to)
     msg["Reply-To"] = REPLY_TO
     msg["Date"] = DATE
     msg["Message-ID"] = MESSAGE_ID
@@ -253,6 +253,9 @@ def _check_wire(raw: bytes) -> None:
 @example("s", "line 1\rline 2\r\n.\r\n..", "<p>a\rb</p>", "Shop", "shop@shop.example", "", "a@b.c")
 # a long ASCII name holding a comma, which the library itself folds without quoting;
 @example("s", "", "", "", "s@shop.example", "=" * 221 + ", " + "=" * 100, "a@b.example")
+# a run of spaces in a name, which a reader takes as one (found by the "deep" profile);
+@example("s", "", "", "", "s@shop.example", "¡  0", "a@b.example")
+@example("s", "", "", "", "s@shop.example", "0  0", "a@b.example")
 # empty bodies; a long Japanese name and a long address (on a folded line of its own).
 @example("件名", "", "", "山田" * 200, "s@shop.example", "様" * 40, ("a" * 60) + "@b.example")
 def test_hand_written_mime_parses_like_the_standard_librarys(
@@ -275,8 +278,8 @@ def test_hand_written_mime_parses_like_the_standard_librarys(
         assert mine == theirs
     # and what they agree on is the input, made safe
     assert mine["headers"]["Subject"] == header_text(subject)
-    assert mine["headers"]["From"] == [(header_text(from_name), *from_address.split("@"))]
-    assert mine["headers"]["To"] == [(header_text(to_name), *to.split("@"))]
+    assert mine["headers"]["From"] == [(name_text(from_name), *from_address.split("@"))]
+    assert mine["headers"]["To"] == [(name_text(to_name), *to.split("@"))]
     assert mine["parts"][0][3] == _lines(text)
     assert mine["parts"][1][3] == _lines(html)
     _check_wire(ours(*args))

@@ -2,7 +2,8 @@
 
 Header values are stripped of control characters first (C0, DEL, C1 with NEL, and the Unicode
 line and paragraph separators), so a customer or product name holding a line break can never
-start a header of its own. Plain ASCII subjects and names are written as they are, folded at
+start a header of its own; in a display name a run of spaces is one space, as readers take it
+(RFC 5322 3.2.2). Plain ASCII subjects and names are written as they are, folded at
 spaces within 78 characters (RFC 5322 2.1.1); anything else (non-ASCII, a literal ``=?`` that a
 reader would take for an encoded word, a word too long to fold) becomes RFC 2047 encoded words of
 at most 75 characters, one per folded line. Text parts are base64, a lone CR in them made a line
@@ -30,12 +31,19 @@ from functools import lru_cache
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 MAX_HEADER_TEXT = 300  # characters kept of a display name or subject
 _LONE_CR = re.compile(r"\r(?!\n)")
+_SPACES = re.compile(r"  +")
 MAX_LINE = 78  # RFC 5322 2.1.1: a header line SHOULD be at most 78 characters
 
 
 def header_text(value: str) -> str:
     """``value`` as a safe header text: one line, no control characters, bounded length."""
     return _CONTROL.sub(" ", value).strip()[:MAX_HEADER_TEXT].rstrip()
+
+
+def name_text(value: str) -> str:
+    """``value`` as a display name: :func:`header_text` with each run of spaces made one, as a
+    reader takes them in a name (RFC 5322 3.2.2)."""
+    return _SPACES.sub(" ", header_text(value))
 
 
 def message_id_for(delivery_id: int, order_id: str, sender_address: str) -> str:
@@ -86,7 +94,7 @@ def _unstructured(header_name: str, value: str) -> str:
 
 
 def _address(header_name: str, name: str, address: str) -> str:
-    text = header_text(name)
+    text = name_text(name)
     plain = formataddr((text, address))
     if not text or (_plain(text) and len(header_name) + 2 + len(plain) <= MAX_LINE):
         return plain
