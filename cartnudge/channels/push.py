@@ -34,13 +34,15 @@ assertion's audience to https://oauth2.googleapis.com/token whatever the service
 ``token_uri`` (or ``push.token_uri``) says, so it cannot be pointed at another token endpoint;
 its token request retries 5xx/408/429 on its own with real sleeps and no ``Retry-After``, under
 this channel's retries (``max_tries``, backoff, ``Retry-After``); it has no httpx transport (it
-wants requests or urllib3, neither a dependency, or an adapter); and importing it costs another
-100-250 ms at the push channel's start on this project's machines. So the flow stays here, and
-tests/test_push_google_auth.py holds it to google-auth's own logic: google-auth verifies our
-assertion (``google.auth.jwt.decode`` with the service account's public key) and finds the claims
-its own service-account credentials write; its token exchange (``google.oauth2._client``), run
-against the same token endpoint, gets the same token and lifetime from the same answers, and
-refuses or retries where this channel does. google-auth is a test dependency only (``.[dev]``).
+wants requests or urllib3, neither a dependency, or an adapter); and importing it would add
+some 40-100 ms to the push channel's start (``python -X importtime``, this project's machine).
+So the flow stays here, and tests/test_push_google_auth.py holds it to google-auth's own
+logic: google-auth verifies our assertion (``google.auth.jwt.decode`` with the service account's
+public key) and finds the claims its own service-account credentials write; its token exchange
+(``google.oauth2._client``), run against the same token endpoint, gets the same token and
+lifetime from the same answers, and refuses or retries where this channel does (that comparison
+is why a 408 and the OAuth errors ``server_error``/``temporarily_unavailable`` are retried).
+google-auth is a test dependency only (``.[dev]``).
 """
 
 from __future__ import annotations
