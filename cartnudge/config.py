@@ -144,6 +144,7 @@ class RecoverySettings(_Strict):
     lp_url: str = "https://shop.example.jp/lp/{lp_id}/form?token={token}"
     unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
     keys_env: str = "CARTNUDGE_TOKEN_KEYS"
+    retired_keys_env: str | None = None
     token_ttl: str = "14d"
     attribution: Literal["url", "url+window"] = "url"
     attribution_window: str = "3d"
@@ -208,6 +209,7 @@ class Config:
     templates_dir: Path
     outbox_dir: Path
     token_keys: tuple[bytes, ...] = field(repr=False)
+    retired_token_keys: tuple[bytes, ...] = field(repr=False, default=())
     smtp_password: str | None = field(repr=False, default=None)
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
@@ -481,6 +483,23 @@ def parse_config(
             f"must be at least 16 characters (got {len(token_keys)} key(s), "
             f"the shortest {shortest} characters)"
         )
+    retired_keys: tuple[bytes, ...] = ()
+    retired_env = settings.recovery.retired_keys_env
+    if retired_env:
+        # Optional: after the last opt-out link a retired key signed has expired, the variable
+        # may be emptied or removed.
+        retired_raw = environ.get(retired_env, "")
+        retired_keys = tuple(k.strip().encode() for k in retired_raw.split(",") if k.strip())
+        if any(len(k) < 16 for k in retired_keys):
+            raise ConfigError(
+                f"{source}: recovery.retired_keys_env: every key in {retired_env} must be at "
+                "least 16 characters"
+            )
+        if set(retired_keys) & set(token_keys):
+            raise ConfigError(
+                f"{source}: recovery.retired_keys_env: a key in {retired_env} is also in "
+                f"{settings.recovery.keys_env}; a retired key verifies opt-out links only"
+            )
     for url_key, allowed in _URL_PLACEHOLDERS.items():
         _check_url(getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source)
 
@@ -524,6 +543,7 @@ def parse_config(
         else BUNDLED_TEMPLATES_DIR,
         outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
         token_keys=token_keys,
+        retired_token_keys=retired_keys,
         smtp_password=smtp_password,
         sms_secret=sms_secret,
         push_secret=push_secret,

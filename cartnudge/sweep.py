@@ -42,7 +42,7 @@ from cartnudge.errors import (
     TokenError,
 )
 from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
-from cartnudge.messages.tokens import RECOVERY, verify_token
+from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
     MAX_ATTEMPTS,
@@ -277,7 +277,12 @@ class Sweep:
                 self.app.runs.finish_run(
                     self.summary.run_id,
                     status,
-                    json.dumps(self.summary.to_dict()),
+                    json.dumps(
+                        dict(
+                            self.summary.to_dict(),
+                            signing_key=key_fingerprint(self.config.token_keys[0]),
+                        )
+                    ),
                     datetime.now(UTC).replace(tzinfo=None),
                 )
         return self.summary

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -67,8 +69,34 @@ def check(config_path: str) -> None:
         click.echo(f"ok   shop contract in {app.contract.sql_dir}")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
+        _check_key_rotation(app, common.utcnow())
+        click.echo("ok   every key that signed a live opt-out link still verifies it")
     finally:
         app.dispose()
+
+
+def _check_key_rotation(app: Any, now: datetime) -> None:
+    """Refuse (ConfigError, exit 3) when a key that signed opt-out links still within their
+    lifetime is in neither ``recovery.keys_env`` nor ``recovery.retired_keys_env``: every such
+    link would be refused, and the law requires the opt-out to keep working (README, "Key
+    rotation"). Runs record the fingerprint of the key they signed with."""
+    from cartnudge.core.durations import format_duration
+    from cartnudge.errors import ConfigError
+    from cartnudge.messages.tokens import UNSUBSCRIBE_TTL, key_fingerprint
+
+    config = app.config
+    known = {key_fingerprint(k) for k in (*config.token_keys, *config.retired_token_keys)}
+    for fingerprint, last in sorted(app.runs.signing_keys_since(now - UNSUBSCRIBE_TTL).items()):
+        if fingerprint in known:
+            continue
+        until = (last + UNSUBSCRIBE_TTL).date().isoformat()
+        raise ConfigError(
+            f"{config.source}: recovery: the key with fingerprint {fingerprint} signed opt-out "
+            f"links until {last.date().isoformat()}, which stay valid until {until} "
+            f"({format_duration(UNSUBSCRIBE_TTL)}), but it is in neither "
+            f"{config.settings.recovery.keys_env} nor recovery.retired_keys_env: put it in "
+            "the retired keys (README, 'Key rotation')"
+        )
 
 
 @click.command()

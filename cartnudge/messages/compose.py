@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
@@ -15,10 +15,10 @@ from cartnudge.core.rules import Storefront
 from cartnudge.messages.mime import build_email, message_id_for
 from cartnudge.messages.sms_text import with_footer
 from cartnudge.messages.templates import Catalogue, Rendered
-from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, sign_token
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, UNSUBSCRIBE_TTL, sign_token
 from cartnudge.shop.reader import AbandonedOrder, Item
 
-UNSUBSCRIBE_TOKEN_TTL = timedelta(days=400)  # an opt-out link must keep working for long
+UNSUBSCRIBE_TOKEN_TTL = UNSUBSCRIBE_TTL  # an opt-out link must keep working for long
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from cartnudge.core.rules import (
 from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, ConfigError, TemplateError
 from cartnudge.messages.compose import Links, email_envelope, render_order
 from cartnudge.messages.templates import Rendered, TemplateInfo
+from cartnudge.messages.tokens import key_fingerprint
 from cartnudge.operator.search import Filters, customers
 from cartnudge.shop.reader import AbandonedOrder, Item
 from cartnudge.state.deliveries import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
@@ -392,6 +393,7 @@ def send(
             flow=mailing.flow,
             template_id=mailing.template_id,
             status=status,
+            signing_key=key_fingerprint(app.config.token_keys[0]),
         )
         app.runs.finish_run(
             run_id, status, json.dumps(details), datetime.now(UTC).replace(tzinfo=None)

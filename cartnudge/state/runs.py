@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -60,3 +61,26 @@ class Runs(Store):
             runs.c.status.in_(("ok", "problems")),
         )
         return self._read("last sweep", lambda c: c.execute(stmt).scalar())
+
+    def signing_keys_since(self, since: datetime) -> dict[str, datetime]:
+        """Per signing-key fingerprint recorded by a run (``signing_key`` in its summary), the
+        latest ``now`` of a run since ``since`` that signed with it: the links it signed
+        stay valid until then plus their lifetime."""
+        stmt = select(runs.c.now, runs.c.summary).where(
+            runs.c.now >= since,
+            runs.c.dry_run.is_(False),
+            runs.c.command.in_(("sweep", "send-bulk")),
+        )
+        out: dict[str, datetime] = {}
+
+        def read(conn: object) -> None:
+            for row in conn.execute(stmt):  # type: ignore[attr-defined]
+                try:
+                    fingerprint = json.loads(row.summary or "{}").get("signing_key")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(fingerprint, str) and fingerprint:
+                    out[fingerprint] = max(out.get(fingerprint, row.now), row.now)
+
+        self._read("signing keys", read)
+        return out
