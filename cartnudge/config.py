@@ -8,6 +8,8 @@ variables (keys ending in ``_env``) and :func:`load_config` reads them, refusing
 from __future__ import annotations
 
 import os
+import reprlib
+import stat
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ BUNDLED_TEMPLATES_DIR = PACKAGE_ROOT.parent / "templates"
 SOURCE_DELAY_MIN = timedelta(hours=1)
 SOURCE_DELAY_MAX = timedelta(hours=24)
 PUSH_DELAY_MIN = timedelta(minutes=5)
+# No duration of cartnudge's is meaningfully longer than ten years; beyond that dates overflow.
+MAX_DURATION = timedelta(days=3650)
+MAX_CART_TTL_MINUTES = MAX_DURATION.days * 24 * 60
 
 
 class _Strict(BaseModel):
@@ -50,8 +55,11 @@ class ShopSettings(_Strict):
     @field_validator("cart_ttl")
     @classmethod
     def _positive_ttl(cls, v: int | str) -> int | str:
-        if isinstance(v, int) and v <= 0:
-            raise ValueError("must be a positive number of minutes or 'unlimited'")
+        if isinstance(v, int) and not 0 < v <= MAX_CART_TTL_MINUTES:
+            raise ValueError(
+                f"must be a positive number of minutes up to {MAX_CART_TTL_MINUTES} "
+                "(ten years) or 'unlimited'"
+            )
         return v
 
 
@@ -126,11 +134,11 @@ class FrequencyCapSettings(_Strict):
 
 class SmtpSettings(_Strict):
     host: str = "localhost"
-    port: int = 25
+    port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
     username: str | None = None
     password_env: str | None = None
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0, le=600)
 
 
 class EmailSettings(_Strict):
@@ -236,13 +244,27 @@ def _first_error(exc: ValidationError, source: str) -> ConfigError:
         return ConfigError(f"{source}: unknown key {path}")
     value = err.get("input")
     message = str(err["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"{source}: {path}: {message} (got {value!r})")
+    return ConfigError(f"{source}: {path}: {message} (got {_shown(value)})")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 80
+_REPR.maxother = 80
+_REPR.maxlevel = 2
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a configuration value for an error line (a huge or deeply nested value
+    is cut, never printed whole)."""
+    return _REPR.repr(value)
 
 
 def _zone(name: str, key: str, source: str) -> ZoneInfo:
+    if len(name) > 64 or not name.strip():
+        raise ConfigError(f"{source}: {key}: unknown time zone (got {_shown(name)})")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory of tzdata
         raise ConfigError(f"{source}: {key}: unknown time zone (got {name!r})") from None
 
 
@@ -251,8 +273,14 @@ def _duration(value: str | int, key: str, source: str, *, bare_unit: str = "h") 
         result = parse_duration(value, bare_unit=bare_unit)
     except ValueError as exc:
         raise ConfigError(f"{source}: {key}: {exc}") from None
+    except OverflowError:
+        result = MAX_DURATION + timedelta(days=1)
     if result <= timedelta(0):
-        raise ConfigError(f"{source}: {key}: must be longer than zero (got {value!r})")
+        raise ConfigError(f"{source}: {key}: must be longer than zero (got {_shown(value)})")
+    if result > MAX_DURATION:
+        raise ConfigError(
+            f"{source}: {key}: must be at most {MAX_DURATION.days} days (got {_shown(value)})"
+        )
     return result
 
 
@@ -301,6 +329,24 @@ def _resolve_db_url(base: Path, url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(_resolve_path(base, url[len(prefix) :]))
     return url
+
+
+def _check_db_url(url: str, key: str, source: str) -> None:
+    """Refuse at load what would otherwise fail deep inside a driver: a URL SQLAlchemy cannot
+    parse, or a port that is not a number from 1 to 65535. The URL is never shown (it may
+    hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError, TypeError):
+        raise ConfigError(
+            f"{source}: {key}: not a database URL (or its port is not a number)"
+        ) from None
+    if port is not None and not 0 < port <= 65535:
+        raise ConfigError(f"{source}: {key}: the port must be 1 to 65535 (got {port})")
 
 
 def _check_delay(
@@ -402,11 +448,13 @@ def parse_config(
     else:
         raise ConfigError(f"{source}: shop.url: missing (or name a variable in shop.url_env)")
     shop_url = _resolve_db_url(base_dir, shop_url)
+    _check_db_url(shop_url, "shop.url_env" if settings.shop.url_env else "shop.url", source)
     if settings.state.url_env:
         state_url = _secret(settings.state.url_env, "state.url_env", source, environ)
     else:
         state_url = settings.state.url or shop_url
     state_url = _resolve_db_url(base_dir, state_url)
+    _check_db_url(state_url, "state.url_env" if settings.state.url_env else "state.url", source)
 
     ttl_raw = settings.shop.cart_ttl
     cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
@@ -550,17 +598,112 @@ def parse_config(
     )
 
 
-def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the YAML file at ``path``. Raises :class:`ConfigError`."""
-    file = Path(path)
+# Limits on what a configuration may be (issue 10: never a hang, never a traceback). A real
+# configuration is a few kilobytes, a few levels deep and uses no or few YAML aliases.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_YAML_DEPTH = 40
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000  # after aliases are expanded (an alias bomb stays small on disk)
+
+
+class _LimitExceeded(Exception):
+    pass
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting depth and alias count limit (composition)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _LimitExceeded(f"more than {MAX_YAML_ALIASES} YAML aliases")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _LimitExceeded(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(data: Any) -> int:
+    """The number of values in ``data`` with aliases expanded, counting up to the limit."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            break
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def read_regular_text(file: Path, *, what: str, limit: int, error: type[Exception]) -> str:
+    """The UTF-8 text of ``file``, which must be a regular file of at most ``limit`` bytes.
+
+    A FIFO, device (``/dev/zero``), directory or socket is refused without being opened for
+    reading (it could block forever or never end); a file that is not UTF-8 is refused naming
+    the line. Raises ``error`` (one line naming the file) on every problem."""
     try:
-        text = file.read_text(encoding="utf-8")
+        info = file.stat()
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the configuration ({exc.strerror})") from None
+        raise error(f"{file}: cannot read the {what} ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{file}: the {what} must be a regular file")
+    if info.st_size > limit:
+        raise error(f"{file}: the {what} is larger than {limit:,} bytes")
     try:
-        data = yaml.safe_load(text)
+        with open(file, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{file}: cannot read the {what} ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise error(f"{file}: the {what} is larger than {limit:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{file}: line {line}: the {what} is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the YAML file at ``path``. Raises :class:`ConfigError`.
+
+    Only a regular UTF-8 file of at most :data:`MAX_CONFIG_BYTES` is read; YAML is loaded with
+    limits on depth, aliases and expanded size, so a hostile file is one line, never a hang."""
+    file = Path(path)
+    text = read_regular_text(
+        file, what="configuration", limit=MAX_CONFIG_BYTES, error=ConfigError
+    ).lstrip("\ufeff")
+    try:
+        loader = _LimitedLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except _LimitExceeded as exc:
+        raise ConfigError(f"{file}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{file}:{where} is not valid YAML") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: refused: nested too deeply") from None
+    if _expanded_size(data) > MAX_YAML_NODES:
+        raise ConfigError(
+            f"{file}: refused: more than {MAX_YAML_NODES:,} values once aliases are expanded"
+        )
     return parse_config(data, source=str(file), base_dir=file.resolve().parent, environ=environ)

@@ -34,7 +34,7 @@ def _campaign(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option(
     "--template",
     "template_id",
-    type=int,
+    type=common.ID_RANGE,
     required=True,
     metavar="ID",
     help="Template to send (category cart_abandonment or remarketing).",

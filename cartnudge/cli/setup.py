@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,15 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None, force: boo
     smtp_host, smtp_port = None, 25
     if smtp:
         host, _, port = smtp.rpartition(":")
-        if not host or not port.isdigit():
-            raise click.BadParameter(f"{smtp!r} is not HOST:PORT", param_hint="--smtp")
+        if (
+            not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", host)
+            or not port.isdigit()
+            or not 0 < int(port) <= 65535
+        ):
+            raise click.BadParameter(
+                f"{smtp!r} is not HOST:PORT (a host name or address, a port 1 to 65535)",
+                param_hint="--smtp",
+            )
         smtp_host, smtp_port = host, int(port)
     now = common.utcnow()
     target = Path(directory).resolve()

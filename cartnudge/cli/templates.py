@@ -39,9 +39,12 @@ def templates_list(config_path: str) -> None:
 
 @templates.command("preview")
 @config_option
-@click.argument("template_id", type=int)
+@click.argument("template_id", type=common.ID_RANGE)
 @click.option(
-    "--order", "order_id", type=int, help="Render for this shop order (default: a sample)."
+    "--order",
+    "order_id",
+    type=common.ID_RANGE,
+    help="Render for this shop order (default: a sample).",
 )
 @click.option(
     "--format",
