@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +37,7 @@ from cartnudge.errors import (
     EXIT_CHANNEL,
     EXIT_DELIVERY_PROBLEMS,
     EXIT_OK,
+    EXIT_THROTTLED,
     ChannelError,
     TemplateError,
     TokenError,
@@ -46,6 +47,7 @@ from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
     MAX_ATTEMPTS,
+    Bounce,
     Claimed,
     ClaimLost,
     ClaimRequest,
@@ -81,6 +83,7 @@ class Summary:
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
     unusable_channels: dict[str, str] = field(default_factory=dict)  # kind -> why it failed
+    throttled_channels: dict[str, str] = field(default_factory=dict)  # kind -> the answer
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -126,6 +129,8 @@ class Summary:
     def exit_code(self) -> int:
         if self.unusable_channels:
             return EXIT_CHANNEL
+        if self.throttled_channels:
+            return EXIT_THROTTLED
         problems = self.failed or self.in_doubt_found or self.invalid_rows
         return EXIT_DELIVERY_PROBLEMS if problems else EXIT_OK
 
@@ -154,6 +159,7 @@ class Summary:
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
             "unusable_channels": dict(sorted(self.unusable_channels.items())),
+            "throttled_channels": dict(sorted(self.throttled_channels.items())),
             "status": self.status,
         }
 
@@ -163,12 +169,26 @@ _STATUS_OF = {
     Result.TEMPORARY: DeliveryStatus.RETRY,
     Result.PERMANENT: DeliveryStatus.FAILED,
     Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
+    Result.THROTTLED: DeliveryStatus.RETRY,  # waits for the next sweep, never failed
 }
 
 
 def outcome_of(result: SendResult, message_id: str) -> Outcome:
-    """A channel's answer as the delivery row records it."""
-    return Outcome(result.delivery_id, _STATUS_OF[result.result], result.detail, message_id)
+    """A channel's answer as the delivery row records it. A try counts against MAX_ATTEMPTS
+    only when the message was handed to the server and refused for itself: never for a
+    message not tried, nor for a throttled channel (the account's fault, not the message's)."""
+    attempted = result.tried and result.result is not Result.THROTTLED
+    return Outcome(
+        result.delivery_id, _STATUS_OF[result.result], result.detail, message_id, attempted
+    )
+
+
+def channel_state(channel: Channel, results: Sequence[SendResult]) -> tuple[str | None, str | None]:
+    """(why the channel is throttled, why it is lost) after a batch, or None for each: a
+    throttled answer stops the channel for the run (its messages wait for the next sweep); a
+    channel that lost its server for good mid-run counts as unusable (exit 5)."""
+    throttled = next((r.detail for r in results if r.result is Result.THROTTLED), None)
+    return throttled, channel.lost
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -307,7 +327,7 @@ class Sweep:
         connects, and a server that is down is found before anything is marked sending), or
         None when it could not be opened: that channel waits for the next sweep, the others
         go on, and the run exits 5."""
-        if kind in self.summary.unusable_channels:
+        if kind in self.summary.unusable_channels or kind in self.summary.throttled_channels:
             return None
         channel = self.channels.get(kind)
         if channel is None:
@@ -635,8 +655,11 @@ class Sweep:
                 outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
         channel = self._usable_channel(kind) if envelopes else None
         if envelopes and channel is None:
-            # Not handed over, not marked sending: the next sweep takes them up again.
-            why = self.summary.unusable_channels[kind]
+            # Not handed over, not marked sending, no attempt charged: the next sweep takes
+            # them up again.
+            why = self.summary.unusable_channels.get(kind) or (
+                f"channel throttled: {self.summary.throttled_channels[kind]}"
+            )
             outcomes += [
                 Outcome(e.delivery_id, DeliveryStatus.RETRY, f"not tried: {why}") for e in envelopes
             ]
@@ -651,21 +674,31 @@ class Sweep:
                 log.warning("%s", exc)
                 envelopes = []
         by_id = {e.delivery_id: e for e in envelopes}
-        bounced: list[Envelope] = []
-        for r in channel.send(envelopes) if envelopes and channel else []:
+        bounces: list[Bounce] = []
+        results = channel.send(envelopes) if envelopes and channel else []
+        for r in results:
             outcomes.append(outcome_of(r, by_id[r.delivery_id].message_id))
             if r.hard_bounce:
-                bounced.append(by_id[r.delivery_id])
-        # Record first: a failure to write a suppression must not leave sent rows "sending".
-        self.app.deliveries.record(outcomes, self.now)
-        for envelope in bounced:
-            self.app.suppressions.add_suppression(
-                kind,
-                envelope.recipient,
-                "hard_bounce",
-                self.now,
-                detail="the server refused the recipient",
-            )
+                bounces.append(Bounce(kind, by_id[r.delivery_id].recipient))
+        # The outcomes and the suppressions of hard bounces in one transaction.
+        self.app.deliveries.record(outcomes, self.now, bounces)
+        if channel is not None and results:
+            throttled, lost = channel_state(channel, results)
+            if throttled and kind not in self.summary.throttled_channels:
+                self.summary.throttled_channels[kind] = throttled
+                log.error(
+                    "%s channel throttled, its reminders wait for the next sweep: %s",
+                    kind,
+                    throttled,
+                )
+            if lost and kind not in self.summary.unusable_channels:
+                self.summary.unusable_channels[kind] = lost
+                log.error(
+                    "%s channel lost in the middle of the run, its reminders wait for the "
+                    "next sweep: %s",
+                    kind,
+                    lost,
+                )
         for o in outcomes:
             self.summary.count_outcome(flows[o.delivery_id], o)
             if o.status is DeliveryStatus.IN_DOUBT:

@@ -50,6 +50,13 @@ class Script:
     drop_after_data: int = 0  # close it after the next N whole messages, before answering
     stall_rcpt: int = 0  # do not answer the next N RCPTs for stall_seconds
     stall_seconds: float = 5.0
+    # After this many accepted messages, answer every further message with data_reply (e.g. a
+    # provider's daily quota: "550 5.4.5 Daily user sending quota exceeded").
+    data_reply_after: int | None = None
+    data_reply: str = ""
+    # After this many accepted messages the server "dies": it hangs up on the next message and
+    # refuses every new session with 421.
+    dead_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class ScriptedHandler:
         if session.host_name is None and session.ssl is None:
             self.connections += 1
         session.host_name = hostname  # the 5-argument hook must set it itself
+        if self._dead():
+            await _drop(server)
         return responses
 
     async def handle_HELO(
@@ -125,6 +134,10 @@ class ScriptedHandler:
         content = envelope.original_content or b""
         self.arrived.append(content)
         script = self.script
+        if self._dead():
+            return await _drop(server)
+        if script.data_reply_after is not None and len(self.messages) >= script.data_reply_after:
+            return script.data_reply
         if script.drop_after_data > 0:
             script.drop_after_data -= 1
             return await _drop(server)
@@ -135,6 +148,9 @@ class ScriptedHandler:
             Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content))
         )
         return f"250 2.0.0 OK queued as {len(self.messages)}"
+
+    def _dead(self) -> bool:
+        return self.script.dead_after is not None and len(self.messages) >= self.script.dead_after
 
     def authenticate(
         self,

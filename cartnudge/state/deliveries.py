@@ -35,9 +35,14 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple
 
 from cartnudge.core.attribution import SentDelivery
 from cartnudge.core.durations import format_duration
-from cartnudge.core.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery
+from cartnudge.core.rules import (
+    REMINDED_STATUSES,
+    DeliveryStatus,
+    PastDelivery,
+    normalise_address,
+)
 from cartnudge.errors import DatabaseError
-from cartnudge.state.schema import deliveries, skips
+from cartnudge.state.schema import deliveries, skips, suppressions
 from cartnudge.state.store import Store, _insert_ignoring_conflicts
 
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
@@ -86,10 +91,23 @@ class SkipRecord:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A delivery's new status. ``attempted`` says the message was really handed to a server
+    (only then is a try counted against MAX_ATTEMPTS)."""
+
     delivery_id: int
     status: DeliveryStatus
     detail: str = ""
     message_id: str | None = None
+    attempted: bool = False
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A recipient a server said is gone: suppressed in the same transaction as its outcome."""
+
+    channel: str
+    address: str
+    detail: str = "the server refused the recipient"
 
 
 class Deliveries(Store):
@@ -243,7 +261,6 @@ class Deliveries(Store):
             .values(
                 status=DeliveryStatus.SENDING.value,
                 lease_until=now + lease,
-                attempts=deliveries.c.attempts + 1,
                 updated_at=now,
             )
         )
@@ -262,8 +279,13 @@ class Deliveries(Store):
         self._write("mark sending", run)
         self._forget(delivery_ids)
 
-    def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Write each channel answer; one statement for the whole batch."""
+    def record(
+        self, outcomes: Sequence[Outcome], now: datetime, bounces: Sequence[Bounce] = ()
+    ) -> None:
+        """Write each channel answer (one statement for the whole batch) and, in the same
+        transaction, put the ``bounces`` on the suppression list: a crash or a database error
+        can never leave a hard bounce recorded and its address unsuppressed. A try is counted
+        only for outcomes ``attempted`` (really handed to a server)."""
         if not outcomes:
             return
         stmt = (
@@ -274,9 +296,20 @@ class Deliveries(Store):
                 error=bindparam("b_error"),
                 message_id=bindparam("b_message_id"),
                 sent_at=bindparam("b_sent_at"),
+                attempts=deliveries.c.attempts + bindparam("b_attempt"),
                 updated_at=now,
             )
         )
+        suppressed = [
+            dict(
+                channel=b.channel,
+                address=normalise_address(b.address, b.channel),
+                reason="hard_bounce",
+                detail=b.detail[:500],
+                created_at=now,
+            )
+            for b in bounces
+        ]
         params = [
             dict(
                 b_id=o.delivery_id,
@@ -284,10 +317,17 @@ class Deliveries(Store):
                 b_error=(o.detail or None) and o.detail[:1000],
                 b_message_id=o.message_id,
                 b_sent_at=now if o.status is DeliveryStatus.SENT else None,
+                b_attempt=1 if o.attempted else 0,
             )
             for o in outcomes
         ]
-        self._write("record results", lambda c: c.execute(stmt, params))
+
+        def run(conn: Any) -> None:
+            conn.execute(stmt, params)
+            if suppressed:
+                conn.execute(_insert_ignoring_conflicts(conn, suppressions), suppressed)
+
+        self._write("record results", run)
         self._forget(o.delivery_id for o in outcomes)
 
     def mark_in_doubt(self, now: datetime) -> int:
