@@ -384,6 +384,37 @@ def _resolve_db_url(base: Path, url: str) -> str:
     return url
 
 
+_LINE_BREAK = re.compile(r"[\r\n\x00\u2028\u2029\x85]")
+
+
+def _check_sender(sender: SenderSettings, source: str) -> None:
+    """Every address that reaches a header, checked where it enters (issue 10): no line break
+    anywhere (a header injection into every message), ``sender.email`` and the address of
+    ``sender.reply_to`` plain ASCII addresses (cartnudge does not use SMTPUTF8, so a non-ASCII
+    address would fail every delivery). A display name may be Japanese: it is RFC 2047
+    encoded (``sender.reply_to: みどり屋 <support@midoriya.example.jp>``)."""
+    from email.utils import parseaddr
+
+    from cartnudge.core.rules import valid_email
+
+    for key in ("name", "email", "postal_address", "contact", "reply_to"):
+        value = getattr(sender, key) or ""
+        if _LINE_BREAK.search(value):
+            raise ConfigError(f"{source}: sender.{key}: must be one line (got {_shown(value)})")
+    if sender.email.strip() and not (sender.email.isascii() and valid_email(sender.email)):
+        raise ConfigError(
+            f"{source}: sender.email: not a plain ASCII e-mail address such as "
+            f"info@shop.example.jp (got {_shown(sender.email)})"
+        )
+    if sender.reply_to and sender.reply_to.strip():
+        _name, address = parseaddr(sender.reply_to)
+        if not (address and address.isascii() and valid_email(address)):
+            raise ConfigError(
+                f"{source}: sender.reply_to: write an ASCII address, optionally with a name: "
+                f"'みどり屋 <support@shop.example.jp>' (got {_shown(sender.reply_to)})"
+            )
+
+
 def _check_db_url(url: str, key: str, source: str) -> None:
     """Refuse at load what would otherwise fail deep inside a driver: a URL SQLAlchemy cannot
     parse, or a port that is not a number from 1 to 65535. The URL is never shown (it may
@@ -567,6 +598,7 @@ def parse_config(
                 f"{source}: push.service_account_env: name the variable holding the FCM "
                 "service-account JSON"
             )
+    _check_sender(settings.sender, source)
     if confirm.enabled or settings.flows.input.enabled:
         for key in ("name", "email", "postal_address", "contact"):
             if not getattr(settings.sender, key).strip():

@@ -10,6 +10,7 @@ a stalled answer. Counters go down as they fire, so "the first N times, then acc
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import socket
 import ssl
@@ -57,6 +58,9 @@ class Script:
     # After this many accepted messages the server "dies": it hangs up on the next message and
     # refuses every new session with 421.
     dead_after: int | None = None
+    # Refuse AUTH with a reply that echoes what the client sent (as some servers log it back):
+    # the base64 of the AUTH PLAIN exchange and of the password.
+    echo_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,15 @@ class ScriptedHandler:
             and isinstance(auth_data, LoginPassword)
             and (auth_data.login.decode(), auth_data.password.decode()) == self.credentials
         )
+        if self.script.echo_auth and isinstance(auth_data, LoginPassword):
+            blob = b"\0" + auth_data.login + b"\0" + auth_data.password
+            echoed = " ".join(base64.b64encode(b).decode() for b in (blob, auth_data.password))
+            password = auth_data.password.decode()
+            return AuthResult(
+                success=False,
+                handled=False,
+                message=f"535 5.7.8 Authentication failed for {echoed} ({password})",
+            )
         if ok:
             self.logins.append(auth_data.login.decode())
         # handled=False: let aiosmtpd answer "535 5.7.8 Authentication credentials invalid".

@@ -49,6 +49,7 @@ from cartnudge.config import SmtpSettings
 from cartnudge.core import answers
 from cartnudge.core.answers import AnswerKind, classify_smtp
 from cartnudge.errors import ChannelError
+from cartnudge.logs import secret_forms
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,10 @@ class SmtpChannel(Channel):
             raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._password = password
+        # The password as a server might echo it: plain, base64, inside AUTH PLAIN/LOGIN.
+        self._hidden = sorted(
+            secret_forms(password or "", username=settings.username), key=len, reverse=True
+        )
         self.max_tries = max_tries
         self.backoff = backoff
         self._conn: smtplib.SMTP | None = None
@@ -206,8 +211,8 @@ class SmtpChannel(Channel):
     def _clean(self, text: str) -> str:
         """One line, bounded, and never the password (should a server ever echo it)."""
         text = " ".join(text.split())
-        if self._password:
-            text = text.replace(self._password, "***")
+        for hidden in self._hidden:
+            text = text.replace(hidden, "***")
         return text[:MAX_DETAIL]
 
     @staticmethod

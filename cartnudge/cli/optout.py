@@ -13,6 +13,7 @@ from cartnudge.cli import common
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_now
 from cartnudge.cli.tabular import write_rows
 from cartnudge.errors import CartnudgeError, ConfigError, TokenError
+from cartnudge.logs import mask_pii
 
 
 @click.group()
@@ -72,7 +73,6 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
       cartnudge unsubscribe --token eyJhIjoi...   # from the opt-out link
     """
     from cartnudge.core.rules import valid_email
-    from cartnudge.logs import mask_pii
     from cartnudge.recovery import resolve_optout_token
     from cartnudge.recovery import unsubscribe as do_unsubscribe
 
@@ -227,7 +227,7 @@ def suppressions_import(config_path: str, csv_path: Path, reason: str) -> None:
                     bad += 1
                     click.echo(
                         f"{csv_path}:{reader.line_num}: not an e-mail address: "
-                        f"{address!r} (skipped)",
+                        f"{mask_pii(repr(address))} (skipped)",
                         err=True,
                     )
                     continue

@@ -101,9 +101,14 @@ def templates_preview(
                 now=now,
             )
             if fmt == "eml":
-                envelope = email_envelope(
-                    app.config, order, rendered, links, delivery_id=0, now=now
-                )
+                try:
+                    # The sweep's own path: an address that cannot stand in a header (a line
+                    # break, "x@y>, z@w") is refused here as it is there.
+                    envelope = email_envelope(
+                        app.config, order, rendered, links, delivery_id=0, now=now
+                    )
+                except ValueError as exc:
+                    raise CartnudgeError(f"order {order_id}: {exc}") from None
                 _emit(envelope.data, output)
                 return
     finally:

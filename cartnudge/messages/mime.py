@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -48,11 +48,32 @@ def _encoded_words(text: str, header_name: str) -> str:
     return "\n ".join(line.strip() for line in lines)  # folded: one encoded word a line
 
 
+# An address as it may stand in a header: ASCII, no space, no control character, no angle bracket
+# or comma (which would end it and start another: "x@y>, evil@example.com").
+_HEADER_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
+
+
+def checked_address(address: str, header_name: str) -> str:
+    """``address`` if it can stand in a header as one address; ValueError otherwise (naming the
+    header, never the address: it is personal data)."""
+    if not _HEADER_ADDRESS.fullmatch(address):
+        raise ValueError(f"the {header_name} address is not a plain ASCII e-mail address")
+    return address
+
+
 def _address(header_name: str, name: str, address: str) -> str:
+    address = checked_address(address, header_name)
     text = header_text(name)
     if not text or text.isascii():
         return formataddr((text, address))
     return f"{_encoded_words(text, header_name)} <{address}>"
+
+
+def reply_to_header(value: str) -> str:
+    """``Name <address>`` or ``address`` as a Reply-To header value, the name RFC 2047 encoded
+    when it is not ASCII (a Japanese name). ValueError when the address is not usable."""
+    name, address = parseaddr(header_text(value))
+    return _address("Reply-To", name, address)
 
 
 def build_email(
@@ -82,7 +103,7 @@ def build_email(
         f"To: {_address('To', to_name, to_address)}",
     ]
     if reply_to:
-        headers.append(f"Reply-To: {header_text(reply_to)}")
+        headers.append(f"Reply-To: {reply_to_header(reply_to)}")
     headers += [
         f"Date: {format_datetime(aware)}",
         f"Message-ID: {header_text(message_id)}",
