@@ -105,11 +105,18 @@ class App:
 
     @cached_property
     def shop_engine(self) -> Engine:
-        return build_engine(self.config.shop_url, key="shop.url")
+        return build_engine(
+            self.config.shop_url, key="shop.url", lock_timeout=self.config.lock_timeout
+        )
 
     @cached_property
     def state_engine(self) -> Engine:
-        return build_engine(self.config.state_url, writer=True, key="state.url")
+        return build_engine(
+            self.config.state_url,
+            writer=True,
+            key="state.url",
+            lock_timeout=self.config.lock_timeout,
+        )
 
     @cached_property
     def reader(self) -> ShopReader:

@@ -69,6 +69,7 @@ class StateSettings(_Strict):
     url: str | None = None
     url_env: str | None = None
     lease: str = "15m"
+    lock_timeout: str = "30s"
 
 
 class SenderSettings(_Strict):
@@ -210,6 +211,7 @@ class Config:
     lookback: timedelta
     lease: timedelta
     resend_after: timedelta
+    lock_timeout: float  # seconds
     token_ttl: timedelta
     attribution_window: timedelta | None
     confirm_steps: tuple[Step, ...]
@@ -413,6 +415,16 @@ def _check_sender(sender: SenderSettings, source: str) -> None:
                 f"{source}: sender.reply_to: write an ASCII address, optionally with a name: "
                 f"'みどり屋 <support@shop.example.jp>' (got {_shown(sender.reply_to)})"
             )
+
+
+def _lock_timeout(value: str, source: str) -> float:
+    """``state.lock_timeout`` in seconds: from 1 second to 10 minutes (a cron interval)."""
+    seconds = _duration(value, "state.lock_timeout", source, bare_unit="s").total_seconds()
+    if not 1 <= seconds <= 600:
+        raise ConfigError(
+            f"{source}: state.lock_timeout: must be from 1s to 10m (got {_shown(value)})"
+        )
+    return seconds
 
 
 def _check_db_url(url: str, key: str, source: str) -> None:
@@ -644,6 +656,7 @@ def parse_config(
         cart_ttl=cart_ttl,
         lookback=_duration(settings.shop.lookback, "shop.lookback", source),
         lease=_duration(settings.state.lease, "state.lease", source, bare_unit="m"),
+        lock_timeout=_lock_timeout(settings.state.lock_timeout, source),
         resend_after=_duration(confirm.resend_after, "flows.confirm.resend_after", source),
         token_ttl=_duration(settings.recovery.token_ttl, "recovery.token_ttl", source),
         attribution_window=_duration(

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
@@ -60,6 +61,41 @@ RECOVERY_OVERLAP = timedelta(hours=1)
 # Not skips in the report's sense: the flow is off, or the order was handled already.
 UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED})
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
+# A run still "running" after this long is dead on any host (no sweep runs for a day).
+DEAD_RUN_AGE = timedelta(hours=24)
+
+
+CLOCK_SKEW_WARNING = timedelta(seconds=60)
+
+
+def host_clock() -> datetime:
+    """This host's clock as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def clock_skew(store: Any) -> timedelta:
+    """The state database's clock minus this host's, to the second (what a lease computed on
+    this host must add to be counted on the database's clock)."""
+    before = host_clock()
+    database = store.database_clock()
+    after = host_clock()
+    skew = database - (before + (after - before) / 2)
+    return timedelta(seconds=round(skew.total_seconds()))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (signal 0 checks without signalling)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError:
+        return False
+    return True
 
 
 @dataclass
@@ -246,14 +282,17 @@ class Sweep:
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
         self._started = time.monotonic()
+        self._skew = timedelta(0)  # the database's clock minus this host's (see clock)
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
 
     @property
     def clock(self) -> datetime:
-        """``now`` advanced by the run's own duration: leases count from when a claim is
-        really made, so a long sweep does not hand out claims that are already over."""
-        return self.now + timedelta(seconds=time.monotonic() - self._started)
+        """``now`` advanced by the run's own duration, on the database's clock: leases count
+        from when a claim is really made (a long sweep does not hand out claims that are
+        already over), and a host whose clock runs ahead or behind still agrees with the
+        others on whose lease is over (``_skew``, measured once per run)."""
+        return self.now + self._skew + timedelta(seconds=time.monotonic() - self._started)
 
     def run(self) -> Summary:
         self.app.deliveries.ensure_ready()
@@ -267,7 +306,19 @@ class Sweep:
                 dry_run=False,
                 started_at=datetime.now(UTC).replace(tzinfo=None),
             )
-            self.summary.in_doubt_found = self.app.deliveries.mark_in_doubt(self.now)
+            wall = datetime.now(UTC).replace(tzinfo=None)
+            died = self.app.runs.close_dead(
+                socket.gethostname(), pid_alive, started_before=wall - DEAD_RUN_AGE, now=wall
+            )
+            if died:
+                log.warning("%d run(s) left 'running' by a process that died: closed as died", died)
+            self._skew = clock_skew(self.app.deliveries)
+            if abs(self._skew) > CLOCK_SKEW_WARNING:
+                log.warning(
+                    "this host's clock is %+d s off the database's: leases use the database's",
+                    -int(self._skew.total_seconds()),
+                )
+            self.summary.in_doubt_found = self.app.deliveries.mark_in_doubt(self.now + self._skew)
             if self.config.cart_ttl is not None:
                 closed = self.app.deliveries.close_expired(
                     self.now, self.config.cart_ttl, ["confirm", "input"]

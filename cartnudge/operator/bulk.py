@@ -62,7 +62,7 @@ from cartnudge.state.deliveries import (
     ClaimRequest,
     Outcome,
 )
-from cartnudge.sweep import channel_state, outcome_of
+from cartnudge.sweep import channel_state, clock_skew, outcome_of
 
 CATEGORIES = ("cart_abandonment", "remarketing")
 CAMPAIGN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,50}")
@@ -389,6 +389,7 @@ def send(
     )
     status = "error"
     started = time.monotonic()  # leases count from when each claim is made, as in the sweep
+    skew = clock_skew(app.deliveries)  # and on the database's clock
     try:
         try:
             for recipients, excluded, _matched in _decided_pages(app, mailing, now):
@@ -402,7 +403,9 @@ def send(
                         summary,
                         state,
                         now=now,
-                        lease_clock=lambda: now + timedelta(seconds=time.monotonic() - started),
+                        lease_clock=lambda: (
+                            now + skew + timedelta(seconds=time.monotonic() - started)
+                        ),
                     )
                 if on_progress is not None:
                     on_progress(summary)

@@ -119,6 +119,25 @@ class Deliveries(Store):
         # recorded (so at most a page of entries): see _still_ours.
         self._claim_keys: dict[int, str] = {}
 
+    def database_clock(self) -> datetime:
+        """The state database's own clock as naive UTC: leases and in-doubt decisions are
+        counted on it, so hosts whose clocks disagree still agree on whose lease is over."""
+
+        def read(conn: Any) -> datetime:
+            dialect = conn.dialect.name
+            if dialect == "postgresql":
+                sql = "SELECT CAST(now() AT TIME ZONE 'UTC' AS timestamp)"
+            elif dialect in ("mysql", "mariadb"):
+                sql = "SELECT UTC_TIMESTAMP(6)"
+            else:
+                sql = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+            value = conn.exec_driver_sql(sql).scalar_one()
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            return value.replace(tzinfo=None)
+
+        return self._read("database clock", read)
+
     def history(self, order_ids: Sequence[str]) -> dict[str, list[PastDelivery]]:
         if not order_ids:
             return {}

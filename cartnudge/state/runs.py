@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -52,6 +53,31 @@ class Runs(Store):
                 .values(status=status, summary=summary_json, finished_at=finished_at)
             ),
         )
+
+    def close_dead(
+        self, host: str, alive: Callable[[int], bool], started_before: datetime, now: datetime
+    ) -> int:
+        """Close as ``died`` the runs left ``running`` by a process that is gone: on this
+        ``host``, those whose pid is not ``alive``; on any host, those started before
+        ``started_before`` (no sweep runs that long). Returns how many were closed."""
+        stmt = select(runs.c.id, runs.c.host, runs.c.pid, runs.c.started_at).where(
+            runs.c.status == "running"
+        )
+        rows = self._read("running runs", lambda c: list(c.execute(stmt)))
+        dead = [
+            r.id
+            for r in rows
+            if (r.host == host and r.pid is not None and not alive(r.pid))
+            or r.started_at < started_before
+        ]
+        if not dead:
+            return 0
+        close = (
+            update(runs)
+            .where(runs.c.id.in_(dead), runs.c.status == "running")
+            .values(status="died", finished_at=now)
+        )
+        return self._write("close dead runs", lambda c: c.execute(close).rowcount)
 
     def last_sweep_now(self) -> datetime | None:
         """The ``now`` of the latest sweep that finished (recoveries are read from there on)."""
