@@ -43,7 +43,12 @@ from cartnudge.errors import (
     TemplateError,
     TokenError,
 )
-from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
+from cartnudge.messages.compose import (
+    email_envelope,
+    push_envelope,
+    render_within_limits,
+    sms_envelope,
+)
 from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
@@ -559,7 +564,9 @@ class Sweep:
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
         c, d = item.order.candidate, item.decision
-        rendered, links = render_order(
+        # Checked against the channel's limits with this message's own data (a long cart makes
+        # a long SMS): shortened by the documented rule, or OverLimit (a ValueError: failed).
+        rendered, links = render_within_limits(
             self.config,
             self.app.catalogue,
             item.template_id,
@@ -567,6 +574,7 @@ class Sweep:
             items.get(c.order_id, []),
             delivery_id=delivery_id,
             now=self.now,
+            channel=d.channel,
         )
         if d.channel == "sms":
             return sms_envelope(
