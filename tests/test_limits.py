@@ -23,6 +23,7 @@ from tests.shop import AD_INPUT_ON, ShopBuilder
 
 NOON_JST = datetime(2026, 11, 22, 3, 0)
 MAX_SEGMENTS = 6
+LONG_NAME = "京都宇治 抹茶ロールケーキ 季節限定 詰め合わせ 贈答用"
 ITEMS_SMS = (
     "{{ customer_name }}様 カートに{% for i in items %}{{ i.name }}、{% endfor %}"
     "が残っています {{ recovery_url }}\n"
@@ -62,8 +63,7 @@ def test_a_long_cart_is_cut_to_fit_and_a_hopeless_sms_is_not_sent(
         conn.execute(
             products.insert(),
             [
-                {"id": 10 + i, "name": f"京都宇治 抹茶ロールケーキ 季節限定 詰め合わせ 贈答用 {i}号", "price": 100,
-                 "stock": 5}
+                {"id": 10 + i, "name": f"{LONG_NAME} {i}号", "price": 100, "stock": 5}
                 for i in range(7)
             ],
         )  # fmt: skip
@@ -85,10 +85,8 @@ def test_a_long_cart_is_cut_to_fit_and_a_hopeless_sms_is_not_sent(
     (sent,) = sms.sent
     text = sent.data.decode("utf-8")
     assert segments(text).segments <= MAX_SEGMENTS
-    assert (
-        "京都宇治 抹茶ロールケーキ 季節限定 詰め合わせ 贈答用 0号" in text
-    )  # the first items are kept
-    assert "京都宇治 抹茶ロールケーキ 季節限定 詰め合わせ 贈答用 6号" not in text
+    assert f"{LONG_NAME} 0号" in text  # the first items are kept
+    assert f"{LONG_NAME} 6号" not in text
     assert "他" in text and "点" in text
     assert summary.failed == 1
     with sqlite_shop.engine.connect() as conn:
