@@ -43,6 +43,7 @@ from cartnudge.errors import (
     TemplateError,
     TokenError,
 )
+from cartnudge.logs import mask_pii
 from cartnudge.messages.compose import (
     email_envelope,
     push_envelope,
@@ -395,7 +396,7 @@ class Sweep:
                 log.error(
                     "%s channel unusable, its reminders wait for the next sweep: %s", kind, exc
                 )
-                self.summary.unusable_channels[kind] = str(exc)
+                self.summary.unusable_channels[kind] = mask_pii(str(exc))
                 return None
             self._opened.append(channel)
         return channel
@@ -744,14 +745,14 @@ class Sweep:
         if channel is not None and results:
             throttled, lost = channel_state(channel, results)
             if throttled and kind not in self.summary.throttled_channels:
-                self.summary.throttled_channels[kind] = throttled
+                self.summary.throttled_channels[kind] = mask_pii(throttled)
                 log.error(
                     "%s channel throttled, its reminders wait for the next sweep: %s",
                     kind,
                     throttled,
                 )
             if lost and kind not in self.summary.unusable_channels:
-                self.summary.unusable_channels[kind] = lost
+                self.summary.unusable_channels[kind] = mask_pii(lost)
                 log.error(
                     "%s channel lost in the middle of the run, its reminders wait for the "
                     "next sweep: %s",

@@ -114,3 +114,22 @@ def test_suppressions_import_reports_rejected_rows_masked(tmp_path: Path) -> Non
     assert "hanako@example.jp" not in result.output
     assert "090-1234-5678" not in result.output
     assert "h***@example.jp" in result.stderr
+
+
+def test_a_server_answer_quoting_the_recipient_is_stored_masked(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    sqlite_shop.abandoned(NOW - timedelta(hours=4), email=ADDRESS)
+    with running_server() as server:
+        server.script.rcpt_replies[ADDRESS] = f"550 5.1.1 <{ADDRESS}>: Recipient address rejected"
+        data = base_config(sqlite_shop.url, tmp_path)
+        data["email"] = {"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": server.port}}
+        path = write_config(tmp_path, data)
+        result = CliRunner().invoke(
+            main, ["sweep", "--config", str(path), "--now", "2026-11-22T21:00", "--json"]
+        )
+    assert result.exit_code == 1, result.output
+    with sqlite_shop.engine.connect() as conn:
+        (error,) = [r.error for r in conn.execute(select(deliveries))]
+    assert error == "550 5.1.1 <h***@example.jp>: Recipient address rejected"
+    assert ADDRESS not in result.output

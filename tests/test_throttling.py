@@ -154,3 +154,35 @@ def test_a_server_that_dies_mid_run_exits_5_and_leaves_the_rest_untried(
     assert sum(1 for s, _ in state.values() if s == "retry") + summary.in_doubt_found == 4
     # only the message handed over when the server died was charged a try
     assert sorted(a for s, a in state.values() if s == "retry") == [0, 0, 1]
+
+
+def test_a_write_that_fails_before_the_end_of_data_dot_is_retried_not_in_doubt(
+    sqlite_shop: ShopBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dot never left cartnudge: no server can have accepted the message, so it is a
+    temporary failure (retried at once on a new connection), never "in doubt"."""
+    import smtplib
+
+    sqlite_shop.abandoned(NOW - timedelta(hours=4), email="hanako@example.jp")
+    real_send = smtplib.SMTP.send
+    failures = []
+
+    def send(self: smtplib.SMTP, data: bytes | str) -> None:
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n") and not failures:
+            failures.append(data)
+            real_send(self, data[: len(data) // 2])  # half the message, then the line drops
+            self.close()
+            raise smtplib.SMTPServerDisconnected("Connection reset by peer")
+        real_send(self, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    with running_server() as server:
+        app = smtp_app(sqlite_shop, tmp_path, server.port)
+        channel = app.email_channel()
+        channel.backoff = 0.01  # type: ignore[attr-defined]
+        summary = Sweep(app, channel, now=NOW).run()
+        app.dispose()
+    assert failures  # the write really failed once, before the dot
+    assert (summary.sent, summary.in_doubt_found) == (1, 0)
+    assert len(server.handler.messages) == 1
+    assert rows(sqlite_shop)["hanako@example.jp"] == ("sent", 1)

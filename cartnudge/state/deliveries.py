@@ -42,6 +42,7 @@ from cartnudge.core.rules import (
     normalise_address,
 )
 from cartnudge.errors import DatabaseError
+from cartnudge.logs import mask_pii
 from cartnudge.state.schema import deliveries, skips, suppressions
 from cartnudge.state.store import Store, _insert_ignoring_conflicts
 
@@ -333,7 +334,8 @@ class Deliveries(Store):
             dict(
                 b_id=o.delivery_id,
                 b_status=o.status.value,
-                b_error=(o.detail or None) and o.detail[:1000],
+                # A server's answer often quotes the recipient: stored masked, like every output.
+                b_error=(o.detail or None) and mask_pii(o.detail)[:1000],
                 b_message_id=o.message_id,
                 b_sent_at=now if o.status is DeliveryStatus.SENT else None,
                 b_attempt=1 if o.attempted else 0,
