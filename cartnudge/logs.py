@@ -41,7 +41,7 @@ def secret_forms(secret: str, *, username: str | None = None) -> set[str]:
     for blob in blobs:
         encoded = base64.b64encode(blob).decode("ascii")
         forms.update({encoded, encoded.rstrip("=")})
-    return {f for f in forms if len(f) >= 4}
+    return {f for f in forms if len(f) >= 8}  # shorter ones would scrub ordinary words
 
 
 def register_secret(secret: str, *, username: str | None = None) -> None:
