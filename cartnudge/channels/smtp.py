@@ -125,9 +125,8 @@ class SmtpChannel(Channel):
         self.settings = settings
         self._password = password
         # The password as a server might echo it: plain, base64, inside AUTH PLAIN/LOGIN.
-        self._hidden = sorted(
-            secret_forms(password or "", username=settings.username), key=len, reverse=True
-        )
+        forms = secret_forms(password or "", username=settings.username)
+        self._hidden = sorted(forms | ({password} if password else set()), key=len, reverse=True)
         self.max_tries = max_tries
         self.backoff = backoff
         self._conn: smtplib.SMTP | None = None
