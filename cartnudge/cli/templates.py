@@ -71,7 +71,7 @@ def templates_preview(
       cartnudge templates preview 140001
       cartnudge templates preview 140001 --order 1234 --format eml --output preview.eml
     """
-    from cartnudge.messages.compose import email_envelope, render_order
+    from cartnudge.messages.compose import OverLimit, email_envelope, render_within_limits
     from cartnudge.messages.templates import sample_context
     from cartnudge.shop.reader import AbandonedOrder
 
@@ -91,15 +91,19 @@ def templates_preview(
             if not isinstance(order, AbandonedOrder):
                 raise CartnudgeError(order.message)
             items = app.reader.order_items([order_id]).get(str(order_id), [])
-            rendered, links = render_order(
-                app.config,
-                app.catalogue,
-                template_id,
-                order,
-                items,
-                delivery_id=0,
-                now=now,
-            )
+            try:
+                rendered, links = render_within_limits(
+                    app.config,
+                    app.catalogue,
+                    template_id,
+                    order,
+                    items,
+                    delivery_id=0,
+                    now=now,
+                    channel="sms" if fmt == "sms" else "email",
+                )
+            except OverLimit as exc:
+                raise CartnudgeError(f"order {order_id}: {exc}") from None
             if fmt == "eml":
                 try:
                     # The sweep's own path: an address that cannot stand in a header (a line
