@@ -127,6 +127,10 @@ def send_bulk(
         line += f", in doubt {summary.in_doubt}"
     if summary.claimed_elsewhere:
         line += f", being sent by another run {summary.claimed_elsewhere}"
+    if summary.throttled:
+        line += "; the channel was throttled (quota or rate limit): run it again later"
+    if summary.lost:
+        line += "; the server went away: run it again later"
     click.echo(line)
     sys.exit(summary.exit_code)
 
