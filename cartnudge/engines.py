@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from cartnudge.errors import ConfigError
+from cartnudge.errors import ConfigError, DatabaseError
 
 # Extras the operator installs for each database (README, "Databases").
 _DRIVER_HINT = {"postgresql": "cartnudge[postgres]", "mysql": "cartnudge[mysql]"}
@@ -39,6 +40,7 @@ def build_engine(
     *,
     writer: bool = False,
     key: str = "shop.url",
+    must_exist: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Engine:
     """An engine for ``url``. ``writer`` engines on SQLite take the write lock at BEGIN
@@ -47,7 +49,11 @@ def build_engine(
     Every wait on a lock is bounded by ``lock_timeout`` seconds on the three databases (SQLite's
     busy timeout, PostgreSQL's ``lock_timeout``, MariaDB/MySQL's ``innodb_lock_wait_timeout``
     and ``lock_wait_timeout``): a sweep blocked by a lock gives up with one line and exit 4
-    instead of piling up behind it, cron run after cron run."""
+    instead of piling up behind it, cron run after cron run.
+
+    With ``must_exist``, an SQLite URL naming a file that does not exist raises DatabaseError
+    (SQLite would silently create an empty database: a mistyped path must not look like an
+    empty shop)."""
     url = _normalise(url)
     kwargs: dict[str, Any] = {"future": True}
     try:
@@ -58,6 +64,14 @@ def build_engine(
     wait = max(1, int(round(lock_timeout)))
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": lock_timeout}
+        database = parsed.database or ""
+        memory = database in ("", ":memory:") or "mode=memory" in url
+        local = not memory and not database.startswith("file:")
+        if must_exist and local and not Path(database).is_file():
+            raise DatabaseError(
+                f"{key}: the SQLite file {database} does not exist (check the path; "
+                "cartnudge never creates a shop database)"
+            )
     else:
         kwargs["pool_pre_ping"] = True
     if backend == "postgresql":
