@@ -192,3 +192,11 @@ def test_a_renamed_column_in_order_items_stops_the_sweep_with_one_line_and_exit_
         4,
         f"cartnudge: error: {query}: missing column(s) quantity\n",
     )
+
+
+def test_a_huge_random_delay_is_a_usage_error(tmp_path: Path) -> None:
+    """Found by the argument fuzz test: ``--random-delay 999…`` overflowed time_t (exit 70)."""
+    path = write_config(tmp_path, base_config(f"sqlite:///{tmp_path}/s.db", tmp_path))
+    result = CliRunner().invoke(main, ["sweep", "--config", str(path), "--random-delay", "9" * 26])
+    assert result.exit_code == 2, result.output
+    assert "--random-delay" in result.stderr and "longer than 3600 seconds" in result.stderr
