@@ -256,7 +256,12 @@ def argument_lists(draw: st.DrawFn, command: click.Command) -> list[str]:
 
 
 @pytest.fixture
-def fuzz_config(tmp_path: Path) -> Path:
+def fuzz_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A migrated SQLite shop and its configuration; the commands run in a directory of the
+    test's own, since a hostile argument may name a file to write (--output 0, --html ...)."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     from cartnudge.engines import build_engine
     from cartnudge.state.store import migrate
     from tests.shop import ShopBuilder
