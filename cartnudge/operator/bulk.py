@@ -54,14 +54,7 @@ from cartnudge.messages.templates import Rendered, TemplateInfo
 from cartnudge.messages.tokens import key_fingerprint
 from cartnudge.operator.search import Filters, customers
 from cartnudge.shop.reader import AbandonedOrder, Item
-from cartnudge.state.deliveries import (
-    MAX_ATTEMPTS,
-    Bounce,
-    Claimed,
-    ClaimLost,
-    ClaimRequest,
-    Outcome,
-)
+from cartnudge.state.deliveries import Bounce, Claimed, ClaimLost, ClaimRequest, Outcome
 from cartnudge.sweep import channel_state, clock_skew, outcome_of
 
 CATEGORIES = ("cart_abandonment", "remarketing")
@@ -469,14 +462,9 @@ def _send_batch(
     outcomes: list[Outcome] = []
     envelopes = []
     for cl, r in owned:
-        if cl.attempts >= MAX_ATTEMPTS:
-            outcomes.append(
-                Outcome(
-                    cl.id,
-                    DeliveryStatus.FAILED,
-                    f"gave up after {cl.attempts} temporary failures",
-                )
-            )
+        worn_out = cl.worn_out()
+        if worn_out is not None:
+            outcomes.append(worn_out)
             continue
         try:
             rendered, links = _render(app, mailing, r, items, delivery_id=cl.id, now=now)
