@@ -20,6 +20,7 @@ from cartnudge.config import Config
 from cartnudge.core.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
 from cartnudge.engines import build_engine
 from cartnudge.errors import ConfigError
+from cartnudge.logs import register_secret
 from cartnudge.messages.sms_text import check_length, with_footer
 from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
@@ -46,6 +47,11 @@ class App:
     config: Config
 
     def __post_init__(self) -> None:
+        # Every secret, in every form a server might echo, is scrubbed from every output.
+        c = self.config
+        register_secret(c.smtp_password or "", username=c.settings.email.smtp.username)
+        for secret in (c.sms_secret, c.push_secret, *(k.decode() for k in c.token_keys)):
+            register_secret(secret or "")
         self.catalogue = Catalogue(self.config.templates_dir)
         self.catalogue.check_all()
         confirm = self.config.settings.flows.confirm
@@ -107,7 +113,12 @@ class App:
 
     @cached_property
     def shop_engine(self) -> Engine:
-        return build_engine(self.config.shop_url, key="shop.url", must_exist=True)
+        return build_engine(
+            self.config.shop_url,
+            key="shop.url",
+            must_exist=True,
+            lock_timeout=self.config.lock_timeout,
+        )
 
     @cached_property
     def state_engine(self) -> Engine:
@@ -118,6 +129,7 @@ class App:
             writer=True,
             key="shop.url" if shared else "state.url",
             must_exist=shared,
+            lock_timeout=self.config.lock_timeout,
         )
 
     @cached_property

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
+import stat
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ BUNDLED_TEMPLATES_DIR = bundled.templates_dir()
 SOURCE_DELAY_MIN = timedelta(hours=1)
 SOURCE_DELAY_MAX = timedelta(hours=24)
 PUSH_DELAY_MIN = timedelta(minutes=5)
+# No duration of cartnudge's is meaningfully longer than ten years; beyond that dates overflow.
+MAX_DURATION = timedelta(days=3650)
+MAX_CART_TTL_MINUTES = MAX_DURATION.days * 24 * 60
 
 
 class _Strict(BaseModel):
@@ -53,8 +58,11 @@ class ShopSettings(_Strict):
     @field_validator("cart_ttl")
     @classmethod
     def _positive_ttl(cls, v: int | str) -> int | str:
-        if isinstance(v, int) and v <= 0:
-            raise ValueError("must be a positive number of minutes or 'unlimited'")
+        if isinstance(v, int) and not 0 < v <= MAX_CART_TTL_MINUTES:
+            raise ValueError(
+                f"must be a positive number of minutes up to {MAX_CART_TTL_MINUTES} "
+                "(ten years) or 'unlimited'"
+            )
         return v
 
 
@@ -62,6 +70,7 @@ class StateSettings(_Strict):
     url: str | None = None
     url_env: str | None = None
     lease: str = "15m"
+    lock_timeout: str = "30s"
 
 
 class SenderSettings(_Strict):
@@ -130,11 +139,11 @@ class FrequencyCapSettings(_Strict):
 
 class SmtpSettings(_Strict):
     host: str = "localhost"
-    port: int = 25
+    port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
     username: str | None = None
     password_env: str | None = None
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0, le=600)
 
 
 class EmailSettings(_Strict):
@@ -148,6 +157,7 @@ class RecoverySettings(_Strict):
     lp_url: str = "https://shop.example.jp/lp/{lp_id}/form?token={token}"
     unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
     keys_env: str = "CARTNUDGE_TOKEN_KEYS"
+    retired_keys_env: str | None = None
     keys_file: str | None = None
     token_ttl: str = "14d"
     attribution: Literal["url", "url+window"] = "url"
@@ -211,6 +221,7 @@ class Config:
     lookback: timedelta
     lease: timedelta
     resend_after: timedelta
+    lock_timeout: float  # seconds
     token_ttl: timedelta
     attribution_window: timedelta | None
     confirm_steps: tuple[Step, ...]
@@ -221,6 +232,7 @@ class Config:
     templates_dir: Path
     outbox_dir: Path
     token_keys: tuple[bytes, ...] = field(repr=False)
+    retired_token_keys: tuple[bytes, ...] = field(repr=False, default=())
     smtp_password: str | None = field(repr=False, default=None)
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
@@ -249,13 +261,27 @@ def _first_error(exc: ValidationError, source: str) -> ConfigError:
         return ConfigError(f"{source}: unknown key {path}")
     value = err.get("input")
     message = str(err["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"{source}: {path}: {message} (got {value!r})")
+    return ConfigError(f"{source}: {path}: {message} (got {_shown(value)})")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 80
+_REPR.maxother = 80
+_REPR.maxlevel = 2
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a configuration value for an error line (a huge or deeply nested value
+    is cut, never printed whole)."""
+    return _REPR.repr(value)
 
 
 def _zone(name: str, key: str, source: str) -> ZoneInfo:
+    if len(name) > 64 or not name.strip():
+        raise ConfigError(f"{source}: {key}: unknown time zone (got {_shown(name)})")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory of tzdata
         raise ConfigError(f"{source}: {key}: unknown time zone (got {name!r})") from None
 
 
@@ -264,8 +290,14 @@ def _duration(value: str | int, key: str, source: str, *, bare_unit: str = "h") 
         result = parse_duration(value, bare_unit=bare_unit)
     except ValueError as exc:
         raise ConfigError(f"{source}: {key}: {exc}") from None
+    except OverflowError:
+        result = MAX_DURATION + timedelta(days=1)
     if result <= timedelta(0):
-        raise ConfigError(f"{source}: {key}: must be longer than zero (got {value!r})")
+        raise ConfigError(f"{source}: {key}: must be longer than zero (got {_shown(value)})")
+    if result > MAX_DURATION:
+        raise ConfigError(
+            f"{source}: {key}: must be at most {MAX_DURATION.days} days (got {_shown(value)})"
+        )
     return result
 
 
@@ -372,6 +404,65 @@ def _resolve_db_url(base: Path, url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(_resolve_path(base, url[len(prefix) :]))
     return url
+
+
+_LINE_BREAK = re.compile(r"[\r\n\x00\u2028\u2029\x85]")
+
+
+def _check_sender(sender: SenderSettings, source: str) -> None:
+    """Every address that reaches a header, checked where it enters (issue 10): no line break
+    anywhere (a header injection into every message), ``sender.email`` and the address of
+    ``sender.reply_to`` plain ASCII addresses (cartnudge does not use SMTPUTF8, so a non-ASCII
+    address would fail every delivery). A display name may be Japanese: it is RFC 2047
+    encoded (``sender.reply_to: みどり屋 <support@midoriya.example.jp>``)."""
+    from email.utils import parseaddr
+
+    from cartnudge.core.rules import valid_email
+
+    for key in ("name", "email", "postal_address", "contact", "reply_to"):
+        value = getattr(sender, key) or ""
+        if _LINE_BREAK.search(value):
+            raise ConfigError(f"{source}: sender.{key}: must be one line (got {_shown(value)})")
+    if sender.email.strip() and not (sender.email.isascii() and valid_email(sender.email)):
+        raise ConfigError(
+            f"{source}: sender.email: not a plain ASCII e-mail address such as "
+            f"info@shop.example.jp (got {_shown(sender.email)})"
+        )
+    if sender.reply_to and sender.reply_to.strip():
+        _name, address = parseaddr(sender.reply_to)
+        if not (address and address.isascii() and valid_email(address)):
+            raise ConfigError(
+                f"{source}: sender.reply_to: write an ASCII address, optionally with a name: "
+                f"'みどり屋 <support@shop.example.jp>' (got {_shown(sender.reply_to)})"
+            )
+
+
+def _lock_timeout(value: str, source: str) -> float:
+    """``state.lock_timeout`` in seconds: from 1 second to 10 minutes (a cron interval)."""
+    seconds = _duration(value, "state.lock_timeout", source, bare_unit="s").total_seconds()
+    if not 1 <= seconds <= 600:
+        raise ConfigError(
+            f"{source}: state.lock_timeout: must be from 1s to 10m (got {_shown(value)})"
+        )
+    return seconds
+
+
+def _check_db_url(url: str, key: str, source: str) -> None:
+    """Refuse at load what would otherwise fail deep inside a driver: a URL SQLAlchemy cannot
+    parse, or a port that is not a number from 1 to 65535. The URL is never shown (it may
+    hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError, TypeError):
+        raise ConfigError(
+            f"{source}: {key}: not a database URL (or its port is not a number)"
+        ) from None
+    if port is not None and not 0 < port <= 65535:
+        raise ConfigError(f"{source}: {key}: the port must be 1 to 65535 (got {port})")
 
 
 def _check_delay(
@@ -510,11 +601,13 @@ def parse_config(
     else:
         raise ConfigError(f"{source}: shop.url: missing (or name a variable in shop.url_env)")
     shop_url = _resolve_db_url(base_dir, shop_url)
+    _check_db_url(shop_url, "shop.url_env" if settings.shop.url_env else "shop.url", source)
     if settings.state.url_env:
         state_url = _secret(settings.state.url_env, "state.url_env", source, environ)
     else:
         state_url = settings.state.url or shop_url
     state_url = _resolve_db_url(base_dir, state_url)
+    _check_db_url(state_url, "state.url_env" if settings.state.url_env else "state.url", source)
 
     ttl_raw = settings.shop.cart_ttl
     cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
@@ -574,6 +667,7 @@ def parse_config(
                 f"{source}: push.service_account_env: name the variable holding the FCM "
                 "service-account JSON"
             )
+    _check_sender(settings.sender, source)
     line_token = _line_token(settings.line, "line" in used_channels, source, base_dir, environ)
     if settings.line.enabled and not settings.sender.name.strip():
         raise ConfigError(f"{source}: sender.name: missing; every LINE message carries it")
@@ -586,6 +680,23 @@ def parse_config(
                 )
 
     token_keys = _token_keys(settings.recovery, base_dir, source, environ)
+    retired_keys: tuple[bytes, ...] = ()
+    retired_env = settings.recovery.retired_keys_env
+    if retired_env:
+        # Optional: after the last opt-out link a retired key signed has expired, the variable
+        # may be emptied or removed.
+        retired_raw = environ.get(retired_env, "")
+        retired_keys = tuple(k.strip().encode() for k in retired_raw.split(",") if k.strip())
+        if any(len(k) < 16 for k in retired_keys):
+            raise ConfigError(
+                f"{source}: recovery.retired_keys_env: every key in {retired_env} must be at "
+                "least 16 characters"
+            )
+        if set(retired_keys) & set(token_keys):
+            raise ConfigError(
+                f"{source}: recovery.retired_keys_env: a key in {retired_env} is also in "
+                f"{settings.recovery.keys_env}; a retired key verifies opt-out links only"
+            )
     for url_key, allowed in _URL_PLACEHOLDERS.items():
         _check_url(getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source)
 
@@ -612,6 +723,7 @@ def parse_config(
         cart_ttl=cart_ttl,
         lookback=_duration(settings.shop.lookback, "shop.lookback", source),
         lease=_duration(settings.state.lease, "state.lease", source, bare_unit="m"),
+        lock_timeout=_lock_timeout(settings.state.lock_timeout, source),
         resend_after=_duration(confirm.resend_after, "flows.confirm.resend_after", source),
         token_ttl=_duration(settings.recovery.token_ttl, "recovery.token_ttl", source),
         attribution_window=_duration(
@@ -636,6 +748,7 @@ def parse_config(
         else BUNDLED_TEMPLATES_DIR,
         outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
         token_keys=token_keys,
+        retired_token_keys=retired_keys,
         smtp_password=smtp_password,
         sms_secret=sms_secret,
         push_secret=push_secret,
@@ -644,17 +757,112 @@ def parse_config(
     )
 
 
-def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the YAML file at ``path``. Raises :class:`ConfigError`."""
-    file = Path(path)
+# Limits on what a configuration may be (issue 10: never a hang, never a traceback). A real
+# configuration is a few kilobytes, a few levels deep and uses no or few YAML aliases.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_YAML_DEPTH = 40
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000  # after aliases are expanded (an alias bomb stays small on disk)
+
+
+class _LimitExceeded(Exception):
+    pass
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting depth and alias count limit (composition)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _LimitExceeded(f"more than {MAX_YAML_ALIASES} YAML aliases")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _LimitExceeded(f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(data: Any) -> int:
+    """The number of values in ``data`` with aliases expanded, counting up to the limit."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            break
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def read_regular_text(file: Path, *, what: str, limit: int, error: type[Exception]) -> str:
+    """The UTF-8 text of ``file``, which must be a regular file of at most ``limit`` bytes.
+
+    A FIFO, device (``/dev/zero``), directory or socket is refused without being opened for
+    reading (it could block forever or never end); a file that is not UTF-8 is refused naming
+    the line. Raises ``error`` (one line naming the file) on every problem."""
     try:
-        text = file.read_text(encoding="utf-8")
+        info = file.stat()
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the configuration ({exc.strerror})") from None
+        raise error(f"{file}: cannot read the {what} ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{file}: the {what} must be a regular file")
+    if info.st_size > limit:
+        raise error(f"{file}: the {what} is larger than {limit:,} bytes")
     try:
-        data = yaml.safe_load(text)
+        with open(file, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{file}: cannot read the {what} ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise error(f"{file}: the {what} is larger than {limit:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{file}: line {line}: the {what} is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the YAML file at ``path``. Raises :class:`ConfigError`.
+
+    Only a regular UTF-8 file of at most :data:`MAX_CONFIG_BYTES` is read; YAML is loaded with
+    limits on depth, aliases and expanded size, so a hostile file is one line, never a hang."""
+    file = Path(path)
+    text = read_regular_text(
+        file, what="configuration", limit=MAX_CONFIG_BYTES, error=ConfigError
+    ).lstrip("\ufeff")
+    try:
+        loader = _LimitedLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except _LimitExceeded as exc:
+        raise ConfigError(f"{file}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{file}:{where} is not valid YAML") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: refused: nested too deeply") from None
+    if _expanded_size(data) > MAX_YAML_NODES:
+        raise ConfigError(
+            f"{file}: refused: more than {MAX_YAML_NODES:,} values once aliases are expanded"
+        )
     return parse_config(data, source=str(file), base_dir=file.resolve().parent, environ=environ)

@@ -32,11 +32,24 @@ def redact(url: str) -> str:
         return "<unparseable URL>"
 
 
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds; well under any cron interval
+
+
 def build_engine(
-    url: str, *, writer: bool = False, key: str = "shop.url", must_exist: bool = False
+    url: str,
+    *,
+    writer: bool = False,
+    key: str = "shop.url",
+    must_exist: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Engine:
     """An engine for ``url``. ``writer`` engines on SQLite take the write lock at BEGIN
     (``BEGIN IMMEDIATE``), so concurrent sweeps queue instead of failing mid-transaction.
+
+    Every wait on a lock is bounded by ``lock_timeout`` seconds on the three databases (SQLite's
+    busy timeout, PostgreSQL's ``lock_timeout``, MariaDB/MySQL's ``innodb_lock_wait_timeout``
+    and ``lock_wait_timeout``): a sweep blocked by a lock gives up with one line and exit 4
+    instead of piling up behind it, cron run after cron run.
 
     With ``must_exist``, an SQLite URL naming a file that does not exist raises DatabaseError
     (SQLite would silently create an empty database: a mistyped path must not look like an
@@ -48,8 +61,9 @@ def build_engine(
     except ArgumentError:
         raise ConfigError(f"{key}: not a database URL ({redact(url)})") from None
     backend = parsed.get_backend_name()
+    wait = max(1, int(round(lock_timeout)))
     if backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": 60}
+        kwargs["connect_args"] = {"timeout": lock_timeout}
         database = parsed.database or ""
         memory = database in ("", ":memory:") or "mode=memory" in url
         local = not memory and not database.startswith("file:")
@@ -60,8 +74,15 @@ def build_engine(
             )
     else:
         kwargs["pool_pre_ping"] = True
+    if backend == "postgresql":
+        kwargs["connect_args"] = {"options": f"-c lock_timeout={wait * 1000}"}
     if backend == "mysql":
-        kwargs.setdefault("connect_args", {})["charset"] = "utf8mb4"
+        kwargs["connect_args"] = {
+            "charset": "utf8mb4",
+            "init_command": (
+                f"SET SESSION innodb_lock_wait_timeout={wait}, lock_wait_timeout={wait}"
+            ),
+        }
     try:
         engine = create_engine(url, **kwargs)
     except NoSuchModuleError:

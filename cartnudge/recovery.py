@@ -18,15 +18,29 @@ from cartnudge.shop.reader import AbandonedOrder
 BULK_ORDER_PREFIX = "customer:"  # send-bulk's delivery rows for a customer without an order
 
 
-def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
-    """What a token names, for the shop's pages.
+def resolve_token(app: App, token: str, *, now: datetime, kind: str = RECOVERY) -> dict[str, Any]:
+    """What a token of ``kind`` names, for the shop's pages.
+
+    The cart-restore page calls it as is (``kind`` RECOVERY); the opt-out page passes
+    ``kind=UNSUBSCRIBE`` (or calls :func:`resolve_optout_token`). A token of the other kind is
+    refused: an opt-out link must never restore a cart or reveal an address to the restore
+    page, and a recovery link must never unsubscribe anyone.
 
     Tokens carry only a delivery id (short enough for an SMS, and no personal data in a URL);
     the delivery row gives the order, flow, channel and recipient. A recovery token also gets
-    the items to restore from the shop. Raises TokenError for a tampered, expired or malformed
-    token, or one naming a delivery cartnudge has no record of (DatabaseError when a database
-    cannot be read)."""
-    payload = verify_token(token, app.config.token_keys, now=now)
+    the items to restore from the shop. Raises TokenError (exit 7) for a tampered, expired,
+    malformed or other-kind token, or one naming a delivery cartnudge has no record of
+    (DatabaseError when a database cannot be read). Opt-out tokens also verify with the keys
+    retired from signing (``recovery.retired_keys_env``), so they outlive key rotation."""
+    if kind not in (RECOVERY, UNSUBSCRIBE):
+        raise ValueError(f"kind must be {RECOVERY!r} or {UNSUBSCRIBE!r} (got {kind!r})")
+    payload = verify_token(
+        token,
+        app.config.token_keys,
+        now=now,
+        kind=kind,
+        optout_keys=app.config.retired_token_keys if kind == UNSUBSCRIBE else (),
+    )
     try:
         delivery_id = int(payload["d"])
     except (KeyError, TypeError, ValueError):
@@ -74,6 +88,12 @@ def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
         for i in app.reader.order_items([order_id]).get(str(order_id), [])
     ]
     return result
+
+
+def resolve_optout_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
+    """The address and channel an opt-out token names (for the opt-out page): see
+    :func:`resolve_token`; a recovery token is refused (TokenError, exit 7)."""
+    return resolve_token(app, token, now=now, kind=UNSUBSCRIBE)
 
 
 def unsubscribe(

@@ -15,9 +15,10 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
@@ -37,20 +38,23 @@ from cartnudge.errors import (
     EXIT_CHANNEL,
     EXIT_DELIVERY_PROBLEMS,
     EXIT_OK,
+    EXIT_THROTTLED,
     ChannelError,
     TemplateError,
     TokenError,
 )
+from cartnudge.logs import mask_pii
 from cartnudge.messages.compose import (
     email_envelope,
     line_envelope,
     push_envelope,
-    render_order,
+    render_within_limits,
     sms_envelope,
 )
-from cartnudge.messages.tokens import RECOVERY, verify_token
+from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
+    Bounce,
     Claimed,
     ClaimLost,
     ClaimRequest,
@@ -63,6 +67,41 @@ RECOVERY_OVERLAP = timedelta(hours=1)
 # Not skips in the report's sense: the flow is off, or the order was handled already.
 UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED})
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
+# A run still "running" after this long is dead on any host (no sweep runs for a day).
+DEAD_RUN_AGE = timedelta(hours=24)
+
+
+CLOCK_SKEW_WARNING = timedelta(seconds=60)
+
+
+def host_clock() -> datetime:
+    """This host's clock as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def clock_skew(store: Any) -> timedelta:
+    """The state database's clock minus this host's, to the second (what a lease computed on
+    this host must add to be counted on the database's clock)."""
+    before = host_clock()
+    database = store.database_clock()
+    after = host_clock()
+    skew = database - (before + (after - before) / 2)
+    return timedelta(seconds=round(skew.total_seconds()))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (signal 0 checks without signalling)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError:
+        return False
+    return True
 
 
 # An outcome's status -> (the Summary attribute, the per-flow counter's key); any other: failed.
@@ -94,6 +133,7 @@ class Summary:
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
     unusable_channels: dict[str, str] = field(default_factory=dict)  # kind -> why it failed
+    throttled_channels: dict[str, str] = field(default_factory=dict)  # kind -> the answer
     # kind -> why it takes nothing more this run (LINE's monthly quota or the API's limits);
     # its due reminders are left unclaimed ("held") for a later sweep.
     stopped_channels: dict[str, str] = field(default_factory=dict)
@@ -134,6 +174,8 @@ class Summary:
     def exit_code(self) -> int:
         if self.unusable_channels:
             return EXIT_CHANNEL
+        if self.throttled_channels or self.stopped_channels:
+            return EXIT_THROTTLED
         problems = self.failed or self.in_doubt_found or self.invalid_rows
         return EXIT_DELIVERY_PROBLEMS if problems else EXIT_OK
 
@@ -162,6 +204,7 @@ class Summary:
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
             "unusable_channels": dict(sorted(self.unusable_channels.items())),
+            "throttled_channels": dict(sorted(self.throttled_channels.items())),
             "stopped_channels": dict(sorted(self.stopped_channels.items())),
             "held": dict(sorted(self.held.items())),
             "status": self.status,
@@ -173,12 +216,26 @@ _STATUS_OF = {
     Result.TEMPORARY: DeliveryStatus.RETRY,
     Result.PERMANENT: DeliveryStatus.FAILED,
     Result.IN_DOUBT: DeliveryStatus.IN_DOUBT,
+    Result.THROTTLED: DeliveryStatus.RETRY,  # waits for the next sweep, never failed
 }
 
 
 def outcome_of(result: SendResult, message_id: str) -> Outcome:
-    """A channel's answer as the delivery row records it."""
-    return Outcome(result.delivery_id, _STATUS_OF[result.result], result.detail, message_id)
+    """A channel's answer as the delivery row records it. A try counts against MAX_ATTEMPTS
+    only when the message was handed to the server and refused for itself: never for a
+    message not tried, nor for a throttled channel (the account's fault, not the message's)."""
+    attempted = result.tried and result.result is not Result.THROTTLED
+    return Outcome(
+        result.delivery_id, _STATUS_OF[result.result], result.detail, message_id, attempted
+    )
+
+
+def channel_state(channel: Channel, results: Sequence[SendResult]) -> tuple[str | None, str | None]:
+    """(why the channel is throttled, why it is lost) after a batch, or None for each: a
+    throttled answer stops the channel for the run (its messages wait for the next sweep); a
+    channel that lost its server for good mid-run counts as unusable (exit 5)."""
+    throttled = next((r.detail for r in results if r.result is Result.THROTTLED), None)
+    return throttled, channel.lost
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -238,6 +295,7 @@ class Sweep:
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
         self._started = time.monotonic()
+        self._skew = timedelta(0)  # the database's clock minus this host's (see clock)
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
@@ -245,9 +303,11 @@ class Sweep:
 
     @property
     def clock(self) -> datetime:
-        """``now`` advanced by the run's own duration: leases count from when a claim is
-        really made, so a long sweep does not hand out claims that are already over."""
-        return self.now + timedelta(seconds=time.monotonic() - self._started)
+        """``now`` advanced by the run's own duration, on the database's clock: leases count
+        from when a claim is really made (a long sweep does not hand out claims that are
+        already over), and a host whose clock runs ahead or behind still agrees with the
+        others on whose lease is over (``_skew``, measured once per run)."""
+        return self.now + self._skew + timedelta(seconds=time.monotonic() - self._started)
 
     def run(self) -> Summary:
         self.app.deliveries.ensure_ready()
@@ -261,7 +321,19 @@ class Sweep:
                 dry_run=False,
                 started_at=datetime.now(UTC).replace(tzinfo=None),
             )
-            self.summary.in_doubt_found = self.app.deliveries.mark_in_doubt(self.now)
+            wall = datetime.now(UTC).replace(tzinfo=None)
+            died = self.app.runs.close_dead(
+                socket.gethostname(), pid_alive, started_before=wall - DEAD_RUN_AGE, now=wall
+            )
+            if died:
+                log.warning("%d run(s) left 'running' by a process that died: closed as died", died)
+            self._skew = clock_skew(self.app.deliveries)
+            if abs(self._skew) > CLOCK_SKEW_WARNING:
+                log.warning(
+                    "this host's clock is %+d s off the database's: leases use the database's",
+                    -int(self._skew.total_seconds()),
+                )
+            self.summary.in_doubt_found = self.app.deliveries.mark_in_doubt(self.now + self._skew)
             if self.config.cart_ttl is not None:
                 closed = self.app.deliveries.close_expired(
                     self.now, self.config.cart_ttl, ["confirm", "input"]
@@ -291,7 +363,12 @@ class Sweep:
                 self.app.runs.finish_run(
                     self.summary.run_id,
                     status,
-                    json.dumps(self.summary.to_dict()),
+                    json.dumps(
+                        dict(
+                            self.summary.to_dict(),
+                            signing_key=key_fingerprint(self.config.token_keys[0]),
+                        )
+                    ),
                     datetime.now(UTC).replace(tzinfo=None),
                 )
         return self.summary
@@ -316,7 +393,7 @@ class Sweep:
         connects, and a server that is down is found before anything is marked sending), or
         None when it could not be opened: that channel waits for the next sweep, the others
         go on, and the run exits 5."""
-        if kind in self.summary.unusable_channels:
+        if kind in self.summary.unusable_channels or kind in self.summary.throttled_channels:
             return None
         channel = self.channels.get(kind)
         if channel is None:
@@ -328,7 +405,7 @@ class Sweep:
                 log.error(
                     "%s channel unusable, its reminders wait for the next sweep: %s", kind, exc
                 )
-                self.summary.unusable_channels[kind] = str(exc)
+                self.summary.unusable_channels[kind] = mask_pii(str(exc))
                 return None
             self._opened.append(channel)
             log.info("%s channel opened (%s)", kind, channel.name)
@@ -509,7 +586,9 @@ class Sweep:
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
         c, d = item.order.candidate, item.decision
-        rendered, links = render_order(
+        # Checked against the channel's limits with this message's own data (a long cart makes
+        # a long SMS): shortened by the documented rule, or OverLimit (a ValueError: failed).
+        rendered, links = render_within_limits(
             self.config,
             self.app.catalogue,
             item.template_id,
@@ -517,6 +596,7 @@ class Sweep:
             items.get(c.order_id, []),
             delivery_id=delivery_id,
             now=self.now,
+            channel=d.channel,
         )
         if d.channel == "sms":
             return sms_envelope(
@@ -695,8 +775,11 @@ class Sweep:
                 outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
         channel = self._usable_channel(kind) if envelopes else None
         if envelopes and channel is None:
-            # Not handed over, not marked sending: the next sweep takes them up again.
-            why = self.summary.unusable_channels[kind]
+            # Not handed over, not marked sending, no attempt charged: the next sweep takes
+            # them up again.
+            why = self.summary.unusable_channels.get(kind) or (
+                f"channel throttled: {self.summary.throttled_channels[kind]}"
+            )
             outcomes += [
                 Outcome(e.delivery_id, DeliveryStatus.RETRY, f"not tried: {why}") for e in envelopes
             ]
@@ -711,13 +794,31 @@ class Sweep:
                 log.warning("%s", exc)
                 envelopes = []
         by_id = {e.delivery_id: e for e in envelopes}
-        bounced: list[Envelope] = []
-        for r in channel.send(envelopes) if envelopes and channel else []:
+        bounces: list[Bounce] = []
+        results = channel.send(envelopes) if envelopes and channel else []
+        for r in results:
             outcomes.append(outcome_of(r, by_id[r.delivery_id].message_id))
             if r.hard_bounce:
-                bounced.append(by_id[r.delivery_id])
-        # Record first: a failure to write a suppression must not leave sent rows "sending".
-        self.app.deliveries.record(outcomes, self.now)
+                bounces.append(Bounce(kind, by_id[r.delivery_id].recipient))
+        # The outcomes and the suppressions of hard bounces in one transaction.
+        self.app.deliveries.record(outcomes, self.now, bounces)
+        if channel is not None and results:
+            throttled, lost = channel_state(channel, results)
+            if throttled and kind not in self.summary.throttled_channels:
+                self.summary.throttled_channels[kind] = mask_pii(throttled)
+                log.error(
+                    "%s channel throttled, its reminders wait for the next sweep: %s",
+                    kind,
+                    throttled,
+                )
+            if lost and kind not in self.summary.unusable_channels:
+                self.summary.unusable_channels[kind] = mask_pii(lost)
+                log.error(
+                    "%s channel lost in the middle of the run, its reminders wait for the "
+                    "next sweep: %s",
+                    kind,
+                    lost,
+                )
         stopped = getattr(channel, "stopped", None)
         if stopped and kind not in self._stopped_by_channel:
             self._stopped_by_channel.add(kind)
@@ -725,14 +826,6 @@ class Sweep:
                 f"the API's monthly message limit: {stopped}"
                 if getattr(channel, "monthly_limit", False)
                 else str(stopped)
-            )
-        for envelope in bounced:
-            self.app.suppressions.add_suppression(
-                kind,
-                envelope.recipient,
-                "hard_bounce",
-                self.now,
-                detail="the server refused the recipient",
             )
         tally = Counter(o.status.value for o in outcomes)
         log.info(

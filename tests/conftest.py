@@ -150,3 +150,20 @@ def write_config(tmp_path: Path, data: dict, name: str = "config.yaml") -> Path:
 @pytest.fixture
 def config_data(shop: ShopBuilder, tmp_path: Path) -> dict:
     return base_config(shop.url, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_log_destination_from_an_earlier_test() -> Iterator[None]:
+    """``--log-file``/``--syslog`` are remembered by cartnudge.logs for the rest of the process
+    (a later ``-v`` keeps them): start each test without an earlier test's, so its CLI calls do
+    not open that test's log file (a leaked file handle, a ResourceWarning under -W error)."""
+    from cartnudge import logs
+
+    destination = getattr(logs, "_destination", None)
+    saved = dict(destination) if destination is not None else None
+    if destination is not None:
+        destination.update(log_file=None, syslog=False)
+    yield
+    if destination is not None and saved is not None:
+        destination.clear()
+        destination.update(saved)

@@ -10,6 +10,7 @@ a stalled answer. Counters go down as they fire, so "the first N times, then acc
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import socket
 import ssl
@@ -50,6 +51,16 @@ class Script:
     drop_after_data: int = 0  # close it after the next N whole messages, before answering
     stall_rcpt: int = 0  # do not answer the next N RCPTs for stall_seconds
     stall_seconds: float = 5.0
+    # After this many accepted messages, answer every further message with data_reply (e.g. a
+    # provider's daily quota: "550 5.4.5 Daily user sending quota exceeded").
+    data_reply_after: int | None = None
+    data_reply: str = ""
+    # After this many accepted messages the server "dies": it hangs up on the next message and
+    # refuses every new session with 421.
+    dead_after: int | None = None
+    # Refuse AUTH with a reply that echoes what the client sent (as some servers log it back):
+    # the base64 of the AUTH PLAIN exchange and of the password.
+    echo_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ class ScriptedHandler:
         if session.host_name is None and session.ssl is None:
             self.connections += 1
         session.host_name = hostname  # the 5-argument hook must set it itself
+        if self._dead():
+            await _drop(server)
         return responses
 
     async def handle_HELO(
@@ -125,6 +138,10 @@ class ScriptedHandler:
         content = envelope.original_content or b""
         self.arrived.append(content)
         script = self.script
+        if self._dead():
+            return await _drop(server)
+        if script.data_reply_after is not None and len(self.messages) >= script.data_reply_after:
+            return script.data_reply
         if script.drop_after_data > 0:
             script.drop_after_data -= 1
             return await _drop(server)
@@ -135,6 +152,9 @@ class ScriptedHandler:
             Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content))
         )
         return f"250 2.0.0 OK queued as {len(self.messages)}"
+
+    def _dead(self) -> bool:
+        return self.script.dead_after is not None and len(self.messages) >= self.script.dead_after
 
     def authenticate(
         self,
@@ -150,6 +170,15 @@ class ScriptedHandler:
             and isinstance(auth_data, LoginPassword)
             and (auth_data.login.decode(), auth_data.password.decode()) == self.credentials
         )
+        if self.script.echo_auth and isinstance(auth_data, LoginPassword):
+            blob = b"\0" + auth_data.login + b"\0" + auth_data.password
+            echoed = " ".join(base64.b64encode(b).decode() for b in (blob, auth_data.password))
+            password = auth_data.password.decode()
+            return AuthResult(
+                success=False,
+                handled=False,
+                message=f"535 5.7.8 Authentication failed for {echoed} ({password})",
+            )
         if ok:
             self.logins.append(auth_data.login.decode())
         # handled=False: let aiosmtpd answer "535 5.7.8 Authentication credentials invalid".

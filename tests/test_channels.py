@@ -318,19 +318,32 @@ class TestSmtpRefusals:
     def test_a_policy_refusal_is_permanent_but_not_a_hard_bounce(
         self, smtp_server: SmtpServer
     ) -> None:
-        smtp_server.script.rcpt_replies["c@example.jp"] = "550 5.7.1 relaying denied"
+        smtp_server.script.rcpt_replies["c@example.jp"] = "550 5.7.1 Message rejected as spam"
         with smtp_channel(smtp_server) as channel:
             [result] = channel.send([envelope(1, "c@example.jp")])
         assert result.result is Result.PERMANENT
         assert not result.hard_bounce
-        assert result.detail == "550 5.7.1 relaying denied"
+        assert result.detail == "550 5.7.1 Message rejected as spam"
+
+    def test_relaying_denied_is_about_our_setup_so_the_channel_is_throttled(
+        self, smtp_server: SmtpServer
+    ) -> None:
+        smtp_server.script.rcpt_replies["c@example.jp"] = "550 5.7.1 relaying denied"
+        with smtp_channel(smtp_server) as channel:
+            results = channel.send([envelope(1, "c@example.jp"), envelope(2, "d@example.jp")])
+        assert [r.result for r in results] == [Result.THROTTLED, Result.THROTTLED]
+        assert [r.tried for r in results] == [True, False]  # the second was never handed over
+        assert not any(r.hard_bounce for r in results)
 
     @pytest.mark.parametrize(
         ("stage", "code", "text", "bounce"),
         [
             ("RCPT", 550, "5.1.1 user unknown", True),
             ("RCPT", 550, "no such user here", True),  # no enhanced code: 550 to RCPT
-            ("RCPT", 553, "5.1.3 bad recipient address syntax", True),
+            ("RCPT", 553, "5.1.3 bad recipient address syntax", False),  # not proof it is gone
+            ("RCPT", 550, "", False),  # a bare 550: may be OUR IP on a blocklist
+            ("RCPT", 550, "5.7.1 Service unavailable; client host blocked using Spamhaus", False),
+            ("end of data", 550, "5.4.5 Daily user sending quota exceeded", False),
             ("RCPT", 550, "5.1.10 null MX", True),
             ("end of data", 550, "5.1.1 user unknown", True),  # refused after DATA
             ("RCPT", 550, "5.7.1 relaying denied", False),  # our setup, not the customer

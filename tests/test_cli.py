@@ -435,7 +435,10 @@ def test_token_verify_prints_an_opt_out_token_as_json(
     sqlite_shop: ShopBuilder, tmp_path: Path
 ) -> None:
     _, path = delivered_once(sqlite_shop, tmp_path, email="Hanako@example.jp")
-    result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, unsubscribe_token())
+    result = invoke(
+        "token", "verify", "--config", str(path), "--now", NOW_ARG, "--kind", "unsubscribe",
+        unsubscribe_token(),
+    )  # fmt: skip
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
         "kind": "unsubscribe",
@@ -449,7 +452,10 @@ def test_token_verify_prints_an_opt_out_token_as_json(
 def test_token_verify_refuses_a_genuine_token_naming_no_delivery(tmp_path: Path) -> None:
     builder = ShopBuilder.create(f"sqlite:///{tmp_path / 'empty.db'}")
     path = config_file(tmp_path, builder.url)
-    result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, unsubscribe_token())
+    result = invoke(
+        "token", "verify", "--config", str(path), "--now", NOW_ARG, "--kind", "unsubscribe",
+        unsubscribe_token(),
+    )  # fmt: skip
     builder.dispose()
     assert (result.exit_code, result.stderr) == (
         7,
@@ -504,7 +510,8 @@ def test_token_verify_refuses_a_bad_token_with_exit_7(
     tmp_path: Path, token: str, message: str
 ) -> None:
     path = config_file(tmp_path, "sqlite:///shop.db")
-    result = invoke("token", "verify", "--config", str(path), "--now", NOW_ARG, token)
+    args = ("--config", str(path), "--now", NOW_ARG, "--kind", "unsubscribe", token)
+    result = invoke("token", "verify", *args)
     assert (result.exit_code, result.stdout, result.stderr) == (
         7,
         "",

@@ -240,12 +240,14 @@ WHOLE_HOURS = (
         ),
         pytest.param(
             {"shop__cart_ttl": 0},
-            "shop.cart_ttl: must be a positive number of minutes or 'unlimited' (got 0)",
+            "shop.cart_ttl: must be a positive number of minutes up to 5256000 (ten years) "
+            "or 'unlimited' (got 0)",
             id="cart-ttl-0",
         ),
         pytest.param(
             {"shop__cart_ttl": -30},
-            "shop.cart_ttl: must be a positive number of minutes or 'unlimited' (got -30)",
+            "shop.cart_ttl: must be a positive number of minutes up to 5256000 (ten years) "
+            "or 'unlimited' (got -30)",
             id="cart-ttl-negative",
         ),
         pytest.param(

@@ -29,7 +29,7 @@ from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
 from cartnudge.errors import DatabaseError
 from cartnudge.state.deliveries import MAX_ATTEMPTS, ClaimRequest
-from cartnudge.state.schema import deliveries
+from cartnudge.state.schema import deliveries, runs
 from cartnudge.sweep import Sweep
 from tests.conftest import TOKEN_ENV, TOKEN_KEYS, write_config
 from tests.shop import ShopBuilder
@@ -119,6 +119,11 @@ def rows(shop: ShopBuilder) -> list:
                 select(d.id, d.order_id, d.flow, d.step, d.episode, d.channel, d.status, d.attempts)
             )
         )
+
+
+def run_statuses(shop: ShopBuilder) -> Counter[str]:
+    with shop.engine.connect() as conn:
+        return Counter(r.status for r in conn.execute(select(runs.c.status)))
 
 
 def statuses(shop: ShopBuilder) -> Counter[str]:
@@ -222,6 +227,11 @@ def test_a_sweep_killed_mid_batch_leaves_only_that_batch_in_doubt(
     assert (later["sent"], later["in_doubt_found"]) == (0, 0)
     assert len(outbox(out)) == len(messages)
 
+    # The killed run is not left "running" for ever: the next sweep closed it as died.
+    assert run_statuses(shop) == Counter(died=1, ok=1, problems=1)
+    # And no try was charged to a delivery that never got an answer (issue 10).
+    assert {r.attempts for r in found if r.status == "in_doubt"} == {0}
+
 
 @pytest.mark.slow
 def test_a_sweep_killed_after_claiming_is_sent_exactly_once_after_the_lease(
@@ -250,6 +260,48 @@ def test_a_sweep_killed_after_claiming_is_sent_exactly_once_after_the_lease(
     assert {r.order_id: r.status for r in found} == dict.fromkeys(due, "sent")
     messages = outbox(out)
     assert Counter(order for _, order, _ in messages) == Counter(dict.fromkeys(due, 1))
+
+
+@pytest.mark.slow
+def test_sweeps_killed_at_random_points_lose_no_one_and_leave_no_run_running(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    """kill -9 at random moments (seeded), three times, then the sweeps of the next hours:
+    no cart is reminded twice, every due cart is sent or reported in doubt, at most one batch
+    is in doubt per kill, no try is charged without an answer, no run stays "running"."""
+    import random
+    import signal
+
+    due = due_carts(shop, 40)
+    config_data["sweep"] = {"chunk_size": 10, "send_batch": 5}
+    config = write_config(tmp_path, config_data)
+    out = Path(config_data["email"]["outbox_dir"])
+    rng = random.Random(10)
+    for kill in range(3):
+        proc = spawn(config, NOW + timedelta(minutes=kill), "--pause-per-batch", "0.05")
+        time.sleep(rng.uniform(1.0, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    # the last killed run started at NOW + 2m: its leases are over at NOW + 2m + AFTER_LEASE
+    later = [
+        sweep_in_a_new_process(config, NOW + AFTER_LEASE + timedelta(minutes=m)) for m in (3, 8)
+    ]
+    assert later[1]["sent"] == 0 and later[1]["in_doubt_found"] == 0, later
+
+    found = rows(shop)
+    assert_no_duplicate_rows(found)
+    state = Counter(r.status for r in found)
+    assert set(state) <= {"sent", "in_doubt"}, state
+    assert state["in_doubt"] <= 3 * config_data["sweep"]["send_batch"]
+    assert {r.order_id for r in found} == set(due)  # no one lost
+    assert {r.attempts for r in found if r.status == "in_doubt"} <= {0}
+    # A kill -9 in the middle of writing a message leaves its temporary file, never renamed:
+    # no reader ever sees it as a message (and that delivery is in doubt).
+    for temporary in out.glob(".*.tmp"):
+        temporary.unlink()
+    messages = outbox(out)
+    assert max(Counter(order for _, order, _ in messages).values()) == 1
+    assert "running" not in run_statuses(shop)
 
 
 # -- temporary and permanent failures (in process) --------------------------------------------
@@ -372,7 +424,8 @@ def test_a_claim_taken_over_after_its_lease_is_never_handed_over_by_both_runs(
         other.mark_sending([c.id for c in taken], NOW + LEASE, LEASE)
         slow.mark_sending([mine[1].id], NOW, LEASE)  # still its own
         assert statuses(shop) == Counter(sending=2)
-        assert sorted((r.order_id, r.attempts) for r in rows(shop)) == [("1", 1), ("2", 1)]
+        # a try is counted when the server's answer is recorded, never at mark_sending
+        assert sorted((r.order_id, r.attempts) for r in rows(shop)) == [("1", 0), ("2", 0)]
     finally:
         slow.engine.dispose()
         other.engine.dispose()

@@ -20,7 +20,7 @@ from cartnudge.channels.memory import MemoryChannel
 from cartnudge.cli import main
 from cartnudge.config import load_config
 from cartnudge.messages.templates import Catalogue, sample_context
-from cartnudge.messages.tokens import verify_token
+from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.sweep import Summary, Sweep
 from tests.conftest import TOKEN_KEYS, base_config, write_config
 from tests.shop import ShopBuilder
@@ -149,7 +149,7 @@ def test_templates_preview_of_a_real_order_renders_its_items_and_a_working_recov
     assert "国産有機抹茶" not in result.stdout  # only this order's items
     assert "テスト商店" in lines and "東京都千代田区1-1" in lines  # the configured sender
     url = next(line for line in lines if line.startswith("https://shop.example.jp/cart/restore"))
-    payload = verify_token(url.split("token=", 1)[1], KEYS, now=NOW)
+    payload = verify_token(url.split("token=", 1)[1], KEYS, now=NOW, kind=RECOVERY)
     # A preview is no delivery: its token is genuine but names delivery 0, which resolves to
     # nothing (tokens name only the delivery).
     assert (payload["d"], payload["k"]) == (0, "recovery")
@@ -248,7 +248,7 @@ def test_token_verify_prints_the_address_of_an_opt_out_token(
 ) -> None:
     _, envelope = sent_reminder(shop, app, email="hanako@example.jp")
     opt_out = tokens_in(envelope)[1]
-    result = cli(config_path, "token", "verify", opt_out, "--now", NOW_ARG)
+    result = cli(config_path, "token", "verify", opt_out, "--now", NOW_ARG, "--kind", "unsubscribe")
     assert (result.exit_code, result.stderr) == (0, "")
     assert json.loads(result.stdout) == {
         "kind": "unsubscribe",
@@ -290,8 +290,9 @@ def test_unsubscribe_by_address_stops_every_later_reminder(
     shop.abandoned(NOW - timedelta(hours=4), email="hanako@example.jp")
     first = cli(config_path, "unsubscribe", " Hanako@Example.JP ")
     again = cli(config_path, "unsubscribe", "hanako@example.jp")
-    assert (first.exit_code, first.stdout) == (0, "unsubscribed:  Hanako@Example.JP \n")
-    assert (again.exit_code, again.stdout) == (0, "already unsubscribed: hanako@example.jp\n")
+    # the address is masked in the output, like every output (issue 10, point 6)
+    assert (first.exit_code, first.stdout) == (0, "unsubscribed:  H***@Example.JP \n")
+    assert (again.exit_code, again.stdout) == (0, "already unsubscribed: h***@example.jp\n")
     summary, channel = sweep(app)
     assert (summary.sent, dict(summary.skipped), channel.sent) == (0, {"suppressed": 1}, [])
 
@@ -311,7 +312,7 @@ def test_unsubscribe_with_the_token_of_a_sent_opt_out_link_stops_later_reminders
     result = cli(config_path, "unsubscribe", "--token", opt_out_url.split("token=", 1)[1])
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
-        "unsubscribed: hanako@example.jp\n",
+        "unsubscribed: h***@example.jp\n",
         "",
     )
     # The same customer leaves another cart: due an hour later, never sent.
@@ -326,8 +327,10 @@ def test_unsubscribe_with_a_recovery_token_is_refused(
 ) -> None:
     _, envelope = sent_reminder(shop, app)
     result = cli(config_path, "unsubscribe", "--token", tokens_in(envelope)[0])
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == "cartnudge: error: --token: not an opt-out token\n"
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == (
+        "cartnudge: error: token is a recovery token, not an unsubscribe token\n"
+    )
 
 
 def test_unsubscribe_with_a_tampered_token_is_refused_with_exit_7(

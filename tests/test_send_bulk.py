@@ -529,3 +529,31 @@ def test_a_campaign_name_of_fifty_characters_is_accepted(
     result = send_bulk(config_path, "--template", "140001", "--campaign", name, "--dry-run")
     assert result.exit_code == 0, result.output
     assert bulk.flow_for(name) == "bulk:" + name
+
+
+def test_a_throttled_channel_stops_the_mailing_without_failing_or_charging_anyone(
+    shop: ShopBuilder, app: App
+) -> None:
+    """A quota answer after two messages (issue 10): the rest is not handed over, nothing is
+    failed, no try is charged, exit 8; a re-run after the quota came back sends the rest."""
+    addresses = [f"q{n:02d}@example.jp" for n in range(12)]
+    for address in addresses:
+        shop.abandoned(ABANDONED, email=address)
+    handed: list[str] = []
+
+    def quota(e: Envelope) -> SendResult:
+        handed.append(e.recipient)
+        if len(handed) > 2:
+            return SendResult(e.delivery_id, SendOutcome.THROTTLED, "550 5.4.5 Daily quota")
+        return SendResult(e.delivery_id, SendOutcome.SENT, "250 ok")
+
+    first = bulk.send(app, mailing(), MemoryChannel(quota), now=NOW)
+    assert (first.sent, first.failed, first.exit_code) == (2, 0, 8)
+    assert first.throttled == "550 5.4.5 Daily quota"
+    rows = delivery_rows(shop)
+    assert {r["status"] for r in rows} == {"sent", "retry"}
+    assert {r["attempts"] for r in rows if r["status"] == "retry"} == {0}
+    assert len(handed) <= 5  # the rest of its batch, and every later batch: never handed over
+    rest = MemoryChannel()
+    second = bulk.send(app, mailing(), rest, now=NOW + timedelta(hours=1))
+    assert (second.sent, second.failed, second.exit_code) == (10, 0, 0)

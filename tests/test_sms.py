@@ -476,13 +476,18 @@ class TestRetries:
         assert first.detail.startswith("in doubt: ") and str(status) in first.detail
         assert len(server.requests) == 2
 
-    def test_429_forever_leaves_the_rest_of_the_batch_untried(self, server: HttpServer) -> None:
+    def test_429_forever_throttles_the_channel_and_leaves_the_rest_untried(
+        self, server: HttpServer
+    ) -> None:
         server.default = Reply(429, {"Retry-After": "1"})
         with webhook_channel(server) as channel:
             results = channel.send([sms(1), sms(2), sms(3)])
-        assert [r.result for r in results] == [Result.TEMPORARY] * 3
+        # Retry-After honoured on each try, then the channel is throttled for the run: the
+        # sweep leaves everyone for the next sweep without charging a try (issue 10).
+        assert [r.result for r in results] == [Result.THROTTLED] * 3
         assert "429" in results[0].detail
         assert all(r.detail.startswith("not tried: ") for r in results[1:])
+        assert [r.tried for r in results] == [True, False, False]
         assert len(server.requests) == 3  # the first message's tries only
 
     def test_400_is_permanent_and_not_retried(self, server: HttpServer) -> None:
@@ -497,13 +502,14 @@ class TestRetries:
         assert server.connections == 1  # a refusal does not cost the connection
 
     @pytest.mark.parametrize("status", [401, 403, 404, 301])
-    def test_a_refused_setup_is_temporary_for_the_whole_batch(
+    def test_a_refused_setup_throttles_the_channel_for_the_whole_batch(
         self, server: HttpServer, status: int
     ) -> None:
         server.default = Reply(status)
         with webhook_channel(server) as channel:
             results = channel.send([sms(1), sms(2)])
-        assert [r.result for r in results] == [Result.TEMPORARY] * 2
+        assert [r.result for r in results] == [Result.THROTTLED] * 2
+        assert [r.tried for r in results] == [True, False]
         assert str(status) in results[0].detail
         assert results[1].detail.startswith("not tried: ")
         assert len(server.requests) == 1

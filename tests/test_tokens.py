@@ -33,6 +33,7 @@ def token(keys: tuple[bytes, ...] = (OLD,), *, kind: str = RECOVERY, payload=PAY
 def refused(text: str, keys: tuple[bytes, ...] = (OLD,), **kwargs) -> str:
     """The message of the TokenError ``text`` is refused with."""
     kwargs.setdefault("now", NOW)
+    kwargs.setdefault("kind", None)
     with pytest.raises(TokenError) as caught:
         verify_token(text, keys, **kwargs)
     assert caught.value.exit_code == 7
@@ -58,7 +59,7 @@ def test_a_signed_token_verifies_to_its_payload_kind_and_expiry() -> None:
 
 def test_a_token_carries_non_ascii_payload_and_surrounding_white_space_is_ignored() -> None:
     text = sign_token({"a": "山田@example.jp"}, (OLD,), kind=UNSUBSCRIBE, expires_at=EXPIRES)
-    assert verify_token(f"  {text}\n", (OLD,), now=NOW)["a"] == "山田@example.jp"
+    assert verify_token(f"  {text}\n", (OLD,), now=NOW, kind=None)["a"] == "山田@example.jp"
 
 
 def test_a_tampered_payload_is_refused() -> None:
@@ -117,13 +118,13 @@ def test_garbage_is_refused_with_a_clear_message(text: str, message: str) -> Non
 
 def test_a_token_of_the_wrong_kind_is_refused() -> None:
     opt_out = token(kind=UNSUBSCRIBE)
-    assert refused(opt_out, kind=RECOVERY) == "token is a unsubscribe token, not a recovery token"
+    assert refused(opt_out, kind=RECOVERY) == "token is an unsubscribe token, not a recovery token"
     assert verify_token(opt_out, (OLD,), now=NOW, kind=UNSUBSCRIBE)["k"] == "unsubscribe"
 
 
 def test_a_token_is_valid_one_second_before_its_expiry_and_refused_at_it() -> None:
     text = token()
-    assert verify_token(text, (OLD,), now=EXPIRES - timedelta(seconds=1))["o"] == "1001"
+    assert verify_token(text, (OLD,), now=EXPIRES - timedelta(seconds=1), kind=None)["o"] == "1001"
     assert refused(text, now=EXPIRES) == "token expired at 2026-12-06T12:00:00+00:00"
     assert refused(text, now=EXPIRES + timedelta(days=1)).startswith("token expired at ")
 
@@ -131,11 +132,13 @@ def test_a_token_is_valid_one_second_before_its_expiry_and_refused_at_it() -> No
 def test_an_aware_now_is_compared_in_utc() -> None:
     tokyo = EXPIRES.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
     assert refused(token(), now=tokyo).startswith("token expired at ")
-    verify_token(token(), (OLD,), now=tokyo - timedelta(seconds=1))
+    verify_token(token(), (OLD,), now=tokyo - timedelta(seconds=1), kind=None)
 
 
 def test_check_expiry_false_accepts_an_expired_token_for_attribution() -> None:
-    body = verify_token(token(), (OLD,), now=EXPIRES + timedelta(days=365), check_expiry=False)
+    body = verify_token(
+        token(), (OLD,), now=EXPIRES + timedelta(days=365), check_expiry=False, kind=None
+    )
     assert (body["o"], body["expires_at"]) == ("1001", "2026-12-06T12:00:00+00:00")
 
 
@@ -146,12 +149,12 @@ def test_check_expiry_false_still_refuses_a_tampered_token() -> None:
 
 def test_a_token_signed_with_the_old_key_verifies_after_rotation_to_new_old() -> None:
     sent_before_rotation = token((OLD,))
-    assert verify_token(sent_before_rotation, (NEW, OLD), now=NOW)["o"] == "1001"
+    assert verify_token(sent_before_rotation, (NEW, OLD), now=NOW, kind=None)["o"] == "1001"
 
 
 def test_after_rotation_new_tokens_are_signed_with_the_new_key() -> None:
     after_rotation = token((NEW, OLD))
-    assert verify_token(after_rotation, (NEW,), now=NOW)["o"] == "1001"
+    assert verify_token(after_rotation, (NEW,), now=NOW, kind=None)["o"] == "1001"
     assert refused(after_rotation, (OLD,)) == BAD_SIGNATURE
 
 

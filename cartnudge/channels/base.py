@@ -25,6 +25,9 @@ class Result(StrEnum):
     TEMPORARY = "temporary"  # worth another try later (4xx, connection lost, timeout)
     PERMANENT = "permanent"  # never worth another try (5xx, invalid recipient)
     IN_DOUBT = "in_doubt"  # may or may not have been delivered: never tried again
+    # The channel refused for every message (quota, rate limit, account, credentials): stop
+    # handing it messages for this run; the message waits for the next sweep, no attempt charged.
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class SendResult:
     result: Result
     detail: str = ""  # the server's answer, for the delivery row
     hard_bounce: bool = False  # the recipient does not exist: put it on the suppression list
+    # False when the message was never handed to the server ("not tried: ..."): no attempt is
+    # charged for it.
+    tried: bool = True
+    retry_after: float | None = None  # seconds, when the server said how long to wait
 
 
 class Failure(Exception):
@@ -118,6 +125,9 @@ class Channel:
     :meth:`open` and :meth:`close`."""
 
     name = "base"
+    # Set by a channel that lost its server for good in the middle of a run (reconnecting
+    # failed): the sweep stops handing it messages and exits as if it were lost at the start.
+    lost: str | None = None
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Open connections; called once per sweep before the first batch."""

@@ -181,7 +181,12 @@ class LineChannel(Channel):
         for envelope in batch:
             if self.stopped is not None:
                 results.append(
-                    SendResult(envelope.delivery_id, Result.TEMPORARY, f"not tried: {self.stopped}")
+                    SendResult(
+                        envelope.delivery_id,
+                        Result.TEMPORARY,
+                        f"not tried: {self.stopped}",
+                        tried=False,
+                    )
                 )
                 continue
             results.append(self._send_one(envelope))

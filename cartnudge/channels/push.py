@@ -68,6 +68,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.core.answers import Answer, AnswerKind, classify_fcm, classify_webhook
 from cartnudge.errors import ChannelError
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,12 @@ def _retryable(status: int) -> bool:
 class _Retry(base.Failure):
     """Worth another try now: 429, 5xx, the request did not leave."""
 
+    def __init__(
+        self, detail: str, retry_after: float | None = None, *, throttled: bool = False
+    ) -> None:
+        super().__init__(detail, retry_after)
+        self.throttled = throttled  # the project's quota: after the last try, THROTTLED
+
 
 class _Unusable(base.Failure):
     """Nothing more can be sent in this batch (credentials refused); not the message's fault."""
@@ -572,18 +579,27 @@ class PushChannel(Channel):
         if refused:
             return refused
         results: list[SendResult] = []
-        unusable: str | None = None
+        throttled: SendResult | None = None
         for envelope in batch:
-            if unusable is not None:
+            if throttled is not None:
                 results.append(
-                    SendResult(envelope.delivery_id, Result.TEMPORARY, f"not tried: {unusable}")
+                    SendResult(
+                        envelope.delivery_id,
+                        Result.THROTTLED,
+                        f"not tried: channel throttled: {throttled.detail}",
+                        tried=False,
+                        retry_after=throttled.retry_after,
+                    )
                 )
                 continue
             try:
-                results.append(self._send_one(envelope))
+                result = self._send_one(envelope)
             except _Unusable as exc:
-                unusable = self._clean(exc.detail)
-                results.append(SendResult(envelope.delivery_id, Result.TEMPORARY, unusable))
+                # Credentials refused: the account's problem, not the message's.
+                result = SendResult(envelope.delivery_id, Result.THROTTLED, self._clean(exc.detail))
+            if result.result is Result.THROTTLED:
+                throttled = result
+            results.append(result)
         return results
 
     def _send_one(self, envelope: Envelope) -> SendResult:
@@ -603,7 +619,10 @@ class PushChannel(Channel):
             body = webhook_body(token, message)
             return self._retrying(self._attempt_webhook, envelope, _json_bytes(body))
         except _Retry as exc:
-            return SendResult(envelope.delivery_id, Result.TEMPORARY, self._gave_up(exc))
+            kind = Result.THROTTLED if exc.throttled else Result.TEMPORARY
+            return SendResult(
+                envelope.delivery_id, kind, self._gave_up(exc), retry_after=exc.retry_after
+            )
 
     def _post(
         self, envelope: Envelope, url: str, content: bytes, headers: Mapping[str, str]
@@ -666,15 +685,40 @@ class PushChannel(Channel):
             return SendResult(envelope.delivery_id, Result.SENT, self._clean(detail))
         error = _api_error(response)
         detail = self._clean(f"{status} {error.summary or response.reason_phrase}")
-        if _retryable(status):
-            raise _Retry(detail, self._retry_after(response))
         if status == 401 and not error.has(_THIRD_PARTY_AUTH):
             raise _Unusable(f"{detail} (refused even with a fresh access token)")
-        gone = status in (400, 404) and (
-            any(error.has(code) for code in _GONE_CODES)
-            or (error.has("INVALID_ARGUMENT") and error.about_token)
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = response.text
+        return self._classified(envelope, detail, response, classify_fcm(status, doc))
+
+    def _classified(
+        self, envelope: Envelope, detail: str, response: httpx.Response, answer: Answer
+    ) -> SendResult:
+        """A refusal by what :mod:`cartnudge.core.answers` says it is about: the project's
+        quota or rate limit is waited for (Retry-After) and then throttles the channel; bad
+        credentials or URL throttle it at once; temporary answers are retried; only clear
+        evidence that the token is gone (UNREGISTERED, 410) suppresses it."""
+        kind = answer.kind
+        retry_after = self._retry_after(response)
+        if kind is AnswerKind.CHANNEL_THROTTLED:
+            if response.status_code == 429:
+                raise _Retry(detail, retry_after, throttled=True)
+            return SendResult(
+                envelope.delivery_id,
+                Result.THROTTLED,
+                self._clean(f"{detail} ({answer.reason})"),
+                retry_after=retry_after,
+            )
+        if kind in (AnswerKind.TEMPORARY, AnswerKind.SENT):
+            raise _Retry(detail, retry_after)
+        return SendResult(
+            envelope.delivery_id,
+            Result.PERMANENT,
+            detail,
+            hard_bounce=kind is AnswerKind.RECIPIENT_GONE,
         )
-        return SendResult(envelope.delivery_id, Result.PERMANENT, detail, hard_bounce=gone)
 
     def _attempt_webhook(self, envelope: Envelope, content: bytes) -> SendResult:
         headers = dict(self._headers)
@@ -688,11 +732,9 @@ class PushChannel(Channel):
         detail = self._clean(f"{status} {text}")
         if 200 <= status < 300:
             return SendResult(envelope.delivery_id, Result.SENT, detail)
-        if _retryable(status):
-            raise _Retry(detail, self._retry_after(answer))
-        return SendResult(
-            envelope.delivery_id, Result.PERMANENT, detail, hard_bounce=status in (404, 410)
-        )
+        # A webhook has no error vocabulary: 410 is gone, a 404 is a wrong URL (never a reason
+        # to suppress every token), 429 and 401/403 throttle the channel.
+        return self._classified(envelope, detail, answer, classify_webhook(status))
 
     # -- retries ----------------------------------------------------------------------------------
 

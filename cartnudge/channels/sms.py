@@ -65,6 +65,7 @@ from tenacity import (
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.core.answers import AnswerKind, classify_http
 from cartnudge.core.phones import mask_phone
 from cartnudge.errors import ChannelError
 
@@ -296,6 +297,19 @@ class _Progress:
 class _Retry(base.Failure):
     """A failure worth another try now: 408, 429, 5xx, no connection."""
 
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        stops_batch: bool = False,
+        throttled: bool = False,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(detail, retry_after, stops_batch=stops_batch)
+        self.throttled = throttled  # the gateway's rate limit: after the last try, THROTTLED
+        self.unreachable = unreachable  # no connection after the last try: the channel is lost
+
 
 # -- the channel --------------------------------------------------------------------------------
 
@@ -426,15 +440,33 @@ class SmsChannel(Channel):
             self.open()
         results: list[SendResult] = []
         self._stop_batch = None
+        throttled: SendResult | None = None
         for envelope in batch:
-            if self._stop_batch is not None:
+            if throttled is not None:
                 results.append(
                     SendResult(
-                        envelope.delivery_id, Result.TEMPORARY, f"not tried: {self._stop_batch}"
+                        envelope.delivery_id,
+                        Result.THROTTLED,
+                        f"not tried: channel throttled: {throttled.detail}",
+                        tried=False,
+                        retry_after=throttled.retry_after,
                     )
                 )
                 continue
-            results.append(self._send_one(envelope))
+            if self._stop_batch is not None:
+                results.append(
+                    SendResult(
+                        envelope.delivery_id,
+                        Result.TEMPORARY,
+                        f"not tried: {self._stop_batch}",
+                        tried=False,
+                    )
+                )
+                continue
+            result = self._send_one(envelope)
+            if result.result is Result.THROTTLED:
+                throttled = result
+            results.append(result)
         return results
 
     def _send_one(self, envelope: Envelope) -> SendResult:
@@ -445,8 +477,16 @@ class SmsChannel(Channel):
             return self._retrying(self._attempt, envelope)
         except _Retry as exc:
             detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
+            if exc.throttled:
+                # Told to slow down and still refused after waiting as asked: stop the
+                # channel for this run, nobody is charged or dropped.
+                return SendResult(
+                    envelope.delivery_id, Result.THROTTLED, detail, retry_after=exc.retry_after
+                )
             if exc.stops_batch:
                 self._stop_batch = detail
+            if exc.unreachable:
+                self.lost = f"sms {self.where}: gateway lost mid-run ({detail})"
             return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
 
     def _refuse_envelope(self, envelope: Envelope) -> SendResult | None:
@@ -495,7 +535,9 @@ class SmsChannel(Channel):
             unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
             what = "cannot connect" if unreachable else "connection lost before the request left"
             raise _Retry(
-                f"sms {self.where}: {what} ({_describe(exc)})", stops_batch=unreachable
+                f"sms {self.where}: {what} ({_describe(exc)})",
+                stops_batch=unreachable,
+                unreachable=unreachable,
             ) from None
         return self._answer(envelope, response, body, unread)
 
@@ -538,24 +580,33 @@ class SmsChannel(Channel):
                 Result.IN_DOUBT,
                 self._clean(f"in doubt: {detail} (the gateway may have taken it; not retried)"),
             )
-        if status in RETRIED or 500 <= status < 600:
-            raise _Retry(
-                detail,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                stops_batch=status == 429,
+        # What the answer is about (cartnudge.core.answers): Twilio's error codes first, then
+        # the status; a generic webhook by its status alone.
+        provider = "twilio" if self.settings.provider == "twilio" else "webhook"
+        answer = classify_http(
+            provider, status, data or body.decode("utf-8", "replace"), response.headers
+        )
+        kind = answer.kind
+        if kind is AnswerKind.CHANNEL_THROTTLED:
+            if status == 429 or answer.code in ("20429", "14107"):
+                # A rate limit: honour Retry-After (or back off) and try again, a few times.
+                raise _Retry(detail, retry_after=answer.retry_after, throttled=True)
+            return SendResult(
+                envelope.delivery_id,
+                Result.THROTTLED,
+                self._clean(
+                    f"{detail} ({answer.reason}: check sms.url, sms.account_sid, the secret and "
+                    "the account)"
+                ),
+                retry_after=answer.retry_after,
             )
-        if status in SETUP_REFUSED or 300 <= status < 400:  # a redirect: the URL is wrong
-            detail = self._clean(
-                f"{detail} (the gateway refused the request itself: check sms.url, "
-                "sms.account_sid and the secret)"
-            )
-            self._stop_batch = detail
-            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
-        code = data.get("code")
-        bounce = self.settings.provider == "twilio" and isinstance(code, int)
-        bounce = bounce and code in TWILIO_HARD_BOUNCES
+        if kind in (AnswerKind.TEMPORARY, AnswerKind.SENT):
+            raise _Retry(detail, retry_after=answer.retry_after)
         return SendResult(
-            envelope.delivery_id, Result.PERMANENT, self._clean(detail), hard_bounce=bounce
+            envelope.delivery_id,
+            Result.PERMANENT,
+            self._clean(detail),
+            hard_bounce=kind is AnswerKind.RECIPIENT_GONE,
         )
 
     @staticmethod

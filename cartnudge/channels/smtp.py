@@ -6,11 +6,17 @@ its server should stop before claiming more work. ``send(batch)`` then reuses th
 for every message and answers one :class:`SendResult` per envelope, never raising for one
 message.
 
-What is retried, here and now, with exponential backoff (tenacity, at most ``max_tries``):
-4xx replies, a lost connection (reconnecting first) and timeouts. When the tries are used up the
-answer is ``temporary`` with the server's last words, and the sweep leaves the delivery for the
-next run. 5xx replies are ``permanent``; an unknown recipient is also a hard bounce, which puts
-the address on the suppression list.
+Every reply is classified by :func:`cartnudge.core.answers.classify_smtp` (RFC 3463 enhanced
+status first, then the code, then the words). What is retried, here and now, with exponential
+backoff (tenacity, at most ``max_tries``): answers temporary for the message (most 4xx), a lost
+connection (reconnecting first) and timeouts. When the tries are used up the answer is
+``temporary`` with the server's last words, and the sweep leaves the delivery for the next run.
+An answer about our account rather than the message (a daily or submission quota, a rate limit,
+our IP on a blocklist, our sender refused, even when it is a 5xx) is ``throttled``: the rest of
+the batch is not tried and the sweep stops the channel for this run, nothing marked failed.
+Other 5xx replies are ``permanent``; only clear evidence that the recipient is gone (5.1.1,
+5.1.10, 5.2.1, "does not exist") is a hard bounce, which puts the address on the suppression
+list; a bare 550 never is (servers say it when OUR IP is on a list).
 
 Never twice: the channel runs each transaction itself (MAIL, RCPT, DATA, then the message and
 its end marker) instead of ``sendmail()``, so it knows whether the end-of-data marker left the
@@ -35,17 +41,16 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.config import SmtpSettings
+from cartnudge.core import answers
+from cartnudge.core.answers import AnswerKind, classify_smtp
 from cartnudge.errors import ChannelError
+from cartnudge.logs import secret_forms
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0  # seconds; a cap on the exponential wait between two tries
 MAX_DETAIL = 500  # characters of a server's answer kept for the delivery row
 
-# "5.1.1" at the start of a reply's text: RFC 3463 enhanced status code (class.subject.detail).
-_ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
-# Addressing statuses that are about the sender, not the recipient: no reason to suppress.
-_SENDER_STATUSES = frozenset({"5.1.7", "5.1.8"})
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -53,20 +58,20 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 MAIL, RCPT, DATA, END_OF_DATA = "MAIL", "RCPT", "DATA", "end of data"
 
 
-def is_hard_bounce(stage: str, code: int, text: str) -> bool:
-    """Whether a refusal says the recipient does not exist (suppress the address for good).
+_ANSWER_STAGE = {
+    MAIL: answers.MAIL,
+    RCPT: answers.RCPT,
+    DATA: answers.DATA,
+    END_OF_DATA: answers.END_OF_DATA,
+}
 
-    An enhanced status code decides when there is one: 5.1.x (addressing) except the sender's
-    own 5.1.7/5.1.8; so ``550 5.7.1 relaying denied`` is not the customer's fault. Without one, a
-    bare 550 to RCPT is taken as "no such user". Refusals of MAIL FROM concern our sender.
-    """
-    if stage == MAIL or not 500 <= code < 600:
-        return False
-    enhanced = _ENHANCED.match(text)
-    if enhanced:
-        status = ".".join(enhanced.groups())
-        return status.startswith("5.1.") and status not in _SENDER_STATUSES
-    return stage == RCPT and code == 550
+
+def is_hard_bounce(stage: str, code: int, text: str) -> bool:
+    """Whether a refusal says the recipient is gone (suppress the address for good): the
+    policy of :func:`cartnudge.core.answers.classify_smtp` (only clear recipient evidence, never
+    a policy, blocklist, spam, quota or authentication answer, never a bare 550)."""
+    answer = classify_smtp(code, text, _ANSWER_STAGE.get(stage, stage))
+    return answer.kind is AnswerKind.RECIPIENT_GONE
 
 
 def wire_bytes(data: bytes) -> bytes:
@@ -108,6 +113,9 @@ class SmtpChannel(Channel):
     ) -> None:
         self.settings = settings
         self._password = password
+        # The password as a server might echo it: plain, base64, inside AUTH PLAIN/LOGIN.
+        forms = secret_forms(password or "", username=settings.username)
+        self._hidden = sorted(forms | ({password} if password else set()), key=len, reverse=True)
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._conn: smtplib.SMTP | None = None
@@ -191,8 +199,8 @@ class SmtpChannel(Channel):
     def _clean(self, text: str) -> str:
         """One line, bounded, and never the password (should a server ever echo it)."""
         text = " ".join(text.split())
-        if self._password:
-            text = text.replace(self._password, "***")
+        for hidden in self._hidden:
+            text = text.replace(hidden, "***")
         return text[:MAX_DETAIL]
 
     @staticmethod
@@ -216,15 +224,35 @@ class SmtpChannel(Channel):
         """
         results: list[SendResult] = []
         unusable: str | None = None
+        throttled: SendResult | None = None
         for envelope in batch:
+            if throttled is not None:
+                results.append(
+                    SendResult(
+                        envelope.delivery_id,
+                        Result.THROTTLED,
+                        f"not tried: channel throttled: {throttled.detail}",
+                        tried=False,
+                        retry_after=throttled.retry_after,
+                    )
+                )
+                continue
             if unusable is not None:
                 results.append(
-                    SendResult(envelope.delivery_id, Result.TEMPORARY, f"not tried: {unusable}")
+                    SendResult(
+                        envelope.delivery_id,
+                        Result.TEMPORARY,
+                        f"not tried: {unusable}",
+                        tried=False,
+                    )
                 )
                 continue
             result = self._send_one(envelope)
             if result.result is Result.TEMPORARY and self._conn is None:
                 unusable = result.detail
+                self.lost = f"smtp {self.where}: server lost mid-run ({result.detail})"
+            elif result.result is Result.THROTTLED:
+                throttled = result
             results.append(result)
         return results
 
@@ -283,21 +311,31 @@ class SmtpChannel(Channel):
         return self._refused(envelope, stage, code, _text(reply))
 
     def _refused(self, envelope: Envelope, stage: str, code: int, text: str) -> SendResult:
-        """A reply that is not success: permanent for 5xx, :class:`_Retry` for 4xx."""
+        """A reply that is not success, by :func:`cartnudge.core.answers.classify_smtp`:
+        temporary for this message (:class:`_Retry`), the channel throttled (quota, rate
+        limit, our IP or sender refused: THROTTLED, the sweep stops the channel for the run),
+        permanent, or permanent with the recipient gone (a hard bounce: suppressed)."""
         detail = self._clean(f"{code} {text}")
-        if 400 <= code < 500:
+        if 400 <= code < 600:
+            answer = classify_smtp(code, text, _ANSWER_STAGE[stage])
             if code == 421:  # the server is closing this connection: next try on a new one
                 self._drop()
             else:
                 self._reset_transaction()
-            raise _Retry(detail)
-        if 500 <= code < 600:
-            self._reset_transaction()
+            if answer.kind is AnswerKind.CHANNEL_THROTTLED:
+                return SendResult(
+                    envelope.delivery_id,
+                    Result.THROTTLED,
+                    detail,
+                    retry_after=answer.retry_after,
+                )
+            if answer.kind in (AnswerKind.TEMPORARY, AnswerKind.SENT):
+                raise _Retry(detail)
             return SendResult(
                 envelope.delivery_id,
                 Result.PERMANENT,
                 detail,
-                hard_bounce=is_hard_bounce(stage, code, text),
+                hard_bounce=answer.kind is AnswerKind.RECIPIENT_GONE,
             )
         # Not an SMTP answer at all (smtplib says -1 for a garbled line): trust nothing more.
         self._drop()

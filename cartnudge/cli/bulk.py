@@ -34,7 +34,7 @@ def _campaign(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option(
     "--template",
     "template_id",
-    type=int,
+    type=common.ID_RANGE,
     required=True,
     metavar="ID",
     help="Template to send (category cart_abandonment or remarketing).",
@@ -138,6 +138,10 @@ def send_bulk(
         line += f", in doubt {summary.in_doubt}"
     if summary.claimed_elsewhere:
         line += f", being sent by another run {summary.claimed_elsewhere}"
+    if summary.throttled:
+        line += "; the channel was throttled (quota or rate limit): run it again later"
+    if summary.lost:
+        line += "; the server went away: run it again later"
     click.echo(line)
     sys.exit(summary.exit_code)
 

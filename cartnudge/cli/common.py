@@ -30,8 +30,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# Dates cartnudge accepts on its command line: wide enough for any shop's history and future,
+# narrow enough that every computation on them (lookbacks, leases, ten-year durations) stays
+# inside Python's dates. Outside: a usage error naming the option, never an overflow.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+# Integers that reach a database (order ids, template ids, row limits): a signed 64-bit value.
+ID_RANGE = click.IntRange(0, 2**63 - 1)
+
+
+def _in_range(day: date, text: str, option: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            f"{text!r} is outside {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+            param_hint=option,
+        )
+
+
 def parse_now(value: str | None, tz: Any) -> datetime:
-    """``--now`` as naive UTC. A time without an offset is read in the configured time zone."""
+    """``--now`` as naive UTC. A time without an offset is read in the configured time zone.
+    click.BadParameter for text that is no ISO date-time or a day outside FIRST_DAY..LAST_DAY."""
     if value is None:
         return utcnow()
     try:
@@ -41,6 +59,7 @@ def parse_now(value: str | None, tz: Any) -> datetime:
             f"{value!r} is not an ISO date-time (e.g. 2026-11-22T09:00 or 2026-11-22T00:00Z)",
             param_hint="--now",
         ) from None
+    _in_range(moment.date(), value, "--now")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC).replace(tzinfo=None)
@@ -170,9 +189,11 @@ def parse_date(value: str | None, option: str) -> date | None:
         return None
     for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(value, fmt).date()
+            day = datetime.strptime(value, fmt).date()
         except ValueError:
             continue
+        _in_range(day, value, option)
+        return day
     raise click.BadParameter(
         f"{value!r} is not a date (write 2026-11-22 or 2026/11/22)", param_hint=option
     )
@@ -203,8 +224,12 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Abandoned on or after this day (configured time zone).",
         ),
         click.option("--to", "date_to", metavar="DATE", help="Abandoned on or before this day."),
-        click.option("--min-amount", type=click.IntRange(min=0), help="Abandoned amount >= yen."),
-        click.option("--max-amount", type=click.IntRange(min=0), help="Abandoned amount <= yen."),
+        click.option(
+            "--min-amount", type=click.IntRange(0, 2**62), help="Abandoned amount >= yen."
+        ),
+        click.option(
+            "--max-amount", type=click.IntRange(0, 2**62), help="Abandoned amount <= yen."
+        ),
         click.option(
             "--flow",
             type=click.Choice(["confirm", "input"]),

@@ -12,7 +12,8 @@ import click
 from cartnudge.cli import common
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_now
 from cartnudge.cli.tabular import write_rows
-from cartnudge.errors import CartnudgeError, ConfigError
+from cartnudge.errors import CartnudgeError, ConfigError, TokenError
+from cartnudge.logs import mask_pii
 
 
 @click.group()
@@ -29,20 +30,30 @@ def token() -> None:
 @config_option
 @click.argument("token_text", metavar="TOKEN")
 @click.option("--now", "now_text", metavar="DATETIME", help="Check expiry as of this ISO time.")
+@click.option(
+    "--kind",
+    type=click.Choice(["recovery", "unsubscribe"]),
+    default="recovery",
+    show_default=True,
+    help="The kind of token expected: a token of the other kind is refused (exit 7).",
+)
 @handle_errors
-def token_verify(config_path: str, token_text: str, now_text: str | None) -> None:
+def token_verify(config_path: str, token_text: str, now_text: str | None, kind: str) -> None:
     """Print a token as JSON (recovery: order, customer, flow, items to restore, expiry;
-    opt-out: the address), or refuse it with exit code 7 if tampered, expired or malformed.
+    opt-out with --kind unsubscribe: the address), or refuse it with exit code 7 if tampered,
+    expired, malformed or of the other kind.
 
     \b
-    Example:
+    Examples:
       cartnudge token verify eyJkIjo0Mi...Q.sig
+      cartnudge token verify --kind unsubscribe eyJkIjo0Mi...Q.sig
     """
     from cartnudge.recovery import resolve_token
 
     app = load_app(config_path)
     try:
-        result = resolve_token(app, token_text, now=parse_now(now_text, app.config.tz))
+        now = parse_now(now_text, app.config.tz)
+        result = resolve_token(app, token_text, now=now, kind=kind)
     finally:
         app.dispose()
     click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
@@ -62,7 +73,7 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
       cartnudge unsubscribe --token eyJhIjoi...   # from the opt-out link
     """
     from cartnudge.core.rules import valid_email
-    from cartnudge.recovery import resolve_token
+    from cartnudge.recovery import resolve_optout_token
     from cartnudge.recovery import unsubscribe as do_unsubscribe
 
     if bool(address) == bool(token_text):
@@ -72,16 +83,17 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
     channel = "email"
     try:
         if token_text:
-            resolved = resolve_token(app, token_text, now=now)
-            if resolved["kind"] != "unsubscribe" or not resolved.get("address"):
-                raise CartnudgeError("--token: not an opt-out token")
+            resolved = resolve_optout_token(app, token_text, now=now)
+            if not resolved.get("address"):
+                raise TokenError("--token: the opt-out token names a delivery without an address")
             address, channel = resolved["address"], resolved["channel"]
         elif not valid_email(address.strip()):
             raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
         new = do_unsubscribe(app, address, now=now, channel=channel)
     finally:
         app.dispose()
-    click.echo(f"{'unsubscribed' if new else 'already unsubscribed'}: {address}")
+    shown = mask_pii(address) if channel != "push" else address[:6] + "…"
+    click.echo(f"{'unsubscribed' if new else 'already unsubscribed'}: {shown}")
 
 
 @click.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -132,6 +133,20 @@ def write_html(path: Path, page: str) -> None:
     write_file(path, page, what="--html")
 
 
+# A series longer than this is no report a person reads, and building it costs time and memory.
+MAX_SERIES_ROWS = 3_700
+
+
+def series_rows(first: date, last: date, by: str) -> int:
+    """How many rows ``--by`` gives from ``first`` to ``last`` (both included)."""
+    days = (last - first).days + 1
+    if by == "day":
+        return days
+    if by == "week":
+        return days // 7 + 2
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
 @click.command()
 @config_option
 @click.option(
@@ -203,6 +218,14 @@ def report(
     assert first is not None and last is not None
     if first > last:
         raise click.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
+    if by is not None:
+        rows = series_rows(first, last, by)
+        if rows > MAX_SERIES_ROWS:
+            raise click.BadParameter(
+                f"--by {by} from {first} to {last} would be {rows:,} rows, more than "
+                f"{MAX_SERIES_ROWS:,}: choose a coarser --by or a shorter period",
+                param_hint="--by",
+            )
     out = sys.stdout
     if fmt is None and html_path is None:
         fmt = "table" if out.isatty() else "csv"

@@ -58,7 +58,7 @@ TABLE_LIMIT = 1000
     help="table on a terminal, csv when piped (default), json, jsonl.",
 )
 @click.option("--bom", is_flag=True, help="Start CSV with a UTF-8 BOM (Excel and Japanese text).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--limit", type=click.IntRange(1, 2**62), help="At most this many rows.")
 @click.option(
     "--sort",
     "sort_key",

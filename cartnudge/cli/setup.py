@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -73,6 +75,8 @@ def check(config_path: str, offline: bool) -> None:
         click.echo(f"ok   shop contract in {app.contract.sql_dir}")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
+        _check_key_rotation(app, common.utcnow())
+        click.echo("ok   every key that signed a live opt-out link still verifies it")
         if not offline:
             from cartnudge.errors import ChannelError
             from cartnudge.operator.probe import enabled_channels, probe
@@ -88,6 +92,30 @@ def check(config_path: str, offline: bool) -> None:
                 raise ChannelError("; ".join(str(e) for e in failed))
     finally:
         app.dispose()
+
+
+def _check_key_rotation(app: Any, now: datetime) -> None:
+    """Refuse (ConfigError, exit 3) when a key that signed opt-out links still within their
+    lifetime is in neither ``recovery.keys_env`` nor ``recovery.retired_keys_env``: every such
+    link would be refused, and the law requires the opt-out to keep working (README, "Key
+    rotation"). Runs record the fingerprint of the key they signed with."""
+    from cartnudge.core.durations import format_duration
+    from cartnudge.errors import ConfigError
+    from cartnudge.messages.tokens import UNSUBSCRIBE_TTL, key_fingerprint
+
+    config = app.config
+    known = {key_fingerprint(k) for k in (*config.token_keys, *config.retired_token_keys)}
+    for fingerprint, last in sorted(app.runs.signing_keys_since(now - UNSUBSCRIBE_TTL).items()):
+        if fingerprint in known:
+            continue
+        until = (last + UNSUBSCRIBE_TTL).date().isoformat()
+        raise ConfigError(
+            f"{config.source}: recovery: the key with fingerprint {fingerprint} signed opt-out "
+            f"links until {last.date().isoformat()}, which stay valid until {until} "
+            f"({format_duration(UNSUBSCRIBE_TTL)}), but it is in neither "
+            f"{config.settings.recovery.keys_env} nor recovery.retired_keys_env: put it in "
+            "the retired keys (README, 'Key rotation')"
+        )
 
 
 def invoked_as() -> str:
@@ -177,8 +205,15 @@ def demo(
     smtp_host, smtp_port = None, 25
     if smtp:
         host, _, port = smtp.rpartition(":")
-        if not host or not port.isdigit():
-            raise click.BadParameter(f"{smtp!r} is not HOST:PORT", param_hint="--smtp")
+        if (
+            not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", host)
+            or not port.isdigit()
+            or not 0 < int(port) <= 65535
+        ):
+            raise click.BadParameter(
+                f"{smtp!r} is not HOST:PORT (a host name or address, a port 1 to 65535)",
+                param_hint="--smtp",
+            )
         smtp_host, smtp_port = host, int(port)
     end = common.utcnow().replace(minute=5, second=0, microsecond=0)
     start = end - timedelta(days=days)

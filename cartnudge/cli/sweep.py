@@ -25,12 +25,22 @@ def _delay(value: str | None) -> float:
     from cartnudge.core.durations import parse_duration
 
     if value.removesuffix("s").isdigit():
-        return float(value.removesuffix("s"))  # seconds: 30 or 30s
+        seconds = float(value.removesuffix("s"))  # seconds: 30 or 30s
+    else:
+        try:
+            seconds = parse_duration(value, bare_unit="s").total_seconds()
+        except (ValueError, OverflowError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--random-delay") from None
+    if seconds > MAX_RANDOM_DELAY:
+        # A delay longer than the cron interval would overlap the next run (issue 10: bounded
+        # arguments, never an overflow).
+        raise click.BadParameter(
+            f"{value!r} is longer than {MAX_RANDOM_DELAY:.0f} seconds", param_hint="--random-delay"
+        )
+    return seconds
 
-    try:
-        return parse_duration(value, bare_unit="s").total_seconds()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--random-delay") from None
+
+MAX_RANDOM_DELAY = 3600.0
 
 
 @click.command()

@@ -40,9 +40,12 @@ def templates_list(config_path: str) -> None:
 
 @templates.command("preview")
 @config_option
-@click.argument("template_id", type=int)
+@click.argument("template_id", type=common.ID_RANGE)
 @click.option(
-    "--order", "order_id", type=int, help="Render for this shop order (default: a sample)."
+    "--order",
+    "order_id",
+    type=common.ID_RANGE,
+    help="Render for this shop order (default: a sample).",
 )
 @click.option(
     "--format",
@@ -69,7 +72,12 @@ def templates_preview(
       cartnudge templates preview 140001
       cartnudge templates preview 140001 --order 3 --format eml --output preview.eml
     """
-    from cartnudge.messages.compose import email_envelope, line_text, render_order
+    from cartnudge.messages.compose import (
+        OverLimit,
+        email_envelope,
+        line_text,
+        render_within_limits,
+    )
     from cartnudge.messages.templates import sample_context
     from cartnudge.shop.reader import AbandonedOrder
 
@@ -90,20 +98,29 @@ def templates_preview(
             if not isinstance(order, AbandonedOrder):
                 raise CartnudgeError(order.message)
             items = app.reader.order_items([order_id]).get(str(order_id), [])
-            rendered, links = render_order(
-                app.config,
-                app.catalogue,
-                template_id,
-                order,
-                items,
-                delivery_id=0,
-                now=now,
-            )
+            try:
+                rendered, links = render_within_limits(
+                    app.config,
+                    app.catalogue,
+                    template_id,
+                    order,
+                    items,
+                    delivery_id=0,
+                    now=now,
+                    channel="sms" if fmt == "sms" else "email",
+                )
+            except OverLimit as exc:
+                raise CartnudgeError(f"order {order_id}: {exc}") from None
             unsubscribe_url = links.unsubscribe_url
             if fmt == "eml":
-                envelope = email_envelope(
-                    app.config, order, rendered, links, delivery_id=0, now=now
-                )
+                try:
+                    # The sweep's own path: an address that cannot stand in a header (a line
+                    # break, "x@y>, z@w") is refused here as it is there.
+                    envelope = email_envelope(
+                        app.config, order, rendered, links, delivery_id=0, now=now
+                    )
+                except ValueError as exc:
+                    raise CartnudgeError(f"order {order_id}: {exc}") from None
                 _emit(envelope.data, output)
                 return
     finally:

@@ -1,12 +1,17 @@
-"""Parse and format the configuration's durations: ``3h``, ``90m``, ``1h30m``, ``3d``."""
+"""Parse and format the configuration's durations: ``3h``, ``90m``, ``1h30m``, ``3d``, ``30s``."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)([dhm])")
-_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_PART = re.compile(r"(\d+)([dhms])")
+_UNITS = {
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
 
 
 def parse_duration(text: str | int, *, bare_unit: str = "h") -> timedelta:

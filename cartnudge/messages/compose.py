@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
@@ -15,12 +15,12 @@ from cartnudge.channels.push import push_payload
 from cartnudge.config import Config
 from cartnudge.core.rules import Storefront
 from cartnudge.messages.mime import build_email, message_id_for
-from cartnudge.messages.sms_text import with_footer
+from cartnudge.messages.sms_text import segments, with_footer
 from cartnudge.messages.templates import Catalogue, Rendered
-from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, sign_token
+from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, UNSUBSCRIBE_TTL, sign_token
 from cartnudge.shop.reader import AbandonedOrder, Item
 
-UNSUBSCRIBE_TOKEN_TTL = timedelta(days=400)  # an opt-out link must keep working for long
+UNSUBSCRIBE_TOKEN_TTL = UNSUBSCRIBE_TTL  # an opt-out link must keep working for long
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def email_envelope(
     recipient = (order.candidate.email or "").strip()
     message_id = message_id_for(delivery_id, order.candidate.order_id, s.email)
     data = build_email(
-        subject=rendered.subject,
+        subject=cut_subject(rendered.subject),
         text=rendered.text,
         html=rendered.html,
         from_name=s.name,
@@ -160,16 +160,22 @@ def sms_envelope(
     )
 
 
-def push_envelope(
-    order: AbandonedOrder, rendered: Rendered, links: Links, *, delivery_id: int, recipient: str
-) -> Envelope:
-    """Title from the subject, body from the SMS text, the recovery URL as the link."""
-    data = push_payload(
-        rendered.subject,
+def _push_data(
+    order: AbandonedOrder, rendered: Rendered, links: Links, *, delivery_id: int
+) -> bytes:
+    return push_payload(
+        cut_subject(rendered.subject),
         (rendered.sms or "").strip(),
         links.recovery_url,
         {"order_id": order.candidate.order_id, "delivery_id": str(delivery_id)},
     )
+
+
+def push_envelope(
+    order: AbandonedOrder, rendered: Rendered, links: Links, *, delivery_id: int, recipient: str
+) -> Envelope:
+    """Title from the subject, body from the SMS text, the recovery URL as the link."""
+    data = _push_data(order, rendered, links, delivery_id=delivery_id)
     return Envelope(
         delivery_id=delivery_id,
         recipient=recipient,
@@ -178,6 +184,92 @@ def push_envelope(
         data=data,
         subject=rendered.subject,
     )
+
+
+# -- per-message limits (issue 10: "never a message over a configured limit") ------------------
+
+# FCM HTTP v1 refuses a message whose payload exceeds 4096 bytes; the webhook gets the same
+# bytes. Our envelope carries the title, body, link and data.
+PUSH_MAX_BYTES = 4096
+# A subject longer than this is cut, with "…" (mail clients show about 40 to 80 characters; a
+# longer one is only ever a template fed long data, such as a product name).
+SUBJECT_MAX_CHARACTERS = 120
+MORE_ITEMS = "他{n}点"  # appended to the last item kept when the item list is cut
+
+
+class OverLimit(ValueError):
+    """A message still over its channel's limit after the documented shortening: not sent."""
+
+
+def cut_subject(subject: str, limit: int = SUBJECT_MAX_CHARACTERS) -> str:
+    """``subject`` cut to ``limit`` characters, ending in "…" when it was cut."""
+    return subject if len(subject) <= limit else subject[: limit - 1].rstrip() + "…"
+
+
+def _cut_items(items: Sequence[Item], keep: int) -> list[Item]:
+    """The first ``keep`` items, the last of them named "… 他N点" for the N left out."""
+    kept = list(items[:keep])
+    left_out = len(items) - keep
+    if kept and left_out > 0:
+        last = kept[-1]
+        kept[-1] = replace(last, name=f"{last.name} {MORE_ITEMS.format(n=left_out)}")
+    return kept
+
+
+def _fits(
+    config: Config, channel: str, rendered: Rendered, links: Links, order: AbandonedOrder
+) -> str | None:
+    """None when the message fits its channel's limits, else why not (one line)."""
+    if channel == "sms":
+        s = config.settings
+        text = with_footer(rendered.sms or "", s.sender.name, links.unsubscribe_url)
+        length = segments(text)
+        if length.segments > s.sms.max_segments:
+            return (
+                f"the SMS needs {length.segments} segments, more than sms.max_segments "
+                f"{s.sms.max_segments}"
+            )
+        return None
+    if channel == "push":
+        size = len(_push_data(order, rendered, links, delivery_id=10**12))
+        if size > PUSH_MAX_BYTES:
+            return f"the push payload is {size} bytes, more than {PUSH_MAX_BYTES}"
+        return None
+    return None
+
+
+def render_within_limits(
+    config: Config,
+    catalogue: Catalogue,
+    template_id: int,
+    order: AbandonedOrder,
+    items: Sequence[Item],
+    *,
+    delivery_id: int,
+    now: datetime,
+    channel: str,
+) -> tuple[Rendered, Links]:
+    """Render a message and check it against its channel's limits, with this message's data
+    (a long cart or name makes a long SMS even when the template's sample fit).
+
+    The documented rule when it does not fit: the item list is cut to fewer items, the last
+    one kept followed by "他N点" for the N left out, down to one item; a subject (an e-mail's, a
+    push title) is cut to SUBJECT_MAX_CHARACTERS with "…". If it is still over the limit,
+    :class:`OverLimit` says why: the message is not sent (the sweep records it failed with that
+    reason). Never a message over ``sms.max_segments`` or the push payload limit."""
+    rendered, links = render_order(
+        config, catalogue, template_id, order, items, delivery_id=delivery_id, now=now
+    )
+    why = _fits(config, channel, rendered, links, order)
+    keep = len(items)
+    while why is not None and keep > 1:
+        keep -= 1
+        context = context_for(config, order, _cut_items(items, keep), links)
+        rendered = catalogue.render(template_id, context)
+        why = _fits(config, channel, rendered, links, order)
+    if why is not None:
+        raise OverLimit(f"{why}, even with the item list cut to one item; not sent")
+    return replace(rendered, subject=cut_subject(rendered.subject)), links
 
 
 LINE_OPT_OUT = "配信停止はこちら（またはこのアカウントをブロック）"

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -63,6 +63,19 @@ def _encoded_words(text: str, header_name: str) -> str:
     return "\n ".join(line.strip() for line in lines)  # folded: one encoded word a line
 
 
+# An address as it may stand in a header: ASCII, no space, no control character, no angle bracket
+# or comma (which would end it and start another: "x@y>, evil@example.com").
+_HEADER_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
+
+
+def checked_address(address: str, header_name: str) -> str:
+    """``address`` if it can stand in a header as one address; ValueError otherwise (naming the
+    header, never the address: it is personal data)."""
+    if not _HEADER_ADDRESS.fullmatch(address):
+        raise ValueError(f"the {header_name} address is not a plain ASCII e-mail address")
+    return address
+
+
 def _plain(text: str) -> bool:
     """ASCII that a reader takes as it is: no ``=?`` that could read as an encoded word."""
     return text.isascii() and "=?" not in text
@@ -94,6 +107,7 @@ def _unstructured(header_name: str, value: str) -> str:
 
 
 def _address(header_name: str, name: str, address: str) -> str:
+    address = checked_address(address, header_name)
     text = name_text(name)
     plain = formataddr((text, address))
     if not text or (_plain(text) and len(header_name) + 2 + len(plain) <= MAX_LINE):
@@ -102,6 +116,13 @@ def _address(header_name: str, name: str, address: str) -> str:
     last = words.rsplit("\n", 1)[-1] if "\n" in words else f"{header_name}: {words}"
     sep = " " if len(last) + len(address) + 3 <= MAX_LINE else "\n "  # fold before the address
     return f"{words}{sep}<{address}>"
+
+
+def reply_to_header(value: str) -> str:
+    """``Name <address>`` or ``address`` as a Reply-To header value, the name RFC 2047 encoded
+    when it is not ASCII (a Japanese name). ValueError when the address is not usable."""
+    name, address = parseaddr(header_text(value))
+    return _address("Reply-To", name, address)
 
 
 def build_email(
@@ -131,7 +152,7 @@ def build_email(
         f"To: {_address('To', to_name, to_address)}",
     ]
     if reply_to:
-        headers.append(f"Reply-To: {header_text(reply_to)}")
+        headers.append(f"Reply-To: {reply_to_header(reply_to)}")
     headers += [
         f"Date: {format_datetime(aware)}",
         f"Message-ID: {header_text(message_id)}",

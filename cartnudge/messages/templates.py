@@ -128,8 +128,10 @@ class Catalogue:
     def _read_meta(self, path: Path) -> TemplateInfo:
         try:
             meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise TemplateError(f"{path}: not UTF-8; save it as UTF-8") from None
         except (OSError, yaml.YAMLError) as exc:
-            raise TemplateError(f"{path}: cannot read ({exc})") from None
+            raise TemplateError(f"{path}: cannot read ({' '.join(str(exc).split())})") from None
         if not isinstance(meta, dict):
             raise TemplateError(f"{path}: must be a mapping with id, category, name")
         try:
@@ -170,6 +172,14 @@ class Catalogue:
                 raise TemplateError(
                     f"template {info.id}: {_where(exc, info.directory / part)}: {exc}"
                 ) from None
+            except UnicodeDecodeError:
+                raise TemplateError(
+                    f"template {info.id}: {info.directory / part}: not UTF-8; save it as UTF-8"
+                ) from None
+            except (OSError, RecursionError) as exc:
+                raise TemplateError(
+                    f"template {info.id}: {info.directory / part}: cannot load ({exc})"
+                ) from None
         return self._compiled[key]
 
     def render(self, template_id: int, context: Mapping[str, Any]) -> Rendered:
@@ -183,9 +193,16 @@ class Catalogue:
                 out[key] = self._template(info, part).render(context)
             except TemplateError:
                 raise
-            except JinjaError as exc:
+            except RecursionError:
                 raise TemplateError(
-                    f"template {info.id}: {_where(exc, info.directory / part)}: {exc}"
+                    f"template {info.id}: {info.directory / part}: recursion too deep"
+                ) from None
+            except Exception as exc:  # noqa: BLE001 - a template is code: {{ 1/0 }}, bad filters
+                # Not only Jinja's own errors: arithmetic, a filter given the wrong type, a
+                # missing attribute. Each is the template's fault: one line, exit 6.
+                kind = "" if isinstance(exc, JinjaError) else f"{type(exc).__name__}: "
+                raise TemplateError(
+                    f"template {info.id}: {_where(exc, info.directory / part)}: {kind}{exc}"
                 ) from None
         subject = _CONTROL.sub(" ", out["subject"] or "").strip()
         return Rendered(

@@ -41,13 +41,21 @@ from cartnudge.core.rules import (
     normalise_address,
     valid_email,
 )
-from cartnudge.errors import EXIT_DELIVERY_PROBLEMS, EXIT_OK, ConfigError, TemplateError
+from cartnudge.errors import (
+    EXIT_CHANNEL,
+    EXIT_DELIVERY_PROBLEMS,
+    EXIT_OK,
+    EXIT_THROTTLED,
+    ConfigError,
+    TemplateError,
+)
 from cartnudge.messages.compose import Links, email_envelope, render_order
 from cartnudge.messages.templates import Rendered, TemplateInfo
+from cartnudge.messages.tokens import key_fingerprint
 from cartnudge.operator.search import Filters, customers
 from cartnudge.shop.reader import AbandonedOrder, Item
-from cartnudge.state.deliveries import Claimed, ClaimLost, ClaimRequest, Outcome
-from cartnudge.sweep import outcome_of
+from cartnudge.state.deliveries import Bounce, Claimed, ClaimLost, ClaimRequest, Outcome
+from cartnudge.sweep import channel_state, clock_skew, outcome_of
 
 CATEGORIES = ("cart_abandonment", "remarketing")
 CAMPAIGN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,50}")
@@ -173,9 +181,17 @@ class BulkSummary:
     in_doubt: int = 0
     claimed_elsewhere: int = 0  # another send-bulk of the same campaign has them right now
     excluded: Counter[str] = field(default_factory=Counter)
+    # Why the channel stopped for this run: throttled (quota, rate limit: exit 8) or lost
+    # (the server went away mid-run: exit 5). Its recipients wait for a re-run.
+    throttled: str | None = None
+    lost: str | None = None
 
     @property
     def exit_code(self) -> int:
+        if self.lost:
+            return EXIT_CHANNEL
+        if self.throttled:
+            return EXIT_THROTTLED
         return EXIT_DELIVERY_PROBLEMS if (self.failed or self.in_doubt) else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +202,8 @@ class BulkSummary:
             "in_doubt": self.in_doubt,
             "claimed_elsewhere": self.claimed_elsewhere,
             "excluded": dict(sorted(self.excluded.items())),
+            "throttled": self.throttled,
+            "lost": self.lost,
         }
 
 
@@ -387,6 +405,7 @@ def send(
     )
     status = "error"
     started = time.monotonic()  # leases count from when each claim is made, as in the sweep
+    skew = clock_skew(app.deliveries)  # and on the database's clock
     try:
         try:
             for recipients, excluded, _matched in _decided_pages(app, mailing, now):
@@ -400,7 +419,9 @@ def send(
                         summary,
                         state,
                         now=now,
-                        lease_clock=lambda: now + timedelta(seconds=time.monotonic() - started),
+                        lease_clock=lambda: (
+                            now + skew + timedelta(seconds=time.monotonic() - started)
+                        ),
                     )
                 if on_progress is not None:
                     on_progress(summary)
@@ -415,6 +436,7 @@ def send(
             flow=mailing.flow,
             template_id=mailing.template_id,
             status=status,
+            signing_key=key_fingerprint(app.config.token_keys[0]),
         )
         app.runs.finish_run(
             run_id, status, json.dumps(details), datetime.now(UTC).replace(tzinfo=None)
@@ -475,6 +497,13 @@ def _send_batch(
         except (TemplateError, ValueError) as exc:
             outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
     answers: list = []
+    stopped = summary.lost or (summary.throttled and f"channel throttled: {summary.throttled}")
+    if envelopes and stopped:
+        # Not handed over, no attempt charged: a re-run of the mailing takes them up.
+        outcomes += [
+            Outcome(e.delivery_id, DeliveryStatus.RETRY, f"not tried: {stopped}") for e in envelopes
+        ]
+        envelopes = []
     if envelopes:
         if not state["open"]:
             # As in the sweep: opened before anything is marked sending, so a server that is
@@ -492,13 +521,13 @@ def _send_batch(
         by_id = {e.delivery_id: e for e in envelopes}
         answers = channel.send(envelopes) if envelopes else []
         outcomes += [outcome_of(res, by_id[res.delivery_id].message_id) for res in answers]
-    app.deliveries.record(outcomes, now)
-    # After recording: a failure to write a suppression must not leave sent rows "sending".
-    for res in answers:
-        if res.hard_bounce:
-            app.suppressions.add_suppression(
-                CHANNEL, by_id[res.delivery_id].recipient, "hard_bounce", now
-            )
+    # The outcomes and the suppressions of hard bounces in one transaction.
+    bounces = [Bounce(CHANNEL, by_id[r.delivery_id].recipient) for r in answers if r.hard_bounce]
+    app.deliveries.record(outcomes, now, bounces)
+    if answers:
+        throttled, lost = channel_state(channel, answers)
+        summary.throttled = summary.throttled or throttled
+        summary.lost = summary.lost or lost
     for o in outcomes:
         if o.status is DeliveryStatus.SENT:
             summary.sent += 1

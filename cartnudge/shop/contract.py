@@ -90,6 +90,10 @@ class ShopContract:
             path = sql_dir / f"{name}.sql"
             try:
                 sql = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise ContractError(
+                    f"{path}: the shop query is not UTF-8 (byte {exc.start}); save it as UTF-8"
+                ) from None
             except OSError as exc:
                 raise ContractError(f"{path}: cannot read shop query ({exc.strerror})") from None
             # The header documents ":name" parameters; text() would bind those too.

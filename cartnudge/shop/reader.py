@@ -86,7 +86,16 @@ class ShopReader:
     def _run(self, name: str, **params: Any) -> Any:
         try:
             with self.engine.connect() as conn:
-                return list(conn.execute(self.contract.statements[name], params).mappings())
+                result = conn.execute(self.contract.statements[name], params)
+                # The contract's columns, checked on every query (as `check` does once): a
+                # renamed column is one line and exit 4, never a crash in the middle of a page.
+                missing = [c for c in CONTRACT[name][0] if c not in set(result.keys())]
+                if missing:
+                    result.close()
+                    raise ContractError(
+                        f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
+                    )
+                return list(result.mappings())
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", exc)).splitlines()[0]
             raise DatabaseError(f"{self.contract.path(name)}: {detail}") from None

@@ -35,9 +35,15 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple
 
 from cartnudge.core.attribution import SentDelivery
 from cartnudge.core.durations import format_duration
-from cartnudge.core.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery
+from cartnudge.core.rules import (
+    REMINDED_STATUSES,
+    DeliveryStatus,
+    PastDelivery,
+    normalise_address,
+)
 from cartnudge.errors import DatabaseError
-from cartnudge.state.schema import deliveries, skips
+from cartnudge.logs import mask_pii
+from cartnudge.state.schema import deliveries, skips, suppressions
 from cartnudge.state.store import Store, _insert_ignoring_conflicts, row_of
 
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
@@ -94,10 +100,23 @@ class SkipRecord:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A delivery's new status. ``attempted`` says the message was really handed to a server
+    (only then is a try counted against MAX_ATTEMPTS)."""
+
     delivery_id: int
     status: DeliveryStatus
     detail: str = ""
     message_id: str | None = None
+    attempted: bool = False
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A recipient a server said is gone: suppressed in the same transaction as its outcome."""
+
+    channel: str
+    address: str
+    detail: str = "the server refused the recipient"
 
 
 class Deliveries(Store):
@@ -108,6 +127,25 @@ class Deliveries(Store):
         # delivery id -> key of the claim that returned it, until it is handed over, released or
         # recorded (so at most a page of entries): see _still_ours.
         self._claim_keys: dict[int, str] = {}
+
+    def database_clock(self) -> datetime:
+        """The state database's own clock as naive UTC: leases and in-doubt decisions are
+        counted on it, so hosts whose clocks disagree still agree on whose lease is over."""
+
+        def read(conn: Any) -> datetime:
+            dialect = conn.dialect.name
+            if dialect == "postgresql":
+                sql = "SELECT CAST(now() AT TIME ZONE 'UTC' AS timestamp)"
+            elif dialect in ("mysql", "mariadb"):
+                sql = "SELECT UTC_TIMESTAMP(6)"
+            else:
+                sql = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+            value = conn.exec_driver_sql(sql).scalar_one()
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            return value.replace(tzinfo=None)
+
+        return self._read("database clock", read)
 
     def history(self, order_ids: Sequence[str]) -> dict[str, list[PastDelivery]]:
         if not order_ids:
@@ -240,7 +278,6 @@ class Deliveries(Store):
             .values(
                 status=DeliveryStatus.SENDING.value,
                 lease_until=now + lease,
-                attempts=deliveries.c.attempts + 1,
                 updated_at=now,
             )
         )
@@ -259,8 +296,13 @@ class Deliveries(Store):
         self._write("mark sending", run)
         self._forget(delivery_ids)
 
-    def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Write each channel answer; one statement for the whole batch."""
+    def record(
+        self, outcomes: Sequence[Outcome], now: datetime, bounces: Sequence[Bounce] = ()
+    ) -> None:
+        """Write each channel answer (one statement for the whole batch) and, in the same
+        transaction, put the ``bounces`` on the suppression list: a crash or a database error
+        can never leave a hard bounce recorded and its address unsuppressed. A try is counted
+        only for outcomes ``attempted`` (really handed to a server)."""
         if not outcomes:
             return
         stmt = (
@@ -271,20 +313,39 @@ class Deliveries(Store):
                 error=bindparam("b_error"),
                 message_id=bindparam("b_message_id"),
                 sent_at=bindparam("b_sent_at"),
+                attempts=deliveries.c.attempts + bindparam("b_attempt"),
                 updated_at=now,
             )
         )
+        suppressed = [
+            dict(
+                channel=b.channel,
+                address=normalise_address(b.address, b.channel),
+                reason="hard_bounce",
+                detail=b.detail[:500],
+                created_at=now,
+            )
+            for b in bounces
+        ]
         params = [
             dict(
                 b_id=o.delivery_id,
                 b_status=o.status.value,
-                b_error=(o.detail or None) and o.detail[:1000],
+                # A server's answer often quotes the recipient: stored masked, like every output.
+                b_error=(o.detail or None) and mask_pii(o.detail)[:1000],
                 b_message_id=o.message_id,
                 b_sent_at=now if o.status is DeliveryStatus.SENT else None,
+                b_attempt=1 if o.attempted else 0,
             )
             for o in outcomes
         ]
-        self._write("record results", lambda c: c.execute(stmt, params))
+
+        def run(conn: Any) -> None:
+            conn.execute(stmt, params)
+            if suppressed:
+                conn.execute(_insert_ignoring_conflicts(conn, suppressions), suppressed)
+
+        self._write("record results", run)
         self._forget(o.delivery_id for o in outcomes)
 
     def mark_in_doubt(self, now: datetime) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -52,6 +54,31 @@ class Runs(Store):
             ),
         )
 
+    def close_dead(
+        self, host: str, alive: Callable[[int], bool], started_before: datetime, now: datetime
+    ) -> int:
+        """Close as ``died`` the runs left ``running`` by a process that is gone: on this
+        ``host``, those whose pid is not ``alive``; on any host, those started before
+        ``started_before`` (no sweep runs that long). Returns how many were closed."""
+        stmt = select(runs.c.id, runs.c.host, runs.c.pid, runs.c.started_at).where(
+            runs.c.status == "running"
+        )
+        rows = self._read("running runs", lambda c: list(c.execute(stmt)))
+        dead = [
+            r.id
+            for r in rows
+            if (r.host == host and r.pid is not None and not alive(r.pid))
+            or r.started_at < started_before
+        ]
+        if not dead:
+            return 0
+        close = (
+            update(runs)
+            .where(runs.c.id.in_(dead), runs.c.status == "running")
+            .values(status="died", finished_at=now)
+        )
+        return self._write("close dead runs", lambda c: c.execute(close).rowcount)
+
     def last_sweep_now(self) -> datetime | None:
         """The ``now`` of the latest sweep that finished (recoveries are read from there on)."""
         stmt = select(func.max(runs.c.now)).where(
@@ -60,3 +87,26 @@ class Runs(Store):
             runs.c.status.in_(("ok", "problems")),
         )
         return self._read("last sweep", lambda c: c.execute(stmt).scalar())
+
+    def signing_keys_since(self, since: datetime) -> dict[str, datetime]:
+        """Per signing-key fingerprint recorded by a run (``signing_key`` in its summary), the
+        latest ``now`` of a run since ``since`` that signed with it: the links it signed
+        stay valid until then plus their lifetime."""
+        stmt = select(runs.c.now, runs.c.summary).where(
+            runs.c.now >= since,
+            runs.c.dry_run.is_(False),
+            runs.c.command.in_(("sweep", "send-bulk")),
+        )
+        out: dict[str, datetime] = {}
+
+        def read(conn: object) -> None:
+            for row in conn.execute(stmt):  # type: ignore[attr-defined]
+                try:
+                    fingerprint = json.loads(row.summary or "{}").get("signing_key")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(fingerprint, str) and fingerprint:
+                    out[fingerprint] = max(out.get(fingerprint, row.now), row.now)
+
+        self._read("signing keys", read)
+        return out

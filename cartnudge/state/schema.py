@@ -76,7 +76,7 @@ runs = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Column("dry_run", Boolean, nullable=False, default=False),
-    Column("status", String(16), nullable=False),  # running | ok | problems | error
+    Column("status", String(16), nullable=False),  # running | ok | problems | error | died
     Column("summary", Text),
 )
 

@@ -60,10 +60,19 @@ def _first_line(exc: BaseException) -> str:
 
 def _transient(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
-    return any(
-        marker in text
-        for marker in ("deadlock", "database is locked", "lock wait timeout", "could not serialize")
-    )
+    # A deadlock or a serialisation failure is worth an immediate retry. A lock *timeout* is
+    # not: the wait was already bounded by state.lock_timeout, so it ends the run (exit 4).
+    return any(marker in text for marker in ("deadlock", "could not serialize"))
+
+
+def _lock_hint(exc: DBAPIError) -> str:
+    text = str(exc.orig).lower()
+    if any(m in text for m in ("lock timeout", "lock wait timeout", "database is locked")):
+        return (
+            " (gave up after state.lock_timeout: another process holds a lock on "
+            "cartnudge's tables)"
+        )
+    return ""
 
 
 def row_of(record: Any, **more: Any) -> dict[str, Any]:
@@ -107,7 +116,9 @@ class Store:
                     return fn(conn)
             except OperationalError as exc:
                 if not _transient(exc) or attempt == 5:
-                    raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
+                    raise DatabaseError(
+                        f"state database, {what}: {_first_line(exc)}{_lock_hint(exc)}"
+                    ) from None
                 time.sleep(0.05 * 2**attempt)
             except SQLAlchemyError as exc:
                 raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
@@ -117,6 +128,10 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return fn(conn)
+        except DBAPIError as exc:
+            raise DatabaseError(
+                f"state database, {what}: {_first_line(exc)}{_lock_hint(exc)}"
+            ) from None
         except SQLAlchemyError as exc:
             raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
 
