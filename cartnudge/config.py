@@ -145,7 +145,7 @@ class RecoverySettings(_Strict):
     unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
     keys_env: str = "CARTNUDGE_TOKEN_KEYS"
     token_ttl: str = "14d"
-    attribution: Literal["url", "url+window"] = "url"
+    attribution: Literal["url", "url+click", "url+window", "url+click+window"] = "url"
     attribution_window: str = "3d"
 
 
@@ -200,6 +200,7 @@ class Config:
     resend_after: timedelta
     token_ttl: timedelta
     attribution_window: timedelta | None
+    attribution_rules: tuple[str, ...]
     confirm_steps: tuple[Step, ...]
     input_steps: tuple[Step, ...]
     quiet_hours: dict[str, tuple[time, time]]
@@ -505,8 +506,9 @@ def parse_config(
         attribution_window=_duration(
             settings.recovery.attribution_window, "recovery.attribution_window", source
         )
-        if settings.recovery.attribution == "url+window"
+        if settings.recovery.attribution != "url"
         else None,
+        attribution_rules=tuple(settings.recovery.attribution.split("+")),
         confirm_steps=steps,
         input_steps=input_steps,
         quiet_hours=_quiet_hours(settings.quiet_hours, source),

@@ -7,7 +7,7 @@ page gets the address to record with :func:`unsubscribe`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cartnudge.app import App
@@ -18,14 +18,18 @@ from cartnudge.shop.reader import AbandonedOrder
 BULK_ORDER_PREFIX = "customer:"  # send-bulk's delivery rows for a customer without an order
 
 
-def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
+def resolve_token(
+    app: App, token: str, *, now: datetime, record_click: bool = True
+) -> dict[str, Any]:
     """What a token names, for the shop's pages.
 
     Tokens carry only a delivery id (short enough for an SMS, and no personal data in a URL);
     the delivery row gives the order, flow, channel and recipient. A recovery token also gets
-    the items to restore from the shop. Raises TokenError for a tampered, expired or malformed
-    token, or one naming a delivery cartnudge has no record of (DatabaseError when a database
-    cannot be read)."""
+    the items to restore from the shop, and counts as a click on that reminder (the delivery's
+    click count, first and last click time: what the report's clicks and click attribution
+    read) unless ``record_click`` is False (the shop's own checks). Raises TokenError for a
+    tampered, expired or malformed token, or one naming a delivery cartnudge has no record of
+    (DatabaseError when a database cannot be read)."""
     payload = verify_token(token, app.config.token_keys, now=now)
     try:
         delivery_id = int(payload["d"])
@@ -42,6 +46,9 @@ def resolve_token(app: App, token: str, *, now: datetime) -> dict[str, Any]:
             "channel": row["channel"],
             "expires_at": payload["expires_at"],
         }
+    if record_click:
+        naive = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+        app.deliveries.record_click(delivery_id, naive)
     order_id = row["order_id"]
     result: dict[str, Any] = {
         "kind": RECOVERY,

@@ -431,6 +431,7 @@ class Sweep:
         # An hour of overlap catches orders committed late; the table's key stops double counts.
         since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
         window = self.config.attribution_window
+        rules = self.config.attribution_rules
         for page in self.app.reader.completed_orders(
             completed_from=since,
             completed_to=self.now,
@@ -442,10 +443,12 @@ class Sweep:
             )
             by_customer = {}
             if window is not None:
+                # A click can come up to the token's lifetime after the reminder was sent.
+                lookback = window + (self.config.token_ttl if "click" in rules else timedelta())
                 by_customer = self.app.deliveries.sent_to_customers(
-                    (o.customer_id for o in orders if o.customer_id), since - window
+                    (o.customer_id for o in orders if o.customer_id), since - lookback
                 )
-            found = attribute(orders, by_id, by_customer, window=window)
+            found = attribute(orders, by_id, by_customer, window=window, rules=rules)
             self.summary.recovered += self.app.recoveries.record_recoveries(found, self.now)
             self.summary.recovered_amount += sum(r.amount for r in found)
 

@@ -29,20 +29,32 @@ def token() -> None:
 @config_option
 @click.argument("token_text", metavar="TOKEN")
 @click.option("--now", "now_text", metavar="DATETIME", help="Check expiry as of this ISO time.")
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Do not count this as a click on the reminder (for the shop's own checks).",
+)
 @handle_errors
-def token_verify(config_path: str, token_text: str, now_text: str | None) -> None:
+def token_verify(config_path: str, token_text: str, now_text: str | None, no_record: bool) -> None:
     """Print a token as JSON (recovery: order, customer, flow, items to restore, expiry;
     opt-out: the address), or refuse it with exit code 7 if tampered, expired or malformed.
+    A recovery token counts as a click on its reminder unless --no-record is given.
 
     \b
-    Example:
-      cartnudge token verify eyJkIjo0Mi...Q.sig
+    Examples:
+      cartnudge token verify eyJkIjo0Mi...Q.sig               # the restore page: a click
+      cartnudge token verify --no-record eyJkIjo0Mi...Q.sig   # a check: no click
     """
     from cartnudge.recovery import resolve_token
 
     app = load_app(config_path)
     try:
-        result = resolve_token(app, token_text, now=parse_now(now_text, app.config.tz))
+        result = resolve_token(
+            app,
+            token_text,
+            now=parse_now(now_text, app.config.tz),
+            record_click=not no_record,
+        )
     finally:
         app.dispose()
     click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))

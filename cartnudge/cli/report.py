@@ -55,6 +55,9 @@ FIGURE_COLUMNS = (
     "recovered",
     "rate",
     "revenue",
+    "clicked",
+    "click rate",
+    "click→purchase",
 )
 
 
@@ -130,7 +133,8 @@ def print_report(report: Report, out: TextIO) -> None:
         Text(
             f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"
             f"skipped: {DEFINITIONS['skipped']}.\n"
-            f"clicks: {DEFINITIONS['clicks']}.\n"
+            f"clicks: {DEFINITIONS['clicks']}; click rate: {DEFINITIONS['click_rate']}; "
+            f"click→purchase: {DEFINITIONS['click_to_purchase_rate']}.\n"
             "sent, failed, in doubt and retry count messages; the other figures count orders."
         )
     )

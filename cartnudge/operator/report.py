@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 BY_CHOICES = ("day", "week", "month")
 CORE_FLOWS = ("confirm", "input")  # always reported, as the source platform's two screens
 PAGE = 1000
-NOT_TRACKED = "n/a (not tracked)"
 RATE_LABEL = "recovery rate (recovered ÷ reminded orders)"
+CLICK_RATE_LABEL = "click rate (clicked ÷ reminded orders)"
+CLICK_TO_PURCHASE_LABEL = "click-to-purchase rate (clicked and recovered ÷ clicked orders)"
+ATTRIBUTION_RULES = ("url", "click", "window")  # strictest first: the order they are tried in
 # Every reason a sweep records (cartnudge.sweep.UNRECORDED_SKIPS are not skips in this sense).
 SKIP_REASONS = tuple(
     r.value for r in SkipReason if r not in (SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED)
@@ -54,10 +56,18 @@ DEFINITIONS = {
     "in_progress": "messages claimed or being sent by a running sweep",
     "reminded": "distinct orders with at least one sent message",
     "recovered": "distinct abandoned orders bought back through a reminder (attributed "
-    "purchases, url or window attribution)",
+    "purchases, url, click or window attribution)",
+    "recovered_by": "recovered orders by the rule that attributed them: url (the purchase "
+    "carried the reminder's token), click (bought within the attribution window after "
+    "clicking the reminder), window (bought within the window after the reminder was sent)",
     "recovery_rate": "recovered ÷ reminded orders",
     "recovered_revenue": "yen, total of the attributed purchases",
-    "clicks": "not tracked yet (n/a)",
+    "clicks": "clicks on the reminders' recovery links (each resolution of a recovery token "
+    "by the shop's restore page or GET /r/<token>; opens are not tracked)",
+    "clicked": "distinct orders with at least one click on a reminder",
+    "click_rate": "clicked ÷ reminded orders",
+    "click_to_purchase_rate": "recovered orders whose attributed reminder was clicked ÷ "
+    "clicked orders",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
 }
@@ -187,6 +197,8 @@ class DeliveryGroup:
     in_doubt: int = 0
     retry: int = 0
     in_progress: int = 0
+    clicks: int = 0  # clicks on the group's deliveries
+    clicked: int = 0  # distinct orders with a clicked delivery
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,10 @@ class RecoveryGroup:
     bucket: int | None = None
     orders: int = 0  # distinct abandoned orders
     revenue: int = 0
+    clicked: int = 0  # distinct abandoned orders whose attributed delivery was clicked
+    url: int = 0  # distinct abandoned orders per attribution rule
+    click: int = 0
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,6 +251,12 @@ class Figures:
     reminded: int = 0
     recovered: int = 0
     revenue: int = 0
+    clicks: int = 0
+    clicked: int = 0
+    clicked_recovered: int = 0
+    recovered_url: int = 0
+    recovered_click: int = 0
+    recovered_window: int = 0
 
     @property
     def recovery_rate(self) -> Fraction | None:
@@ -242,9 +264,23 @@ class Figures:
         return Fraction(self.recovered, self.reminded) if self.reminded else None
 
     @property
-    def clicks(self) -> None:
-        """Not tracked yet: always None, shown as "n/a (not tracked)", never as 0."""
-        return None
+    def click_rate(self) -> Fraction | None:
+        """clicked ÷ reminded orders; None when no order was reminded."""
+        return Fraction(self.clicked, self.reminded) if self.reminded else None
+
+    @property
+    def click_to_purchase_rate(self) -> Fraction | None:
+        """Recovered orders whose attributed reminder was clicked ÷ clicked orders; None when
+        nothing was clicked."""
+        return Fraction(self.clicked_recovered, self.clicked) if self.clicked else None
+
+    def recovered_by(self) -> dict[str, int]:
+        """Recovered orders per attribution rule (url, click, window)."""
+        return {
+            "url": self.recovered_url,
+            "click": self.recovered_click,
+            "window": self.recovered_window,
+        }
 
 
 @dataclass(frozen=True)
@@ -323,6 +359,12 @@ def _figures(
         reminded=d.reminded,
         recovered=r.orders,
         revenue=r.revenue,
+        clicks=d.clicks,
+        clicked=d.clicked,
+        clicked_recovered=r.clicked,
+        recovered_url=r.url,
+        recovered_click=r.click,
+        recovered_window=r.window,
     )
 
 
@@ -470,7 +512,8 @@ def count_text(value: int | None) -> str:
 
 def figure_cells(f: Figures) -> list[str]:
     """One series or breakdown row's figures as text: targeted, sent, failed, in doubt, retry,
-    reminded, recovered, rate, revenue (the column order of both outputs)."""
+    reminded, recovered, rate, revenue, clicked, click rate, click-to-purchase rate (the column
+    order of both outputs)."""
     return [
         count_text(f.targeted),
         count_text(f.sent),
@@ -481,6 +524,9 @@ def figure_cells(f: Figures) -> list[str]:
         count_text(f.recovered),
         rate_text(f.recovery_rate),
         yen(f.revenue),
+        count_text(f.clicked),
+        rate_text(f.click_rate),
+        rate_text(f.click_to_purchase_rate),
     ]
 
 
@@ -502,9 +548,17 @@ def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
         ("in progress", count_text(t.in_progress)),
         ("reminded orders (at least one sent)", count_text(t.reminded)),
         ("recovered orders", count_text(t.recovered)),
+    ]
+    rows += [
+        (f"{indent}recovered by {rule}", count_text(n)) for rule, n in t.recovered_by().items() if n
+    ]
+    rows += [
         (RATE_LABEL, rate_text(t.recovery_rate)),
         ("recovered revenue", yen(t.revenue)),
-        ("clicks", NOT_TRACKED),
+        ("clicks", count_text(t.clicks)),
+        ("clicked orders", count_text(t.clicked)),
+        (CLICK_RATE_LABEL, rate_text(t.click_rate)),
+        (CLICK_TO_PURCHASE_LABEL, rate_text(t.click_to_purchase_rate)),
     ]
     return rows
 
@@ -542,14 +596,19 @@ def _figures_dict(f: Figures, *, totals: bool) -> dict[str, Any]:
         "recovered": f.recovered,
         "recovery_rate": rate_number(f.recovery_rate),
         "recovered_revenue": f.revenue,
-        "clicks": None,
+        "recovered_by": f.recovered_by(),
+        "clicks": f.clicks,
+        "clicked": f.clicked,
+        "click_rate": rate_number(f.click_rate),
+        "clicked_recovered": f.clicked_recovered,
+        "click_to_purchase_rate": rate_number(f.click_to_purchase_rate),
     }
     return out
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data (rates as numbers rounded to 4 places, null when nothing
-    was reminded; clicks null: not tracked)."""
+    """The report as JSON-ready data (rates as numbers rounded to 4 places, null when there is
+    no denominator)."""
     p = report.period
     flows = []
     for fr in report.flows:
@@ -608,12 +667,18 @@ _CSV_COLUMNS = (
     "recovered",
     "recovery_rate",
     "recovered_revenue",
+    *(f"recovered_by:{r}" for r in ATTRIBUTION_RULES),
     "clicks",
+    "clicked",
+    "click_rate",
+    "clicked_recovered",
+    "click_to_purchase_rate",
 )
-# CSV headers that carry their definition (the rate's denominator, the clicks' status).
+# CSV headers that carry their definition (the rates' denominators).
 CSV_HEADERS = {
     "recovery_rate": "recovery_rate (recovered ÷ reminded orders)",
-    "clicks": "clicks (not tracked)",
+    "click_rate": "click_rate (clicked ÷ reminded orders)",
+    "click_to_purchase_rate": "click_to_purchase_rate (clicked_recovered ÷ clicked orders)",
 }
 
 
@@ -631,7 +696,10 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
     def flat(f: Figures, *, totals: bool) -> dict[str, Any]:
         row = _figures_dict(f, totals=totals)
         row["recovery_rate"] = rate_text(f.recovery_rate) if f.reminded else ""
-        row["clicks"] = "n/a"
+        row["click_rate"] = rate_text(f.click_rate) if f.reminded else ""
+        row["click_to_purchase_rate"] = rate_text(f.click_to_purchase_rate) if f.clicked else ""
+        for rule, n in row.pop("recovered_by").items():
+            row[f"recovered_by:{rule}"] = n
         return row
 
     for fr in report.flows:

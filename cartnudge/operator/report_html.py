@@ -64,10 +64,6 @@ def _totals_table(fr: FlowReport) -> str:
     return _table(("figure", "value"), rows, numeric_from=1)
 
 
-def _figure_cells(f: Figures) -> list[str]:
-    return [*figure_cells(f), "n/a"]  # and clicks, not tracked
-
-
 FIGURE_HEADERS = (
     "targeted",
     "sent",
@@ -78,7 +74,9 @@ FIGURE_HEADERS = (
     "recovered",
     "recovered ÷ reminded",
     "revenue",
-    "clicks",
+    "clicked",
+    "clicked ÷ reminded",
+    "clicked and recovered ÷ clicked",
 )
 
 
@@ -88,7 +86,7 @@ def _variants_table(fr: FlowReport) -> str:
             count_text(v.step),
             v.channel or "",
             "" if v.template_id is None else str(v.template_id),
-            *_figure_cells(v.figures),
+            *figure_cells(v.figures),
         ]
         for v in fr.variants
     ]
@@ -97,7 +95,7 @@ def _variants_table(fr: FlowReport) -> str:
 
 def _series_table(fr: FlowReport, by: str) -> str:
     rows = [
-        [b.label, count_text(f.abandoned), count_text(f.skipped), *_figure_cells(f)]
+        [b.label, count_text(f.abandoned), count_text(f.skipped), *figure_cells(f)]
         for b, f in fr.series
     ]
     return _table((by, "abandoned", "skipped", *FIGURE_HEADERS), rows, numeric_from=1)
@@ -167,7 +165,8 @@ def render_html(report: Report) -> str:
         f'<p class="note">Carts abandoned from {escape(p.first.isoformat())} to '
         f"{escape(p.last.isoformat())} inclusive ({escape(str(p.tz.key))}); every figure is "
         "about them, whenever they were reminded or bought. Recovery rate = recovered ÷ "
-        "reminded orders. Clicks are not tracked yet.</p>",
+        "reminded orders. Clicks are the reminders' recovery links opened (opens of the "
+        "messages are not tracked).</p>",
     ]
     for fr in report.flows:
         out.append(f'<section id="flow-{escape(fr.flow)}"><h2>{escape(fr.flow)} flow</h2>')

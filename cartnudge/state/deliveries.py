@@ -372,6 +372,22 @@ class Deliveries(Store):
             "delivery", lambda c: next((dict(r._mapping) for r in c.execute(stmt)), None)
         )
 
+    def record_click(self, delivery_id: int, now: datetime) -> bool:
+        """Count one click on ``delivery_id``'s recovery link at ``now`` (naive UTC): the count
+        goes up by one, the first click time is kept, the last one becomes ``now``. One UPDATE,
+        so concurrent clicks are all counted. False when there is no such delivery."""
+        d = deliveries.c
+        stmt = (
+            update(deliveries)
+            .where(d.id == delivery_id)
+            .values(
+                clicks=func.coalesce(d.clicks, 0) + 1,
+                first_click_at=func.coalesce(d.first_click_at, now),
+                last_click_at=now,
+            )
+        )
+        return self._write("record click", lambda c: c.execute(stmt).rowcount) > 0
+
     def recent_sends(
         self, customer_ids: Iterable[str], since: datetime
     ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
@@ -436,13 +452,28 @@ class Deliveries(Store):
 
     def _sent(self, where: Any) -> list[SentDelivery]:
         d = deliveries.c
-        stmt = select(d.id, d.order_id, d.flow, d.customer_id, d.sent_at, d.created_at).where(
-            d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where
-        )
+        stmt = select(
+            d.id,
+            d.order_id,
+            d.flow,
+            d.customer_id,
+            d.sent_at,
+            d.created_at,
+            d.first_click_at,
+            d.last_click_at,
+        ).where(d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where)
         return self._read(
             "deliveries",
             lambda c: [
-                SentDelivery(r.id, r.order_id, r.flow, r.customer_id, r.sent_at or r.created_at)
+                SentDelivery(
+                    r.id,
+                    r.order_id,
+                    r.flow,
+                    r.customer_id,
+                    r.sent_at or r.created_at,
+                    r.first_click_at,
+                    r.last_click_at,
+                )
                 for r in c.execute(stmt)
             ],
         )

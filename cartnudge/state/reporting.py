@@ -32,7 +32,7 @@ class ReportQueries(Store):
 
         d = deliveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id]
+        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id, d.clicks]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
         rows = select(*cols).where(at >= start, at < end).subquery()
@@ -53,18 +53,42 @@ class ReportQueries(Store):
             status_rows(DeliveryStatus.IN_DOUBT).label("in_doubt"),
             status_rows(DeliveryStatus.RETRY).label("retry"),
             status_rows(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING).label("in_progress"),
+            func.sum(func.coalesce(rows.c.clicks, 0)).label("clicks"),
+            func.count(case((rows.c.clicks > 0, rows.c.order_id)).distinct()).label("clicked"),
         ).group_by(*keys)
-        counts = ("orders", "reminded", "sent", "failed", "in_doubt", "retry", "in_progress")
+        counts = (
+            "orders",
+            "reminded",
+            "sent",
+            "failed",
+            "in_doubt",
+            "retry",
+            "in_progress",
+            "clicks",
+            "clicked",
+        )
         return self._read("report deliveries", lambda c: _report_rows(c.execute(stmt), counts))
 
     def report_recoveries(
         self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
     ) -> list[dict[str, Any]]:
         """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
-        the delivery each was attributed to."""
+        the delivery each was attributed to; of them, those whose delivery was clicked
+        ("clicked") and those per attribution rule ("url", "click", "window")."""
+        from sqlalchemy import case
+
         d, r = deliveries.c, recoveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [d.flow, d.step, d.channel, d.template_id, r.abandoned_order_id, r.amount]
+        cols = [
+            d.flow,
+            d.step,
+            d.channel,
+            d.template_id,
+            r.abandoned_order_id,
+            r.amount,
+            r.attribution,
+            d.clicks,
+        ]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
         rows = (
@@ -74,14 +98,21 @@ class ReportQueries(Store):
             .subquery()
         )
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        order = rows.c.abandoned_order_id
+
+        def distinct_where(condition: Any) -> Any:
+            return func.count(case((condition, order)).distinct())
+
+        rules = ("url", "click", "window")
         stmt = select(
             *keys,
-            func.count(rows.c.abandoned_order_id.distinct()).label("orders"),
+            func.count(order.distinct()).label("orders"),
             func.sum(rows.c.amount).label("revenue"),
+            distinct_where(rows.c.clicks > 0).label("clicked"),
+            *(distinct_where(rows.c.attribution == rule).label(rule) for rule in rules),
         ).group_by(*keys)
-        return self._read(
-            "report recoveries", lambda c: _report_rows(c.execute(stmt), ("orders", "revenue"))
-        )
+        counts = ("orders", "revenue", "clicked", *rules)
+        return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
 
     def report_skips(
         self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()

@@ -46,6 +46,11 @@ deliveries = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
+    # Clicks: each resolution of the delivery's recovery token (the shop's restore page,
+    # ``GET /r/<token>``), unless the shop asked not to record it.
+    Column("clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("first_click_at", DateTime),
+    Column("last_click_at", DateTime),
     UniqueConstraint(
         "order_id", "flow", "step", "episode", "channel", name="uq_cartnudge_delivery"
     ),
