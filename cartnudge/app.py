@@ -78,11 +78,11 @@ class App:
         if channel == "sms":
             # Measured with links as long as real ones: the configured URL patterns around a
             # token for a ten-digit delivery id.
-            r = self.config.settings.recovery
+            shop_url, lp_url, unsubscribe_url = self.config.link_patterns()
             token = sign_token(
                 {"d": 10**9}, (b"k" * 16,), kind=RECOVERY, expires_at=datetime(2099, 1, 1)
             )
-            longest = max(r.shop_url, r.lp_url, key=len)
+            longest = max(shop_url, lp_url, key=len)
             recovery = longest.format(token=token, lp_id=999, order_id=10**9)
             sample = (
                 self.catalogue.render(
@@ -93,7 +93,7 @@ class App:
             text = with_footer(
                 sample,
                 self.config.settings.sender.name or "-",
-                r.unsubscribe_url.format(token=token),
+                unsubscribe_url.format(token=token),
             )
             check_length(text, self.config.settings.sms.max_segments, f"template {template_id}")
 

@@ -149,6 +149,24 @@ class RecoverySettings(_Strict):
     attribution_window: str = "3d"
 
 
+class WebSettings(_Strict):
+    base_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or "{" in value or "?" in value:
+            raise ValueError(
+                "must be the web app's address, e.g. https://shop.example.jp/cartnudge "
+                f"(got {value!r})"
+            )
+        return value.rstrip("/")
+
+
 class SweepSettings(_Strict):
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     send_batch: int = Field(default=20, ge=1, le=1000)
@@ -165,6 +183,7 @@ class Settings(_Strict):
     flows: FlowsSettings = Field(default_factory=FlowsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
@@ -212,6 +231,16 @@ class Config:
     smtp_password: str | None = field(repr=False, default=None)
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
+
+    def link_patterns(self) -> tuple[str, str, str]:
+        """The (cart restore, LP form, opt-out) URL patterns messages use: the web app's
+        ``/r/{token}`` and ``/u/{token}`` when ``web.base_url`` is set (the click is recorded
+        there, then the shopper is sent on to ``recovery.shop_url`` / ``lp_url``), else the
+        shop's own pages from ``recovery``."""
+        base, r = self.settings.web.base_url, self.settings.recovery
+        if base:
+            return f"{base}/r/{{token}}", f"{base}/r/{{token}}", f"{base}/u/{{token}}"
+        return r.shop_url, r.lp_url, r.unsubscribe_url
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

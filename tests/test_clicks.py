@@ -45,6 +45,7 @@ def test_each_resolution_is_a_click_with_first_and_last_time_unless_not_recorded
         first, second = NOW + timedelta(minutes=5), NOW + timedelta(hours=2)
         resolve_token(app, token, now=first)
         resolve_token(app, token, now=NOW + timedelta(minutes=30))
+        resolve_token(app, token, now=NOW + timedelta(minutes=30, seconds=20))  # the same click
         resolve_token(app, token, now=second)
         resolve_token(app, token, now=second + timedelta(hours=1), record_click=False)
         resolve_token(app, unsubscribe_token_of(channel.sent[0]), now=second)  # not a click

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from cartnudge.cli import bulk, optout, report, search, setup, sweep, templates
+from cartnudge.cli import bulk, optout, report, search, serve, setup, sweep, templates
 from cartnudge.logs import setup_logging
 
 
@@ -38,6 +38,7 @@ for command in (
     optout.suppressions,
     search.search,
     report.report,
+    serve.serve,
     bulk.send_bulk,
 ):
     main.add_command(command)

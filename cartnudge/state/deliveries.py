@@ -43,6 +43,9 @@ from cartnudge.state.store import Store, _insert_ignoring_conflicts
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
 
 
+CLICK_REPEAT = timedelta(seconds=60)  # resolutions of one link this close are one click
+
+
 class ClaimLost(DatabaseError):
     """Some claims of a batch were taken over by another run: that batch must not be sent."""
 
@@ -374,12 +377,22 @@ class Deliveries(Store):
 
     def record_click(self, delivery_id: int, now: datetime) -> bool:
         """Count one click on ``delivery_id``'s recovery link at ``now`` (naive UTC): the count
-        goes up by one, the first click time is kept, the last one becomes ``now``. One UPDATE,
-        so concurrent clicks are all counted. False when there is no such delivery."""
+        goes up by one, the first click time is kept, the last one becomes ``now``. A click
+        within CLICK_REPEAT of the last one is the same click (a double tap, or the web app's
+        redirect followed by the shop's restore page resolving the token again) and is not
+        counted. One UPDATE, so concurrent clicks are not lost. False when nothing was
+        counted (no such delivery, or a repeat)."""
         d = deliveries.c
         stmt = (
             update(deliveries)
-            .where(d.id == delivery_id)
+            .where(
+                d.id == delivery_id,
+                or_(
+                    d.last_click_at.is_(None),
+                    d.last_click_at <= now - CLICK_REPEAT,
+                    d.last_click_at > now,
+                ),
+            )
             .values(
                 clicks=func.coalesce(d.clicks, 0) + 1,
                 first_click_at=func.coalesce(d.first_click_at, now),
