@@ -31,6 +31,7 @@ CORE_ALLOWED = {
     "hashlib",
     "hmac",
     "itertools",
+    "json",
     "math",
     "operator",
     "phonenumbers",
