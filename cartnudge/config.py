@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
+from cartnudge.core.experiments import HoldoutPlan
 from cartnudge.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -85,6 +86,7 @@ class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
     channel: Channel = "email"
+    holdout: str | float | None = None
 
 
 class ConfirmFlowSettings(_Strict):
@@ -95,6 +97,8 @@ class ConfirmFlowSettings(_Strict):
     steps: list[StepSettings] | None = None
     wide_delays: bool = False
     resend_after: str = "3d"
+    holdout: str | float | None = None
+    holdout_name: str = "1"
 
 
 class InputFlowSettings(_Strict):
@@ -103,6 +107,8 @@ class InputFlowSettings(_Strict):
     delay: str | int = 1
     channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"])
     wide_delays: bool = False
+    holdout: str | float | None = None
+    holdout_name: str = "1"
 
 
 class FlowsSettings(_Strict):
@@ -149,6 +155,12 @@ class RecoverySettings(_Strict):
     attribution_window: str = "3d"
 
 
+class MeasureSettings(_Strict):
+    min_effect: str | float = "2%"
+    confidence: str | float = "95%"
+    power: str | float = "80%"
+
+
 class WebSettings(_Strict):
     base_url: str | None = None
     host: str = "127.0.0.1"
@@ -184,6 +196,7 @@ class Settings(_Strict):
     email: EmailSettings = Field(default_factory=EmailSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    measure: MeasureSettings = Field(default_factory=MeasureSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
@@ -220,6 +233,11 @@ class Config:
     token_ttl: timedelta
     attribution_window: timedelta | None
     attribution_rules: tuple[str, ...]
+    holdouts: dict[str, HoldoutPlan]
+    lift_window: timedelta  # the window of the holdout comparison (recovery.attribution_window)
+    min_effect: float
+    confidence: float
+    power: float
     confirm_steps: tuple[Step, ...]
     input_steps: tuple[Step, ...]
     quiet_hours: dict[str, tuple[time, time]]
@@ -406,6 +424,42 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _share(raw: str | float | None, key: str, source: str, *, open_top: bool = False) -> float:
+    """A share written as "10%" or 0.1 (0 = none); refuses anything outside [0, 1)."""
+    if raw is None:
+        return 0.0
+    text = str(raw).strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ConfigError(f"{source}: {key}: write a share as 10% or 0.1 (got {raw!r})") from None
+    if not 0.0 <= value < 1.0 or (open_top and value == 0.0):
+        bounds = "above 0% and below 100%" if open_top else "from 0% to below 100%"
+        raise ConfigError(f"{source}: {key}: must be {bounds} (got {raw!r})")
+    return value
+
+
+def _holdouts(settings: Settings, source: str) -> dict[str, HoldoutPlan]:
+    out: dict[str, HoldoutPlan] = {}
+    confirm, input_ = settings.flows.confirm, settings.flows.input
+    steps = {
+        i: _share(st.holdout, f"flows.confirm.steps[{i}].holdout", source)
+        for i, st in enumerate(confirm.steps or [])
+        if st.holdout is not None
+    }
+    plans = (
+        ("confirm", confirm.holdout, confirm.holdout_name, steps),
+        ("input", input_.holdout, input_.holdout_name, {}),
+    )
+    for flow, raw, name, step_shares in plans:
+        share = _share(raw, f"flows.{flow}.holdout", source)
+        if share or any(step_shares.values()):
+            if not name or "\0" in name:
+                raise ConfigError(f"{source}: flows.{flow}.holdout_name: must not be empty")
+            out[flow] = HoldoutPlan(flow, share, name, {k: v for k, v in step_shares.items() if v})
+    return out
+
+
 def parse_config(
     data: Any, *, source: str, base_dir: Path, environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -538,6 +592,13 @@ def parse_config(
         if settings.recovery.attribution != "url"
         else None,
         attribution_rules=tuple(settings.recovery.attribution.split("+")),
+        holdouts=_holdouts(settings, source),
+        lift_window=_duration(
+            settings.recovery.attribution_window, "recovery.attribution_window", source
+        ),
+        min_effect=_share(settings.measure.min_effect, "measure.min_effect", source, open_top=True),
+        confidence=_share(settings.measure.confidence, "measure.confidence", source, open_top=True),
+        power=_share(settings.measure.power, "measure.power", source, open_top=True),
         confirm_steps=steps,
         input_steps=input_steps,
         quiet_hours=_quiet_hours(settings.quiet_hours, source),

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.persons import person_key
 from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
@@ -77,6 +78,7 @@ class Summary:
     invalid_rows: int = 0
     recovered: int = 0
     recovered_amount: int = 0
+    held_out: int = 0  # due and sendable, recorded for the holdout instead of sent
     skipped: Counter[str] = field(default_factory=Counter)
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
@@ -112,6 +114,9 @@ class Summary:
         if outcome.status is DeliveryStatus.SENT:
             self.sent += 1
             per_flow["sent"] += 1
+        elif outcome.status is DeliveryStatus.HELD_OUT:
+            self.held_out += 1
+            per_flow["held_out"] += 1
         elif outcome.status is DeliveryStatus.RETRY:
             self.retry_later += 1
             per_flow["retry_later"] += 1
@@ -150,6 +155,7 @@ class Summary:
             "invalid_rows": self.invalid_rows,
             "recovered": self.recovered,
             "recovered_amount": self.recovered_amount,
+            "held_out": self.held_out,
             "skipped": dict(sorted(self.skipped.items())),
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
@@ -291,6 +297,16 @@ class Sweep:
             chunk_size=self.config.settings.sweep.chunk_size,
         )
 
+    def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
+        """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
+        or None, by their person key (the e-mail address's, else the customer id's), so every
+        channel and every order of one person gets the same answer."""
+        plan = self.config.holdouts.get(flow)
+        if plan is None:
+            return None
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        return plan.level(key, step)
+
     def _tracks_for(self, c: Candidate) -> list[Track]:
         """An LP form left while typing belongs to the input flow, every other abandonment to
         the confirm flow (SPEC 2.1, 2.6)."""
@@ -400,7 +416,7 @@ class Sweep:
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track))
-                    if c.customer_id:
+                    if c.customer_id and not self._held_out(c, flow, decision.step):
                         sent = (c.order_id, flow, decision.step, decision.episode, self.now)
                         recent.setdefault(c.customer_id, []).append(sent)
                         if self.dry_run:  # a real run finds its sends stored by the next page
@@ -519,6 +535,9 @@ class Sweep:
     def _dry_run(self, due: list[Due]) -> None:
         items = self.app.reader.order_items([d.order.raw_order_id for d in due])
         for item in due:
+            if self._held_out(item.order.candidate, item.track.rules.flow, item.decision.step):
+                self.summary.held_out += 1
+                continue
             self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
@@ -566,7 +585,8 @@ class Sweep:
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, requests[cl.key][1]) for cl in claimed]
         purchases = self.app.reader.purchases([i.order.candidate.customer_id for _, i in owned])
-        release, sendable, bought_skips = [], [], []
+        release, sendable, bought_skips, held = [], [], [], []
+        flows_held: dict[int, str] = {}
         for cl, item in owned:
             c, d = item.order.candidate, item.decision
             bought = purchases.get(c.customer_id or "")
@@ -583,10 +603,17 @@ class Sweep:
                         c.abandoned_at,
                     )
                 )
+            elif level := self._held_out(c, item.track.rules.flow, d.step):
+                # Sendable by every rule: recorded as the reminder the shopper would have had.
+                held.append(Outcome(cl.id, DeliveryStatus.HELD_OUT, f"holdout: {level}"))
+                flows_held[cl.id] = item.track.rules.flow
             else:
                 sendable.append((cl, item))
         self.app.deliveries.release(release)
         self.app.deliveries.record_skips(bought_skips, self.now)
+        self.app.deliveries.record(held, self.now)
+        for o in held:
+            self.summary.count_outcome(flows_held[o.delivery_id], o)
 
         items = self.app.reader.order_items(
             list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))

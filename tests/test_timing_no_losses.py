@@ -158,18 +158,26 @@ def expected_sweep(abandoned_at: datetime, schedule: list[tuple[datetime, timede
     return -1
 
 
-def configure(config_data: dict, tmp_path: Path, delay: timedelta, i: int) -> App:
+def configure(
+    config_data: dict, tmp_path: Path, delay: timedelta, i: int, holdout: str | None = None
+) -> App:
     data = dict(config_data)
     data["shop"] = {**config_data["shop"], "cart_ttl": CART_TTL_MINUTES}
     data["flows"] = {"confirm": {**config_data["flows"]["confirm"], "delay": f"{delay // H}h"}}
+    if holdout:
+        data["flows"]["confirm"]["holdout"] = holdout
     data["sweep"] = {"chunk_size": 40, "send_batch": 10}
     return App(load_config(write_config(tmp_path, data, name=f"config-{i}.yaml")))
 
 
+@pytest.mark.parametrize("holdout", [None, "30%"])
 @pytest.mark.parametrize("scenario", sorted(SCHEDULES))
 def test_every_cart_due_before_expiry_is_reminded_exactly_once(
-    scenario: str, shop: ShopBuilder, config_data: dict, tmp_path: Path
+    scenario: str, holdout: str | None, shop: ShopBuilder, config_data: dict, tmp_path: Path
 ) -> None:
+    """With a holdout, a held-out shopper's would-be reminder is recorded exactly when the
+    reminder would have gone (never twice, never lost, never after expiry) and nothing is
+    sent to them."""
     schedule = SCHEDULES[scenario]
     abandoned_at = add_carts(shop, cart_times(schedule))
     expected = {o: expected_sweep(a, schedule) for o, a in abandoned_at.items()}
@@ -181,7 +189,7 @@ def test_every_cart_due_before_expiry_is_reminded_exactly_once(
 
     sent_at: dict[str, list[int]] = defaultdict(list)
     for i, (now, delay) in enumerate(schedule):
-        app = configure(config_data, tmp_path, delay, i)
+        app = configure(config_data, tmp_path, delay, i, holdout)
         channel = MemoryChannel()
         try:
             summary = Sweep(app, channel, now=now).run()
@@ -193,6 +201,16 @@ def test_every_cart_due_before_expiry_is_reminded_exactly_once(
             match = MESSAGE_ID.search(envelope.message_id)
             assert match, envelope.message_id
             sent_at[match.group(1)].append(i)
+
+    with shop.engine.connect() as conn:
+        found = conn.execute(
+            select(deliveries.c.order_id, deliveries.c.status, deliveries.c.sent_at)
+        ).all()
+    sweep_at = {now: i for i, (now, _delay) in enumerate(schedule)}
+    held = {o: [sweep_at[t]] for o, status, t in found if status == "held_out"}
+    assert bool(held) == bool(holdout)
+    assert set(held).isdisjoint(sent_at)  # a held-out shopper is sent nothing
+    sent_at.update(held)
 
     # Nobody twice; nobody expired; nobody lost: each reminded at the first sweep it could be.
     assert {o: s for o, s in sent_at.items() if len(s) > 1} == {}
@@ -206,7 +224,7 @@ def test_every_cart_due_before_expiry_is_reminded_exactly_once(
     }
     assert wrong == {}
 
-    # The state agrees: one delivery row per reminded cart, sent; none for the others.
-    with shop.engine.connect() as conn:
-        found = conn.execute(select(deliveries.c.order_id, deliveries.c.status)).all()
-    assert sorted(found) == sorted((o, "sent") for o in reminded)
+    # The state agrees: one delivery row per reminded cart, sent (or held out); none for others.
+    assert sorted((o, status) for o, status, _ in found) == sorted(
+        (o, "held_out" if o in held else "sent") for o in reminded
+    )

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,7 @@ from rich.text import Text
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
 from cartnudge.cli.tabular import write_rows
 from cartnudge.errors import CartnudgeError
+from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
     BY_CHOICES,
     CSV_HEADERS,
@@ -32,6 +34,7 @@ from cartnudge.operator.report import (
     csv_rows,
     figure_cells,
     flow_figures,
+    rate_text,
     report_to_dict,
     sparkline,
     yen,
@@ -115,6 +118,31 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         console.print(Text("\n".join(lines) + "\n"))
 
 
+def _print_lift(console: Console, lift: Lift, by: str | None) -> None:
+    console.print(Text(lift_title(lift), style="bold"))
+    table = Table(header_style="bold")
+    table.add_column("holdout figure")
+    table.add_column("value")
+    for label, value in lift_figures(lift):
+        table.add_row(label, value)
+    console.print(table)
+    if by and lift.series:
+        series = Table(header_style="bold")
+        series.add_column(by)
+        _right(series, "reminded", "rate", "holdout", "rate ")
+        for point in lift.series:
+            r, h = point.reminded, point.holdout
+            series.add_row(
+                point.bucket.label,
+                f"{r.persons:,}",
+                rate_text(None if not r.persons else Fraction(r.recovered, r.persons)),
+                f"{h.persons:,}",
+                rate_text(None if not h.persons else Fraction(h.recovered, h.persons)),
+            )
+        console.print(series)
+    console.print()
+
+
 def print_report(report: Report, out: TextIO) -> None:
     """The report for people: per flow a figures table, the variants and the series with a
     sparkline of each figure, then what the figures count."""
@@ -129,6 +157,8 @@ def print_report(report: Report, out: TextIO) -> None:
     )
     for fr in report.flows:
         _print_flow(console, fr, p.by)
+    for lift in report.holdouts:
+        _print_lift(console, lift, p.by)
     console.print(
         Text(
             f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"

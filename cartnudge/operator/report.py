@@ -24,6 +24,13 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cartnudge.core.rules import SkipReason
+from cartnudge.operator.lift import (
+    LIFT_CSV_COLUMNS,
+    Lift,
+    collect_lift,
+    lift_csv_row,
+    lift_to_dict,
+)
 
 if TYPE_CHECKING:
     from cartnudge.app import App
@@ -70,6 +77,13 @@ DEFINITIONS = {
     "clicked orders",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
+    "holdouts": "per flow and step with a holdout: persons reminded vs persons held out "
+    "(recorded when they would have been reminded); in both groups a person recovered when "
+    "they completed any order within recovery.attribution_window after that (would-be) "
+    "reminder; lift = difference of the two rates with its confidence interval (Newcombe), "
+    "incremental orders and revenue = lift x reminded persons, p-value of the two-proportion "
+    "z-test; 'not enough data yet' until both groups reach the sample needed for "
+    "measure.min_effect",
 }
 
 
@@ -304,6 +318,7 @@ class FlowReport:
 class Report:
     period: Period
     flows: tuple[FlowReport, ...] = field(default_factory=tuple)
+    holdouts: tuple[Lift, ...] = ()  # reminded vs holdout per flow and step (SPEC 2.9)
 
     def flow(self, name: str) -> FlowReport:
         return next(f for f in self.flows if f.flow == name)
@@ -313,6 +328,7 @@ class Report:
             self,
             period=replace(self.period, by=None),
             flows=tuple(replace(f, series=()) for f in self.flows),
+            holdouts=tuple(replace(h, series=()) for h in self.holdouts),
         )
 
 
@@ -481,9 +497,10 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
         for level in skip_levels
         for row in app.report_queries.report_skips(start, end, level, bounds)
     ]
-    return build_report(
+    report = build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips
     )
+    return replace(report, holdouts=collect_lift(app, period, chunk_size=chunk_size))
 
 
 # -- shapes for output: pure ---------------------------------------------------------------
@@ -643,6 +660,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "definitions": dict(DEFINITIONS),
         "flows": flows,
+        "holdouts": [lift_to_dict(h) for h in report.holdouts],
     }
 
 
@@ -673,6 +691,7 @@ _CSV_COLUMNS = (
     "click_rate",
     "clicked_recovered",
     "click_to_purchase_rate",
+    *LIFT_CSV_COLUMNS,
 )
 # CSV headers that carry their definition (the rates' denominators).
 CSV_HEADERS = {
@@ -725,3 +744,5 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
                 "bucket": b.label,
                 **flat(f, totals=True),
             }
+    for h in report.holdouts:
+        yield lift_csv_row(h)

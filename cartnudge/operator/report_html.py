@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from cartnudge.operator.lift import Lift, SeriesPoint, lift_figures, lift_title
 from cartnudge.operator.report import (
     DEFINITIONS,
     Bucket,
@@ -151,6 +152,79 @@ def series_chart(flow: str, by: str, series: Sequence[tuple[Bucket, Figures]]) -
     return "".join(parts)
 
 
+def rates_chart(lift: Lift, by: str) -> str:
+    """The two recovery rates (reminded, holdout) per bucket as two lines in inline SVG; a
+    bucket where a group has no persons leaves a gap in its line."""
+    points = lift.series
+    rates = [
+        [SeriesPoint.rate(p.reminded) for p in points],
+        [SeriesPoint.rate(p.holdout) for p in points],
+    ]
+    top = max((v for line in rates for v in line if v is not None), default=0.0) or 0.01
+    left, right, top_pad, plot_h, bottom = 56, 12, 28, 160, 56
+    step_x = 40
+    width = max(360, left + right + step_x * max(1, len(points)))
+    height = top_pad + plot_h + bottom
+    title = f"{lift_title(lift)}: recovery rate by {by}"
+    axis_y = top_pad + plot_h
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{axis_y}" stroke="#888"/>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{top * 100:.1f}%</text>',
+        f'<text x="{left - 6}" y="{axis_y}" text-anchor="end">0%</text>',
+    ]
+    series = (("reminded", "#2a6f4e"), ("holdout", "#c0392b"))
+    for (label, colour), line in zip(series, rates, strict=True):
+        segment: list[str] = []
+        segments = [segment]
+        for i, (point, rate) in enumerate(zip(points, line, strict=True)):
+            if rate is None:
+                segment = []
+                segments.append(segment)
+                continue
+            x = left + step_x // 2 + i * step_x
+            y = axis_y - round(plot_h * rate / top, 1)
+            segment.append(f"{x},{y}")
+            parts.append(
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"><title>'
+                f"{escape(point.bucket.label)}: {label} {rate * 100:.1f}%</title></circle>"
+            )
+        for seg in segments:
+            if len(seg) > 1:
+                parts.append(
+                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
+                    'stroke-width="2"/>'
+                )
+    for i, point in enumerate(points):
+        cx = left + step_x // 2 + i * step_x
+        parts.append(
+            f'<text x="{cx}" y="{axis_y + 12}" text-anchor="end" '
+            f'transform="rotate(-45 {cx} {axis_y + 12})">{escape(point.bucket.label)}</text>'
+        )
+    for j, (label, colour) in enumerate(series):
+        x = left + j * 110
+        parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{x + 14}" y="15">{escape(label)} rate</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _holdout_section(lift: Lift, by: str | None) -> str:
+    key = f"{lift.flow}" if lift.step is None else f"{lift.flow}-step{lift.step}"
+    out = [
+        f'<section id="holdout-{escape(key)}"><h2>{escape(lift_title(lift))}</h2>',
+        _table(("holdout figure", "value"), lift_figures(lift), numeric_from=2),
+    ]
+    if by and lift.series:
+        out.append(f"<h3>Recovery rate by {escape(by)}</h3>")
+        out.append(rates_chart(lift, by))
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def render_html(report: Report) -> str:
     """The whole page."""
     p = report.period
@@ -178,6 +252,8 @@ def render_html(report: Report) -> str:
             out.append(series_chart(fr.flow, p.by, fr.series))
             out.append(_series_table(fr, p.by))
         out.append("</section>")
+    for lift in report.holdouts:
+        out.append(_holdout_section(lift, p.by))
     out.append('<h2>What the figures count</h2><dl class="defs">')
     for key, text in DEFINITIONS.items():
         out.append(f"<dt>{escape(key)}</dt><dd>{escape(text)}</dd>")

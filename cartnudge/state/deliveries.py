@@ -43,6 +43,8 @@ from cartnudge.state.store import Store, _insert_ignoring_conflicts
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
 
 
+# Outcomes whose time is the sweep's: a reminder sent, or the one a holdout shopper would have had.
+_AT_NOW = (DeliveryStatus.SENT, DeliveryStatus.HELD_OUT)
 CLICK_REPEAT = timedelta(seconds=60)  # resolutions of one link this close are one click
 
 
@@ -286,7 +288,7 @@ class Deliveries(Store):
                 b_status=o.status.value,
                 b_error=(o.detail or None) and o.detail[:1000],
                 b_message_id=o.message_id,
-                b_sent_at=now if o.status is DeliveryStatus.SENT else None,
+                b_sent_at=now if o.status in _AT_NOW else None,
             )
             for o in outcomes
         ]

@@ -35,7 +35,8 @@ class ReportQueries(Store):
         cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id, d.clicks]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
-        rows = select(*cols).where(at >= start, at < end).subquery()
+        held_out = DeliveryStatus.HELD_OUT.value  # the holdout is reported apart (holdout_persons)
+        rows = select(*cols).where(at >= start, at < end, d.status != held_out).subquery()
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
 
         def status_rows(*statuses: DeliveryStatus) -> Any:
@@ -113,6 +114,40 @@ class ReportQueries(Store):
         ).group_by(*keys)
         counts = ("orders", "revenue", "clicked", *rules)
         return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
+
+    def holdout_persons(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """For the flows with a holdout row among the carts abandoned in [start, end): per
+        flow, step, customer, status (sent | held_out) and holdout level ("holdout: flow" or
+        "holdout: step", in the error column; None for sent rows), the first (would-be)
+        reminder time ``at`` and the first abandonment time. One row per person and step:
+        the comparison needs each person's own time (SPEC 2.9)."""
+        from sqlalchemy import case
+
+        d = deliveries.c
+        held = DeliveryStatus.HELD_OUT.value
+        in_period = (d.abandoned_at >= start, d.abandoned_at < end)
+        flows = select(d.flow).where(d.status == held, *in_period).distinct()
+        level = case((d.status == held, d.error), else_=None)
+        stmt = (
+            select(
+                d.flow,
+                d.step,
+                d.customer_id,
+                d.status,
+                level.label("level"),
+                func.min(d.sent_at).label("at"),
+                func.min(d.abandoned_at).label("abandoned_at"),
+            )
+            .where(
+                d.flow.in_(flows),
+                d.status.in_((DeliveryStatus.SENT.value, held)),
+                d.customer_id.is_not(None),
+                d.sent_at.is_not(None),
+                *in_period,
+            )
+            .group_by(d.flow, d.step, d.customer_id, d.status, level)
+        )
+        return self._read("holdout persons", lambda c: [dict(r._mapping) for r in c.execute(stmt)])
 
     def report_skips(
         self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
