@@ -26,6 +26,7 @@ from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
 from cartnudge.state.deliveries import Deliveries
+from cartnudge.state.experiments import Experiments
 from cartnudge.state.recoveries import Recoveries
 from cartnudge.state.reporting import ReportQueries
 from cartnudge.state.runs import Runs
@@ -57,6 +58,14 @@ class App:
             )
             self.catalogue.require(step.template_id, "cart_abandonment", key, self.config.source)
             self._check_short_body(step.template_id, step.channel, key)
+        for exp in self.config.experiments.values():
+            for j, variant in enumerate(exp.variants):
+                key = f"flows.confirm.steps[{exp.step}].variants[{j}].template"
+                channel = self.config.confirm_steps[exp.step].channel
+                self.catalogue.require(
+                    variant.template_id, "cart_abandonment", key, self.config.source
+                )
+                self._check_short_body(variant.template_id, channel, key)
         for step in self.config.input_steps:
             key = "flows.input.template"
             self.catalogue.require(step.template_id, "remarketing", key, self.config.source)
@@ -129,6 +138,10 @@ class App:
     @cached_property
     def recoveries(self) -> Recoveries:
         return Recoveries(self.state_engine)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        return Experiments(self.state_engine)
 
     @cached_property
     def report_queries(self) -> ReportQueries:

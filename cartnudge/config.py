@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
-from cartnudge.core.experiments import HoldoutPlan
+from cartnudge.core.experiments import Experiment, HoldoutPlan, Variant
 from cartnudge.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -82,11 +82,22 @@ class FraudSettings(_Strict):
 Channel = Literal["email", "sms", "push"]
 
 
+class VariantSettings(_Strict):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    weight: float = Field(default=1.0, ge=0)
+    template: int | None = None
+    delay: str | int | None = None
+
+
 class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
     channel: Channel = "email"
     holdout: str | float | None = None
+    experiment: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    variants: list[VariantSettings] | None = None
 
 
 class ConfirmFlowSettings(_Strict):
@@ -157,6 +168,7 @@ class RecoverySettings(_Strict):
 
 class MeasureSettings(_Strict):
     min_effect: str | float = "2%"
+    baseline: str | float = "10%"
     confidence: str | float = "95%"
     power: str | float = "80%"
 
@@ -236,8 +248,10 @@ class Config:
     holdouts: dict[str, HoldoutPlan]
     lift_window: timedelta  # the window of the holdout comparison (recovery.attribution_window)
     min_effect: float
+    baseline: float
     confidence: float
     power: float
+    experiments: dict[str, Experiment]
     confirm_steps: tuple[Step, ...]
     input_steps: tuple[Step, ...]
     quiet_hours: dict[str, tuple[time, time]]
@@ -460,6 +474,73 @@ def _holdouts(settings: Settings, source: str) -> dict[str, HoldoutPlan]:
     return out
 
 
+def _experiments(
+    flow: ConfirmFlowSettings, steps: tuple[Step, ...], cart_ttl: timedelta | None, source: str
+) -> dict[str, Experiment]:
+    """The A/B tests of the confirm flow's steps: at least two variants, distinct names, a
+    positive total weight, and delays that keep the steps in order and inside cart validity."""
+    out: dict[str, Experiment] = {}
+    for i, raw in enumerate(flow.steps or []):
+        if not raw.variants:
+            if raw.experiment:
+                raise ConfigError(
+                    f"{source}: flows.confirm.steps[{i}].experiment: give variants to test"
+                )
+            continue
+        key = f"flows.confirm.steps[{i}].variants"
+        names = [v.name for v in raw.variants]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ConfigError(f"{source}: {key}: give at least two variants with distinct names")
+        if sum(v.weight for v in raw.variants) <= 0:
+            raise ConfigError(f"{source}: {key}: the weights must not all be 0")
+        step = steps[i]
+        variants = []
+        for j, v in enumerate(raw.variants):
+            delay = step.delay
+            if v.delay is not None:
+                delay = _duration(v.delay, f"{key}[{j}].delay", source)
+                _check_delay(
+                    delay,
+                    v.delay,
+                    step.channel,
+                    f"{key}[{j}].delay",
+                    "flows.confirm",
+                    flow.wide_delays,
+                    source,
+                )
+            low = max((x.delay for x in _all_delays(flow, steps, i - 1, source)), default=None)
+            high = min((x.delay for x in _all_delays(flow, steps, i + 1, source)), default=None)
+            if (low is not None and delay <= low) or (high is not None and delay >= high):
+                raise ConfigError(
+                    f"{source}: {key}[{j}].delay: must stay between the delays of the steps "
+                    f"before and after (got {format_duration(delay)})"
+                )
+            if cart_ttl is not None and delay >= cart_ttl:
+                raise ConfigError(
+                    f"{source}: {key}[{j}].delay: must be shorter than shop.cart_ttl "
+                    f"(got {format_duration(delay)})"
+                )
+            variants.append(Variant(v.name, v.weight, v.template or step.template_id, delay))
+        name = raw.experiment or f"confirm-step{i}"
+        if name in out:
+            raise ConfigError(f"{source}: {key}: experiment name {name!r} is used twice")
+        out[name] = Experiment(name, "confirm", i, tuple(variants))
+    return out
+
+
+def _all_delays(
+    flow: ConfirmFlowSettings, steps: tuple[Step, ...], i: int, source: str
+) -> list[Step]:
+    """Step ``i`` with each of its variants' delays (none when there is no such step)."""
+    if not 0 <= i < len(steps):
+        return []
+    found = [steps[i]]
+    for v in (flow.steps or [])[i].variants or []:
+        if v.delay is not None:
+            found.append(replace(steps[i], delay=_duration(v.delay, "delay", source)))
+    return found
+
+
 def parse_config(
     data: Any, *, source: str, base_dir: Path, environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -597,6 +678,8 @@ def parse_config(
             settings.recovery.attribution_window, "recovery.attribution_window", source
         ),
         min_effect=_share(settings.measure.min_effect, "measure.min_effect", source, open_top=True),
+        baseline=_share(settings.measure.baseline, "measure.baseline", source, open_top=True),
+        experiments=_experiments(settings.flows.confirm, steps, cart_ttl, source),
         confidence=_share(settings.measure.confidence, "measure.confidence", source, open_top=True),
         power=_share(settings.measure.power, "measure.power", source, open_top=True),
         confirm_steps=steps,

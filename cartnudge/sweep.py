@@ -16,12 +16,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key
 from cartnudge.core.rules import (
     AbandonedStep,
@@ -53,6 +55,7 @@ from cartnudge.state.deliveries import (
     Outcome,
     SkipRecord,
 )
+from cartnudge.state.experiments import Assignment
 
 log = logging.getLogger("cartnudge.sweep")
 RECOVERY_OVERLAP = timedelta(hours=1)
@@ -198,9 +201,12 @@ class Due:
     order: AbandonedOrder
     decision: Decision
     track: Track
+    variant: Variant | None = None  # the A/B test variant of this step, if any
 
     @property
     def template_id(self) -> int:
+        if self.variant is not None:
+            return self.variant.template_id
         return self.track.templates[self.decision.step]
 
 
@@ -228,6 +234,7 @@ class Sweep:
         self.now = now
         self.dry_run = dry_run
         self.tracks = app.tracks()
+        self._kept_variants: dict[str, str | None] | None = None
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
@@ -289,7 +296,10 @@ class Sweep:
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
-        shortest = min(s.delay for t in self.tracks for s in t.rules.steps)
+        shortest = min(
+            [s.delay for t in self.tracks for s in t.rules.steps]
+            + [e.earliest for e in self.config.experiments.values()]
+        )
         window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
         return self.app.reader.abandoned_orders(
             due_before=self.now - shortest,
@@ -306,6 +316,59 @@ class Sweep:
             return None
         key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
         return plan.level(key, step)
+
+    def _kept(self) -> dict[str, str | None]:
+        """Per A/B test, the variant everyone gets since the operator stopped it, else None."""
+        if self._kept_variants is None:
+            decisions = self.app.experiments.decisions() if self.config.experiments else {}
+            self._kept_variants = {
+                name: (d["variant"] if d["state"] == "stopped" else None)
+                for name, d in decisions.items()
+            }
+        return self._kept_variants
+
+    def _with_variants(self, c: Candidate, track: Track) -> tuple[Track, dict[int, Variant]]:
+        """The track as this person gets it (SPEC 2.8): each A/B-tested step with the delay of
+        the person's variant; the variants by step. Every rule applies as to any step."""
+        tests = [e for e in self.config.experiments.values() if e.flow == track.rules.flow]
+        if not tests:
+            return track, {}
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        kept = self._kept()
+        chosen = {e.step: e.assign(key, kept.get(e.name)) for e in tests}
+        steps = tuple(
+            replace(s, delay=chosen[s.index].delay) if s.index in chosen else s
+            for s in track.rules.steps
+        )
+        return replace(track, rules=replace(track.rules, steps=steps)), chosen
+
+    def _assignment(self, c: Candidate, history: list, track: Track, suppressed: dict) -> Any:
+        """The A/B test a cart enters now, if any: its tested step falls due under the test's
+        earliest delay and every rule would send it (the purchase, consent, suppression and
+        validity checks of :func:`decide`). Recorded once, whichever variant's delay is later,
+        so the variants compare everyone who entered them (intention to treat)."""
+        tests = {e.step: e for e in self.config.experiments.values() if e.flow == track.rules.flow}
+        if not tests:
+            return None
+        steps = tuple(
+            replace(s, delay=tests[s.index].earliest) if s.index in tests else s
+            for s in track.rules.steps
+        )
+        probe = decide(
+            c,
+            history,
+            replace(track.rules, steps=steps),
+            self.now,
+            suppressed=suppressed[c.order_id],
+        )
+        test = tests.get(probe.step) if probe.kind is Kind.SEND else None
+        if test is None or self._held_out(c, track.rules.flow, test.step):
+            return None
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        variant = test.assign(key, self._kept().get(test.name))
+        return Assignment(
+            test.name, c.order_id, probe.episode, variant.name, c.customer_id, c.abandoned_at
+        )
 
     def _tracks_for(self, c: Candidate) -> list[Track]:
         """An LP form left while typing belongs to the input flow, every other abandonment to
@@ -405,17 +468,24 @@ class Sweep:
         recent = self._recent(orders)
         due: list[Due] = []
         skipped: list[SkipRecord] = []
+        entered: list[Assignment] = []
         for order in orders:
             c = order.candidate
             tracks = self._tracks_for(c)
             for flow in {t.rules.flow for t in tracks}:
                 s.count_candidate(flow)
-            for track in tracks:
+            for base in tracks:
+                track, variants = self._with_variants(c, base)
                 flow = track.rules.flow
-                decision = self._decide(c, history.get(c.order_id, []), track, suppressed, recent)
+                past = history.get(c.order_id, [])
+                if variants:
+                    assignment = self._assignment(c, past, base, suppressed)
+                    if assignment is not None:
+                        entered.append(assignment)
+                decision = self._decide(c, past, track, suppressed, recent)
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
-                    due.append(Due(order, decision, track))
+                    due.append(Due(order, decision, track, variants.get(decision.step)))
                     if c.customer_id and not self._held_out(c, flow, decision.step):
                         sent = (c.order_id, flow, decision.step, decision.episode, self.now)
                         recent.setdefault(c.customer_id, []).append(sent)
@@ -434,6 +504,7 @@ class Sweep:
                     )
         if not self.dry_run:
             self.app.deliveries.record_skips(skipped, self.now)
+            self.app.experiments.record_assignments(entered, self.now)
         if due:
             if self.dry_run:
                 self._dry_run(due)
@@ -559,6 +630,7 @@ class Sweep:
                 abandoned_at=c.abandoned_at,
                 episode_started_at=d.episode_started_at,
                 due_at=d.due_at,
+                variant=item.variant.name if item.variant is not None else None,
             )
             requests[req.key] = (req, item)
         claimed = self.app.deliveries.claim(

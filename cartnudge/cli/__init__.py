@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import click
 
-from cartnudge.cli import bulk, optout, report, search, serve, setup, sweep, templates
+from cartnudge.cli import (
+    bulk,
+    experiments,
+    optout,
+    report,
+    search,
+    serve,
+    setup,
+    sweep,
+    templates,
+)
 from cartnudge.logs import setup_logging
 
 
@@ -39,6 +49,7 @@ for command in (
     search.search,
     report.report,
     serve.serve,
+    experiments.experiments,
     bulk.send_bulk,
 ):
     main.add_command(command)

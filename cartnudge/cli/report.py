@@ -16,6 +16,7 @@ from rich.text import Text
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
 from cartnudge.cli.tabular import write_rows
 from cartnudge.files import write_file
+from cartnudge.operator.experiments import ARM_HEADERS, ExperimentReport, arm_rows, state_text
 from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
     BY_CHOICES,
@@ -141,6 +142,24 @@ def _print_lift(console: Console, lift: Lift, by: str | None) -> None:
     console.print()
 
 
+def _print_experiment(console: Console, r: ExperimentReport) -> None:
+    e = r.experiment
+    console.print(
+        Text(
+            f"A/B test {e.name}: {e.flow} flow, step {e.step}: {state_text(r)} "
+            "(all shoppers since it started)",
+            style="bold",
+        )
+    )
+    table = Table(header_style="bold")
+    for header in ARM_HEADERS:
+        table.add_column(header, justify="left" if header == "variant" else "right")
+    for row in arm_rows(r):
+        table.add_row(*row)
+    console.print(table)
+    console.print()
+
+
 def print_report(report: Report, out: TextIO) -> None:
     """The report for people: per flow a figures table, the variants and the series with a
     sparkline of each figure, then what the figures count."""
@@ -157,6 +176,8 @@ def print_report(report: Report, out: TextIO) -> None:
         _print_flow(console, fr, p.by)
     for lift in report.holdouts:
         _print_lift(console, lift, p.by)
+    for test in report.experiments:
+        _print_experiment(console, test)
     console.print(
         Text(
             f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"

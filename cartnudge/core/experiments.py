@@ -1,13 +1,15 @@
-"""Holdout groups (SPEC 2.9): which shoppers a flow, or one of its steps, deliberately does not
-remind, so the report can measure what the reminders add. Pure: the assignment is
-:func:`cartnudge.core.stats.in_holdout` of the person's key under a salt naming the experiment.
+"""Holdout groups (SPEC 2.9) and A/B tests (SPEC 2.8): which shoppers a flow, or one of its
+steps, deliberately does not remind, and which variant of a step's template and delay each
+shopper gets. Pure: the assignment is :func:`cartnudge.core.stats.in_holdout` /
+:func:`cartnudge.core.stats.assign` of the person's key under a salt naming the experiment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from cartnudge.core.stats import in_holdout
+from cartnudge.core.stats import assign, in_holdout
 
 FLOW = "flow"
 STEP = "step"
@@ -47,3 +49,50 @@ class HoldoutPlan:
     def share_for(self, step: int | None) -> float:
         """The holdout share the report compares against: the flow's, or the step's."""
         return self.share if step is None else self.step_shares.get(step, 0.0)
+
+
+# -- A/B tests of a step's content and timing (SPEC 2.8) --------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm: its template and delay (the step's own when the variant does not change them)
+    and its relative weight."""
+
+    name: str
+    weight: float
+    template_id: int
+    delay: timedelta
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An A/B test of one step of a flow. The first variant is the control. Every person is
+    assigned by :func:`cartnudge.core.stats.assign` of their key under ``salt``: the same
+    variant on every sweep, host and order."""
+
+    name: str
+    flow: str
+    step: int
+    variants: tuple[Variant, ...]
+
+    @property
+    def salt(self) -> str:
+        return f"ab:{self.flow}:{self.name}"
+
+    @property
+    def earliest(self) -> timedelta:
+        """The earliest delay of any variant: when a shopper enters the test (is assigned),
+        whichever variant's reminder comes later (intention to treat)."""
+        return min(v.delay for v in self.variants)
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+    def assign(self, person_key: str, kept: str | None = None) -> Variant:
+        """The person's variant; ``kept`` (a stopped test's chosen variant) for everyone."""
+        if kept is not None:
+            return self.variant(kept)
+        return self.variant(
+            assign(person_key, self.salt, [(v.name, v.weight) for v in self.variants])
+        )

@@ -34,6 +34,7 @@ from cartnudge.operator.lift import (
 
 if TYPE_CHECKING:
     from cartnudge.app import App
+    from cartnudge.operator.experiments import ExperimentReport
 
 BY_CHOICES = ("day", "week", "month")
 CORE_FLOWS = ("confirm", "input")  # always reported, as the source platform's two screens
@@ -319,6 +320,7 @@ class Report:
     period: Period
     flows: tuple[FlowReport, ...] = field(default_factory=tuple)
     holdouts: tuple[Lift, ...] = ()  # reminded vs holdout per flow and step (SPEC 2.9)
+    experiments: tuple[ExperimentReport, ...] = ()  # A/B tests, since each started (SPEC 2.8)
 
     def flow(self, name: str) -> FlowReport:
         return next(f for f in self.flows if f.flow == name)
@@ -500,7 +502,13 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     report = build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips
     )
-    return replace(report, holdouts=collect_lift(app, period, chunk_size=chunk_size))
+    from cartnudge.operator.experiments import collect_experiments
+
+    return replace(
+        report,
+        holdouts=collect_lift(app, period, chunk_size=chunk_size),
+        experiments=tuple(collect_experiments(app, datetime.now(UTC).replace(tzinfo=None))),
+    )
 
 
 # -- shapes for output: pure ---------------------------------------------------------------
@@ -624,6 +632,8 @@ def _figures_dict(f: Figures, *, totals: bool) -> dict[str, Any]:
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
+    from cartnudge.operator.experiments import experiment_to_dict
+
     """The report as JSON-ready data (rates as numbers rounded to 4 places, null when there is
     no denominator)."""
     p = report.period
@@ -661,6 +671,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "definitions": dict(DEFINITIONS),
         "flows": flows,
         "holdouts": [lift_to_dict(h) for h in report.holdouts],
+        "experiments": [experiment_to_dict(e) for e in report.experiments],
     }
 
 

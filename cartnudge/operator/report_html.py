@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from cartnudge.operator.experiments import ARM_HEADERS, arm_rows, state_text
 from cartnudge.operator.lift import Lift, SeriesPoint, lift_figures, lift_title
 from cartnudge.operator.report import (
     DEFINITIONS,
@@ -254,6 +255,15 @@ def render_html(report: Report) -> str:
         out.append("</section>")
     for lift in report.holdouts:
         out.append(_holdout_section(lift, p.by))
+    for test in report.experiments:
+        e = test.experiment
+        out.append(
+            f'<section id="experiment-{escape(e.name)}"><h2>A/B test {escape(e.name)}: '
+            f"{escape(e.flow)} flow, step {e.step}</h2>"
+            f'<p class="note">{escape(state_text(test))}; all shoppers since it started.</p>'
+        )
+        out.append(_table(ARM_HEADERS, arm_rows(test), numeric_from=1))
+        out.append("</section>")
     out.append('<h2>What the figures count</h2><dl class="defs">')
     for key, text in DEFINITIONS.items():
         out.append(f"<dt>{escape(key)}</dt><dd>{escape(text)}</dd>")

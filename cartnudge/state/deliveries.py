@@ -66,6 +66,7 @@ class ClaimRequest:
     abandoned_at: datetime
     episode_started_at: datetime
     due_at: datetime
+    variant: str | None = None  # the A/B test variant of the step, if any
 
     @property
     def key(self) -> tuple[str, str, int, int, str]:
@@ -162,6 +163,7 @@ class Deliveries(Store):
                 abandoned_at=r.abandoned_at,
                 episode_started_at=r.episode_started_at,
                 due_at=r.due_at,
+                variant=r.variant,
                 claimed_by=key,
                 lease_until=now + lease,
                 attempts=0,
