@@ -54,7 +54,8 @@ DEFINITIONS = {
     "abandoned": "orders in abandoned state abandoned in the period (the shop's rows): "
     "abandoned_step 'input' in the input flow, any other step in confirm; "
     "not applicable to bulk mailings",
-    "targeted": "distinct orders with a delivery in the flow (any status)",
+    "targeted": "distinct orders with a delivery in the flow (any status; a holdout "
+    "shopper's would-be reminder is counted in the holdout section only)",
     "skipped": "distinct orders with a recorded skip reason and no delivery in the flow "
     "(never reminded); an order can have several reasons",
     "sent": "messages sent (delivery rows with status sent)",
