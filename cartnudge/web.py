@@ -11,7 +11,8 @@ uvicorn; gunicorn with uvicorn workers, hypercorn or daphne work the same way):
   section 3.2: link scanners fetch URLs): a page in Japanese with a confirm button.
 - ``GET /r/<token>``: a click on a reminder. The click is recorded on the delivery, then the
   shopper is redirected (303) to the shop's restore page (``recovery.shop_url``) or LP form
-  (``recovery.lp_url``) for that delivery, with the same token.
+  (``recovery.lp_url``) for that delivery, with the same token. A ``HEAD`` (link checkers,
+  previews) gets the same answer without counting a click.
 
 A bad, expired or unknown token gets a friendly page in Japanese (400), a database that cannot
 be reached a "try again later" page (503); no request ever ends in a 500 page. With
@@ -118,7 +119,11 @@ class WebEndpoints:
         token = request.path_params["token"]
 
         async def run() -> Response:
-            info = await run_in_threadpool(resolve_token, self.app, token, now=self.now())
+            # A HEAD is a link checker or a preview, not a shopper: answered, not counted.
+            record = request.method != "HEAD"
+            info = await run_in_threadpool(
+                resolve_token, self.app, token, now=self.now(), record_click=record
+            )
             if info["kind"] != RECOVERY:
                 raise TokenError("not a recovery token")
             return RedirectResponse(self.restore_url(info, token), status_code=303)

@@ -108,6 +108,8 @@ def test_messages_link_to_the_web_app_and_the_click_redirects_to_the_restore_pag
     recovery, unsubscribe, post = _links(envelope)
     assert unsubscribe.startswith(BASE + "/u/") and post == "List-Unsubscribe=One-Click"
     token = recovery.rsplit("/", 1)[1]
+    probe = httpx.head(server.url + "/r/" + token, follow_redirects=False)  # a link checker
+    assert probe.status_code == 303
     answer = httpx.get(server.url + "/r/" + token, follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"https://shop.example.jp/cart/restore?token={token}"
