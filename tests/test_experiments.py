@@ -225,3 +225,27 @@ def test_a_winner_is_named_once_and_stop_keeps_a_variant_for_everyone(
         shop.abandoned(NOW + timedelta(hours=1), customer_id=cid)
     sent = sweep(path, NOW + timedelta(hours=5))
     assert len(sent) == 10 and not any(s.startswith("【B案】") for s in sent.values())
+
+
+@pytest.mark.slow
+def test_the_demo_shows_a_holdout_and_an_a_b_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    built = runner.invoke(main, ["demo", "--dir", "demo", "--customers", "300", "--days", "2"])
+    assert built.exit_code == 0, built.output
+    config = ["--config", "demo/config.yaml"]
+    command = next(line for line in built.stdout.splitlines() if line.startswith("next:"))
+    period = command.split(" report ", 1)[1].split()
+    data = json.loads(runner.invoke(main, ["report", *period, "--format", "json"]).stdout)
+    (holdout,) = data["holdouts"]
+    assert holdout["holdout_share"] == 0.1
+    assert holdout["reminded"]["persons"] > holdout["holdout"]["persons"] > 0
+    (test,) = data["experiments"]
+    assert test["experiment"] == "timing" and [a["variant"] for a in test["arms"]] == ["3h", "1h"]
+    assert all(a["persons"] > 0 and a["sent"] > 0 for a in test["arms"])
+    listed = runner.invoke(main, ["experiments", *config])
+    assert "timing: confirm flow, step 0: collecting" in listed.stdout
+    page = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert 'id="holdout-confirm"' in page and 'id="experiment-timing"' in page
