@@ -194,6 +194,12 @@ class WebSettings(_Strict):
         return value.rstrip("/")
 
 
+class HealthcheckSettings(_Strict):
+    url: str | None = None
+    url_env: str | None = None
+    timeout: float = Field(default=10.0, gt=0, le=60)
+
+
 class SweepSettings(_Strict):
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     send_batch: int = Field(default=20, ge=1, le=1000)
@@ -213,6 +219,7 @@ class Settings(_Strict):
     web: WebSettings = Field(default_factory=WebSettings)
     measure: MeasureSettings = Field(default_factory=MeasureSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
+    healthcheck: HealthcheckSettings = Field(default_factory=HealthcheckSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
@@ -266,6 +273,7 @@ class Config:
     smtp_password: str | None = field(repr=False, default=None)
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
+    healthcheck_url: str | None = field(repr=False, default=None)
 
     def link_patterns(self) -> tuple[str, str, str]:
         """The (cart restore, LP form, opt-out) URL patterns messages use: the web app's
@@ -699,6 +707,13 @@ def parse_config(
     if settings.email.transport == "smtp" and smtp.password_env:
         smtp_password = _secret(smtp.password_env, "email.smtp.password_env", source, environ)
 
+    healthcheck = settings.healthcheck
+    healthcheck_url = healthcheck.url
+    if healthcheck.url_env:
+        healthcheck_url = _secret(healthcheck.url_env, "healthcheck.url_env", source, environ)
+    if healthcheck_url and not healthcheck_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: healthcheck: the ping URL is not an http(s) URL")
+
     return Config(
         settings=settings,
         source=source,
@@ -747,6 +762,7 @@ def parse_config(
         smtp_password=smtp_password,
         sms_secret=sms_secret,
         push_secret=push_secret,
+        healthcheck_url=healthcheck_url,
     )
 
 

@@ -69,11 +69,12 @@ def experiments(ctx: click.Context, config_path: str, fmt: str) -> None:
 
 
 @experiments.command("stop")
+@config_option
 @click.argument("name")
 @click.option("--keep", "keep", required=True, metavar="VARIANT", help="The variant to keep.")
-@click.pass_obj
+@click.pass_context
 @handle_errors
-def stop(config_path: str, name: str, keep: str) -> None:
+def stop(ctx: click.Context, config_path: str, name: str, keep: str) -> None:
     """End the A/B test NAME: from the next sweep every shopper gets VARIANT (its template and
     delay); the figures so far stay in the report. Remove the variants from the configuration
     when convenient.
@@ -82,6 +83,8 @@ def stop(config_path: str, name: str, keep: str) -> None:
     Example:
       cartnudge experiments stop confirm-step0 --keep B
     """
+    if ctx.get_parameter_source("config_path") is not click.core.ParameterSource.COMMANDLINE:
+        config_path = ctx.obj or config_path  # given to the group: experiments --config X stop
     app = load_app(config_path)
     try:
         test = app.config.experiments.get(name)
