@@ -44,7 +44,13 @@ from cartnudge.errors import (
     TemplateError,
     TokenError,
 )
-from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
+from cartnudge.messages.compose import (
+    email_envelope,
+    line_envelope,
+    push_envelope,
+    render_order,
+    sms_envelope,
+)
 from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
@@ -86,6 +92,10 @@ class Summary:
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
     unusable_channels: dict[str, str] = field(default_factory=dict)  # kind -> why it failed
+    # kind -> why it takes nothing more this run (LINE's monthly quota or the API's limits);
+    # its due reminders are left unclaimed ("held") for a later sweep.
+    stopped_channels: dict[str, str] = field(default_factory=dict)
+    held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -163,6 +173,8 @@ class Summary:
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
             "unusable_channels": dict(sorted(self.unusable_channels.items())),
+            "stopped_channels": dict(sorted(self.stopped_channels.items())),
+            "held": dict(sorted(self.held.items())),
             "status": self.status,
         }
 
@@ -191,6 +203,8 @@ def recipient_for(c: Candidate, channel: str) -> str:
         return normalise_address(c.email or "")
     if channel == "sms":
         return c.phone or ""  # E.164 when valid (the rules refuse an invalid one)
+    if channel == "line":
+        return (c.line_user_id or "").strip()
     return (c.push_token or "").strip()
 
 
@@ -241,6 +255,7 @@ class Sweep:
         self._started = time.monotonic()
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+        self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
         self._page_number = 0
 
     @property
@@ -604,6 +619,15 @@ class Sweep:
                 delivery_id=delivery_id,
                 recipient=recipient_for(c, "sms"),
             )
+        if d.channel == "line":
+            return line_envelope(
+                self.config,
+                item.order,
+                rendered,
+                links,
+                delivery_id=delivery_id,
+                recipient=recipient_for(c, "line"),
+            )
         if d.channel == "push":
             return push_envelope(
                 item.order,
@@ -625,8 +649,43 @@ class Sweep:
             self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
+    def _month_start(self) -> datetime:
+        """The start of the current calendar month in ``timezone``, as naive UTC."""
+        local = self.now.replace(tzinfo=UTC).astimezone(self.config.tz)
+        first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return first.astimezone(UTC).replace(tzinfo=None)
+
+    def _within_quota(self, due: list[Due]) -> list[Due]:
+        """Leave out what a stopped channel cannot take, and LINE beyond ``line.monthly_quota``
+        (counted from cartnudge's own deliveries of this month, before each claim): those
+        stay unclaimed, due again next sweep, and the summary says why."""
+        s = self.summary
+        quota = self.config.settings.line.monthly_quota
+        room: int | None = None
+        if quota is not None and any(i.decision.channel == "line" for i in due):
+            used = self.app.deliveries.channel_sends_since("line", self._month_start())
+            room = max(0, quota - used)
+            wanted = sum(1 for i in due if i.decision.channel == "line")
+            if room < wanted and "line" not in s.stopped_channels:
+                s.stopped_channels["line"] = (
+                    f"monthly quota reached: line.monthly_quota is {quota}, {used} sent this "
+                    "month; LINE waits for next month"
+                )
+                log.warning("line: %s", s.stopped_channels["line"])
+        kept: list[Due] = []
+        for item in due:
+            kind = item.decision.channel or "email"
+            if kind in self._stopped_by_channel or (kind == "line" and room == 0):
+                s.held[kind] += 1
+                continue
+            if kind == "line" and room is not None:
+                room -= 1
+            kept.append(item)
+        return kept
+
     def _deliver(self, due: list[Due]) -> None:
         s = self.summary
+        due = self._within_quota(due)
         requests: dict[tuple, tuple[ClaimRequest, Due]] = {}
         for item in due:
             c, d = item.order.candidate, item.decision
@@ -768,6 +827,14 @@ class Sweep:
                 bounced.append(by_id[r.delivery_id])
         # Record first: a failure to write a suppression must not leave sent rows "sending".
         self.app.deliveries.record(outcomes, self.now)
+        stopped = getattr(channel, "stopped", None)
+        if stopped and kind not in self._stopped_by_channel:
+            self._stopped_by_channel.add(kind)
+            self.summary.stopped_channels[kind] = (
+                f"the API's monthly message limit: {stopped}"
+                if getattr(channel, "monthly_limit", False)
+                else str(stopped)
+            )
         for envelope in bounced:
             self.app.suppressions.add_suppression(
                 kind,

@@ -26,6 +26,9 @@
 --   sms_consent       boolean   opt-in to SMS
 --   push_token        text      the device token for push, NULL if none
 --   push_consent      boolean   opt-in to push notifications
+--   line_user_id      text      the shopper's LINE user id (U + 32 hex digits) for the shop's
+--                               official account, NULL if none (from LINE Login / the webhook)
+--   line_consent      boolean   opt-in to LINE messages (false once the user blocked the account)
 --   logged_in         boolean   the shopper was logged in (the input flow wants not)
 --   ad_input_enabled  boolean   arrived through an ad URL whose input-abandonment setting is on
 --
@@ -54,6 +57,8 @@ SELECT
   c.sms_optin        AS sms_consent,
   c.push_token       AS push_token,
   c.push_optin       AS push_consent,
+  c.line_user_id     AS line_user_id,
+  c.line_optin       AS line_consent,
   o.logged_in        AS logged_in,
   a.input_abandonment AS ad_input_enabled,
   (SELECT MAX(p.completed_at)

@@ -122,6 +122,9 @@ class Candidate:
     sms_consent: bool = False
     push_token: str | None = None
     push_consent: bool = False
+    # LINE (the Messaging API's user id of the shopper for this shop's official account).
+    line_user_id: str | None = None
+    line_consent: bool = False
     # The input flow's conditions (SPEC 2.6).
     logged_in: bool = False
     ad_input_enabled: bool = False  # came through an ad URL whose input-abandonment is on
@@ -296,6 +299,9 @@ _EMAIL = re.compile(
 )
 
 
+_LINE_USER_ID = re.compile(r"U[0-9a-f]{32}")
+
+
 def valid_email(address: str) -> bool:
     """A deliverable-looking address: no spaces, no CR/LF, one @, a dotted domain."""
     return len(address) <= 254 and bool(_EMAIL.fullmatch(address))  # "$" allows a final "\n"
@@ -320,6 +326,9 @@ def contact_reason(
     elif channel == "push":
         consent, address = c.push_consent, (c.push_token or "").strip()
         valid = bool(address)
+    elif channel == "line":
+        consent, address = c.line_consent, (c.line_user_id or "").strip()
+        valid = bool(_LINE_USER_ID.fullmatch(address))
     else:
         raise ValueError(f"unknown channel {channel!r}")
     if rules.consent_required and not consent:

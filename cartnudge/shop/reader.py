@@ -161,7 +161,7 @@ class ShopReader:
         return self._parse(rows[0]) if rows else None
 
     def _optional(self, row: Any) -> dict[str, Any]:
-        """The contract's optional columns (SMS, push, the input flow), absent as "no"."""
+        """The contract's optional columns (SMS, push, LINE, the input flow), absent as "no"."""
         raw_phone = row.get("phone")
         phone = normalise_phone(raw_phone, self.phone_region) if raw_phone else None
         return {
@@ -170,6 +170,8 @@ class ShopReader:
             "sms_consent": bool(row.get("sms_consent")),
             "push_token": row.get("push_token") or None,
             "push_consent": bool(row.get("push_consent")),
+            "line_user_id": str(row.get("line_user_id") or "").strip() or None,
+            "line_consent": bool(row.get("line_consent")),
             "logged_in": bool(row.get("logged_in")),
             "ad_input_enabled": bool(row.get("ad_input_enabled")),
         }

@@ -440,6 +440,18 @@ class Deliveries(Store):
         self._read("recent sends", read)
         return out
 
+    def channel_sends_since(self, channel: str, since: datetime) -> int:
+        """How many messages ``channel`` carried since ``since`` (sent, being sent or in
+        doubt: each may have reached the shopper and counts against a provider's quota)."""
+        d = deliveries.c
+        reminded = [s.value for s in REMINDED_STATUSES]
+        stmt = select(func.count()).where(
+            d.channel == channel,
+            d.status.in_(reminded),
+            func.coalesce(d.sent_at, d.updated_at) >= since,
+        )
+        return self._read("channel sends", lambda c: int(c.execute(stmt).scalar() or 0))
+
     def record_skips(self, found: Sequence[SkipRecord], now: datetime) -> None:
         """Remember each (order, flow, episode, reason) once; reads first, so an hourly sweep
         that sees the same skipped carts again writes nothing."""
