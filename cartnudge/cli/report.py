@@ -32,6 +32,7 @@ from cartnudge.operator.report import (
     csv_columns,
     csv_rows,
     figure_cells,
+    figure_headers,
     flow_figures,
     rate_text,
     report_to_dict,
@@ -47,20 +48,7 @@ def _right(table: Table, *names: str) -> None:
         table.add_column(name, justify="right")
 
 
-FIGURE_COLUMNS = (
-    "targeted",
-    "sent",
-    "failed",
-    "in doubt",
-    "retry",
-    "reminded",
-    "recovered",
-    "rate",
-    "revenue",
-    "clicked",
-    "click rate",
-    "click→purchase",
-)
+FIGURE_COLUMNS = (*figure_headers("rate"), "clicked", "click rate", "click→purchase")
 
 
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:

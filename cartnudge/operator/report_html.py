@@ -20,6 +20,7 @@ from cartnudge.operator.report import (
     Report,
     count_text,
     figure_cells,
+    figure_headers,
     flow_figures,
 )
 
@@ -67,15 +68,7 @@ def _totals_table(fr: FlowReport) -> str:
 
 
 FIGURE_HEADERS = (
-    "targeted",
-    "sent",
-    "failed",
-    "in doubt",
-    "retry",
-    "reminded",
-    "recovered",
-    "recovered ÷ reminded",
-    "revenue",
+    *figure_headers("recovered ÷ reminded"),
     "clicked",
     "clicked ÷ reminded",
     "clicked and recovered ÷ clicked",
