@@ -27,6 +27,7 @@ from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
 from cartnudge.state.deliveries import Deliveries
+from cartnudge.state.experiments import Experiments
 from cartnudge.state.recoveries import Recoveries
 from cartnudge.state.reporting import ReportQueries
 from cartnudge.state.runs import Runs
@@ -63,6 +64,14 @@ class App:
             )
             self.catalogue.require(step.template_id, "cart_abandonment", key, self.config.source)
             self._check_short_body(step.template_id, step.channel, key)
+        for exp in self.config.experiments.values():
+            for j, variant in enumerate(exp.variants):
+                key = f"flows.confirm.steps[{exp.step}].variants[{j}].template"
+                channel = self.config.confirm_steps[exp.step].channel
+                self.catalogue.require(
+                    variant.template_id, "cart_abandonment", key, self.config.source
+                )
+                self._check_short_body(variant.template_id, channel, key)
         for step in self.config.input_steps:
             key = "flows.input.template"
             self.catalogue.require(step.template_id, "remarketing", key, self.config.source)
@@ -92,11 +101,11 @@ class App:
         if channel == "sms":
             # Measured with links as long as real ones: the configured URL patterns around a
             # token for a ten-digit delivery id.
-            r = self.config.settings.recovery
+            shop_url, lp_url, unsubscribe_url = self.config.link_patterns()
             token = sign_token(
                 {"d": 10**9}, (b"k" * 16,), kind=RECOVERY, expires_at=datetime(2099, 1, 1)
             )
-            longest = max(r.shop_url, r.lp_url, key=len)
+            longest = max(shop_url, lp_url, key=len)
             recovery = longest.format(token=token, lp_id=999, order_id=10**9)
             sample = (
                 self.catalogue.render(
@@ -107,7 +116,7 @@ class App:
             text = with_footer(
                 sample,
                 self.config.settings.sender.name or "-",
-                r.unsubscribe_url.format(token=token),
+                unsubscribe_url.format(token=token),
             )
             check_length(text, self.config.settings.sms.max_segments, f"template {template_id}")
 
@@ -156,6 +165,10 @@ class App:
     @cached_property
     def recoveries(self) -> Recoveries:
         return Recoveries(self.state_engine)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        return Experiments(self.state_engine)
 
     @cached_property
     def report_queries(self) -> ReportQueries:

@@ -13,7 +13,7 @@ import reprlib
 import stat
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from cartnudge.channels.line import LineSettings
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
+from cartnudge.core.experiments import Experiment, HoldoutPlan, Variant
 from cartnudge.errors import ConfigError
 
 # The shipped shop contract and templates: inside the package when installed (read through
@@ -93,10 +94,22 @@ class FraudSettings(_Strict):
 Channel = Literal["email", "sms", "push", "line"]
 
 
+class VariantSettings(_Strict):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    weight: float = Field(default=1.0, ge=0)
+    template: int | None = None
+    delay: str | int | None = None
+
+
 class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
     channel: Channel = "email"
+    holdout: str | float | None = None
+    experiment: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    variants: list[VariantSettings] | None = None
 
 
 class ConfirmFlowSettings(_Strict):
@@ -107,6 +120,8 @@ class ConfirmFlowSettings(_Strict):
     steps: list[StepSettings] | None = None
     wide_delays: bool = False
     resend_after: str = "3d"
+    holdout: str | float | None = None
+    holdout_name: str = "1"
 
 
 class InputFlowSettings(_Strict):
@@ -115,6 +130,8 @@ class InputFlowSettings(_Strict):
     delay: str | int = 1
     channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"])
     wide_delays: bool = False
+    holdout: str | float | None = None
+    holdout_name: str = "1"
 
 
 class FlowsSettings(_Strict):
@@ -160,8 +177,33 @@ class RecoverySettings(_Strict):
     retired_keys_env: str | None = None
     keys_file: str | None = None
     token_ttl: str = "14d"
-    attribution: Literal["url", "url+window"] = "url"
+    attribution: Literal["url", "url+click", "url+window", "url+click+window"] = "url"
     attribution_window: str = "3d"
+
+
+class MeasureSettings(_Strict):
+    min_effect: str | float = "2%"
+    baseline: str | float = "10%"
+    confidence: str | float = "95%"
+    power: str | float = "80%"
+
+
+class WebSettings(_Strict):
+    base_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or "{" in value or "?" in value:
+            raise ValueError(
+                "must be the web app's address, e.g. https://shop.example.jp/cartnudge "
+                f"(got {value!r})"
+            )
+        return value.rstrip("/")
 
 
 class HealthcheckSettings(_Strict):
@@ -186,6 +228,8 @@ class Settings(_Strict):
     flows: FlowsSettings = Field(default_factory=FlowsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    measure: MeasureSettings = Field(default_factory=MeasureSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     healthcheck: HealthcheckSettings = Field(default_factory=HealthcheckSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
@@ -224,6 +268,14 @@ class Config:
     lock_timeout: float  # seconds
     token_ttl: timedelta
     attribution_window: timedelta | None
+    attribution_rules: tuple[str, ...]
+    holdouts: dict[str, HoldoutPlan]
+    lift_window: timedelta  # the window of the holdout comparison (recovery.attribution_window)
+    min_effect: float
+    baseline: float
+    confidence: float
+    power: float
+    experiments: dict[str, Experiment]
     confirm_steps: tuple[Step, ...]
     input_steps: tuple[Step, ...]
     quiet_hours: dict[str, tuple[time, time]]
@@ -238,6 +290,16 @@ class Config:
     push_secret: str | None = field(repr=False, default=None)
     line_token: str | None = field(repr=False, default=None)
     healthcheck_url: str | None = field(repr=False, default=None)
+
+    def link_patterns(self) -> tuple[str, str, str]:
+        """The (cart restore, LP form, opt-out) URL patterns messages use: the web app's
+        ``/r/{token}`` and ``/u/{token}`` when ``web.base_url`` is set (the click is recorded
+        there, then the shopper is sent on to ``recovery.shop_url`` / ``lp_url``), else the
+        shop's own pages from ``recovery``."""
+        base, r = self.settings.web.base_url, self.settings.recovery
+        if base:
+            return f"{base}/r/{{token}}", f"{base}/r/{{token}}", f"{base}/u/{{token}}"
+        return r.shop_url, r.lp_url, r.unsubscribe_url
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -540,6 +602,109 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _share(raw: str | float | None, key: str, source: str, *, open_top: bool = False) -> float:
+    """A share written as "10%" or 0.1 (0 = none); refuses anything outside [0, 1)."""
+    if raw is None:
+        return 0.0
+    text = str(raw).strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ConfigError(f"{source}: {key}: write a share as 10% or 0.1 (got {raw!r})") from None
+    if not 0.0 <= value < 1.0 or (open_top and value == 0.0):
+        bounds = "above 0% and below 100%" if open_top else "from 0% to below 100%"
+        raise ConfigError(f"{source}: {key}: must be {bounds} (got {raw!r})")
+    return value
+
+
+def _holdouts(settings: Settings, source: str) -> dict[str, HoldoutPlan]:
+    out: dict[str, HoldoutPlan] = {}
+    confirm, input_ = settings.flows.confirm, settings.flows.input
+    steps = {
+        i: _share(st.holdout, f"flows.confirm.steps[{i}].holdout", source)
+        for i, st in enumerate(confirm.steps or [])
+        if st.holdout is not None
+    }
+    plans = (
+        ("confirm", confirm.holdout, confirm.holdout_name, steps),
+        ("input", input_.holdout, input_.holdout_name, {}),
+    )
+    for flow, raw, name, step_shares in plans:
+        share = _share(raw, f"flows.{flow}.holdout", source)
+        if share or any(step_shares.values()):
+            if not name or "\0" in name:
+                raise ConfigError(f"{source}: flows.{flow}.holdout_name: must not be empty")
+            out[flow] = HoldoutPlan(flow, share, name, {k: v for k, v in step_shares.items() if v})
+    return out
+
+
+def _experiments(
+    flow: ConfirmFlowSettings, steps: tuple[Step, ...], cart_ttl: timedelta | None, source: str
+) -> dict[str, Experiment]:
+    """The A/B tests of the confirm flow's steps: at least two variants, distinct names, a
+    positive total weight, and delays that keep the steps in order and inside cart validity."""
+    out: dict[str, Experiment] = {}
+    for i, raw in enumerate(flow.steps or []):
+        if not raw.variants:
+            if raw.experiment:
+                raise ConfigError(
+                    f"{source}: flows.confirm.steps[{i}].experiment: give variants to test"
+                )
+            continue
+        key = f"flows.confirm.steps[{i}].variants"
+        names = [v.name for v in raw.variants]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ConfigError(f"{source}: {key}: give at least two variants with distinct names")
+        if sum(v.weight for v in raw.variants) <= 0:
+            raise ConfigError(f"{source}: {key}: the weights must not all be 0")
+        step = steps[i]
+        variants = []
+        for j, v in enumerate(raw.variants):
+            delay = step.delay
+            if v.delay is not None:
+                delay = _duration(v.delay, f"{key}[{j}].delay", source)
+                _check_delay(
+                    delay,
+                    v.delay,
+                    step.channel,
+                    f"{key}[{j}].delay",
+                    "flows.confirm",
+                    flow.wide_delays,
+                    source,
+                )
+            low = max((x.delay for x in _all_delays(flow, steps, i - 1, source)), default=None)
+            high = min((x.delay for x in _all_delays(flow, steps, i + 1, source)), default=None)
+            if (low is not None and delay <= low) or (high is not None and delay >= high):
+                raise ConfigError(
+                    f"{source}: {key}[{j}].delay: must stay between the delays of the steps "
+                    f"before and after (got {format_duration(delay)})"
+                )
+            if cart_ttl is not None and delay >= cart_ttl:
+                raise ConfigError(
+                    f"{source}: {key}[{j}].delay: must be shorter than shop.cart_ttl "
+                    f"(got {format_duration(delay)})"
+                )
+            variants.append(Variant(v.name, v.weight, v.template or step.template_id, delay))
+        name = raw.experiment or f"confirm-step{i}"
+        if name in out:
+            raise ConfigError(f"{source}: {key}: experiment name {name!r} is used twice")
+        out[name] = Experiment(name, "confirm", i, tuple(variants))
+    return out
+
+
+def _all_delays(
+    flow: ConfirmFlowSettings, steps: tuple[Step, ...], i: int, source: str
+) -> list[Step]:
+    """Step ``i`` with each of its variants' delays (none when there is no such step)."""
+    if not 0 <= i < len(steps):
+        return []
+    found = [steps[i]]
+    for v in (flow.steps or [])[i].variants or []:
+        if v.delay is not None:
+            found.append(replace(steps[i], delay=_duration(v.delay, "delay", source)))
+    return found
+
+
 def _line_token(
     line: LineSettings, used: bool, source: str, base_dir: Path, environ: Mapping[str, str]
 ) -> str | None:
@@ -729,8 +894,18 @@ def parse_config(
         attribution_window=_duration(
             settings.recovery.attribution_window, "recovery.attribution_window", source
         )
-        if settings.recovery.attribution == "url+window"
+        if settings.recovery.attribution != "url"
         else None,
+        attribution_rules=tuple(settings.recovery.attribution.split("+")),
+        holdouts=_holdouts(settings, source),
+        lift_window=_duration(
+            settings.recovery.attribution_window, "recovery.attribution_window", source
+        ),
+        min_effect=_share(settings.measure.min_effect, "measure.min_effect", source, open_top=True),
+        baseline=_share(settings.measure.baseline, "measure.baseline", source, open_top=True),
+        experiments=_experiments(settings.flows.confirm, steps, cart_ttl, source),
+        confidence=_share(settings.measure.confidence, "measure.confidence", source, open_top=True),
+        power=_share(settings.measure.power, "measure.power", source, open_top=True),
         confirm_steps=steps,
         input_steps=input_steps,
         quiet_hours=_quiet_hours(settings.quiet_hours, source),

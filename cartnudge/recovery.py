@@ -7,7 +7,7 @@ page gets the address to record with :func:`unsubscribe`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cartnudge.app import App
@@ -18,7 +18,9 @@ from cartnudge.shop.reader import AbandonedOrder
 BULK_ORDER_PREFIX = "customer:"  # send-bulk's delivery rows for a customer without an order
 
 
-def resolve_token(app: App, token: str, *, now: datetime, kind: str = RECOVERY) -> dict[str, Any]:
+def resolve_token(
+    app: App, token: str, *, now: datetime, kind: str = RECOVERY, record_click: bool = True
+) -> dict[str, Any]:
     """What a token of ``kind`` names, for the shop's pages.
 
     The cart-restore page calls it as is (``kind`` RECOVERY); the opt-out page passes
@@ -28,10 +30,13 @@ def resolve_token(app: App, token: str, *, now: datetime, kind: str = RECOVERY) 
 
     Tokens carry only a delivery id (short enough for an SMS, and no personal data in a URL);
     the delivery row gives the order, flow, channel and recipient. A recovery token also gets
-    the items to restore from the shop. Raises TokenError (exit 7) for a tampered, expired,
-    malformed or other-kind token, or one naming a delivery cartnudge has no record of
-    (DatabaseError when a database cannot be read). Opt-out tokens also verify with the keys
-    retired from signing (``recovery.retired_keys_env``), so they outlive key rotation."""
+    the items to restore from the shop, and counts as a click on that reminder (the delivery's
+    click count, first and last click time: what the report's clicks and click attribution
+    read) unless ``record_click`` is False (the shop's own checks). Raises TokenError (exit 7)
+    for a tampered, expired, malformed or other-kind token, or one naming a delivery cartnudge
+    has no record of (DatabaseError when a database cannot be read). Opt-out tokens also
+    verify with the keys retired from signing (``recovery.retired_keys_env``), so they outlive
+    key rotation."""
     if kind not in (RECOVERY, UNSUBSCRIBE):
         raise ValueError(f"kind must be {RECOVERY!r} or {UNSUBSCRIBE!r} (got {kind!r})")
     payload = verify_token(
@@ -56,6 +61,9 @@ def resolve_token(app: App, token: str, *, now: datetime, kind: str = RECOVERY) 
             "channel": row["channel"],
             "expires_at": payload["expires_at"],
         }
+    if record_click:
+        naive = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+        app.deliveries.record_click(delivery_id, naive)
     order_id = row["order_id"]
     result: dict[str, Any] = {
         "kind": RECOVERY,

@@ -16,13 +16,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.experiments import Variant
+from cartnudge.core.persons import person_key
 from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
@@ -61,6 +63,7 @@ from cartnudge.state.deliveries import (
     Outcome,
     SkipRecord,
 )
+from cartnudge.state.experiments import Assignment
 
 log = logging.getLogger("cartnudge.sweep")
 RECOVERY_OVERLAP = timedelta(hours=1)
@@ -109,6 +112,7 @@ _OUTCOME_COUNTS = {
     DeliveryStatus.SENT: ("sent", "sent"),
     DeliveryStatus.RETRY: ("retry_later", "retry_later"),
     DeliveryStatus.IN_DOUBT: ("in_doubt_found", "in_doubt"),
+    DeliveryStatus.HELD_OUT: ("held_out", "held_out"),
 }
 
 
@@ -129,6 +133,7 @@ class Summary:
     invalid_rows: int = 0
     recovered: int = 0
     recovered_amount: int = 0
+    held_out: int = 0  # due and sendable, recorded for the holdout instead of sent
     skipped: Counter[str] = field(default_factory=Counter)
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
@@ -200,6 +205,7 @@ class Summary:
             "invalid_rows": self.invalid_rows,
             "recovered": self.recovered,
             "recovered_amount": self.recovered_amount,
+            "held_out": self.held_out,
             "skipped": dict(sorted(self.skipped.items())),
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
@@ -261,9 +267,12 @@ class Due:
     order: AbandonedOrder
     decision: Decision
     track: Track
+    variant: Variant | None = None  # the A/B test variant of this step, if any
 
     @property
     def template_id(self) -> int:
+        if self.variant is not None:
+            return self.variant.template_id
         return self.track.templates[self.decision.step]
 
 
@@ -291,6 +300,7 @@ class Sweep:
         self.now = now
         self.dry_run = dry_run
         self.tracks = app.tracks()
+        self._kept_variants: dict[str, str | None] | None = None
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
@@ -374,12 +384,78 @@ class Sweep:
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
-        shortest = min(s.delay for t in self.tracks for s in t.rules.steps)
+        shortest = min(
+            [s.delay for t in self.tracks for s in t.rules.steps]
+            + [e.earliest for e in self.config.experiments.values()]
+        )
         window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
         return self.app.reader.abandoned_orders(
             due_before=self.now - shortest,
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
+        )
+
+    def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
+        """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
+        or None, by their person key (the e-mail address's, else the customer id's), so every
+        channel and every order of one person gets the same answer."""
+        plan = self.config.holdouts.get(flow)
+        if plan is None:
+            return None
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        return plan.level(key, step)
+
+    def _kept(self) -> dict[str, str | None]:
+        """Per A/B test, the variant everyone gets since the operator stopped it, else None."""
+        if self._kept_variants is None:
+            decisions = self.app.experiments.decisions() if self.config.experiments else {}
+            self._kept_variants = {
+                name: (d["variant"] if d["state"] == "stopped" else None)
+                for name, d in decisions.items()
+            }
+        return self._kept_variants
+
+    def _with_variants(self, c: Candidate, track: Track) -> tuple[Track, dict[int, Variant]]:
+        """The track as this person gets it (SPEC 2.8): each A/B-tested step with the delay of
+        the person's variant; the variants by step. Every rule applies as to any step."""
+        tests = [e for e in self.config.experiments.values() if e.flow == track.rules.flow]
+        if not tests:
+            return track, {}
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        kept = self._kept()
+        chosen = {e.step: e.assign(key, kept.get(e.name)) for e in tests}
+        steps = tuple(
+            replace(s, delay=chosen[s.index].delay) if s.index in chosen else s
+            for s in track.rules.steps
+        )
+        return replace(track, rules=replace(track.rules, steps=steps)), chosen
+
+    def _assignment(self, c: Candidate, history: list, track: Track, suppressed: dict) -> Any:
+        """The A/B test a cart enters now, if any: its tested step falls due under the test's
+        earliest delay and every rule would send it (the purchase, consent, suppression and
+        validity checks of :func:`decide`). Recorded once, whichever variant's delay is later,
+        so the variants compare everyone who entered them (intention to treat)."""
+        tests = {e.step: e for e in self.config.experiments.values() if e.flow == track.rules.flow}
+        if not tests:
+            return None
+        steps = tuple(
+            replace(s, delay=tests[s.index].earliest) if s.index in tests else s
+            for s in track.rules.steps
+        )
+        probe = decide(
+            c,
+            history,
+            replace(track.rules, steps=steps),
+            self.now,
+            suppressed=suppressed[c.order_id],
+        )
+        test = tests.get(probe.step) if probe.kind is Kind.SEND else None
+        if test is None or self._held_out(c, track.rules.flow, test.step):
+            return None
+        key = person_key("email", c.email, c.customer_id) or f"order:{c.order_id}"
+        variant = test.assign(key, self._kept().get(test.name))
+        return Assignment(
+            test.name, c.order_id, probe.episode, variant.name, c.customer_id, c.abandoned_at
         )
 
     def _tracks_for(self, c: Candidate) -> list[Track]:
@@ -481,18 +557,25 @@ class Sweep:
         recent = self._recent(orders)
         due: list[Due] = []
         skipped: list[SkipRecord] = []
+        entered: list[Assignment] = []
         for order in orders:
             c = order.candidate
             tracks = self._tracks_for(c)
             for flow in {t.rules.flow for t in tracks}:
                 s.count_candidate(flow)
-            for track in tracks:
+            for base in tracks:
+                track, variants = self._with_variants(c, base)
                 flow = track.rules.flow
-                decision = self._decide(c, history.get(c.order_id, []), track, suppressed, recent)
+                past = history.get(c.order_id, [])
+                if variants:
+                    assignment = self._assignment(c, past, base, suppressed)
+                    if assignment is not None:
+                        entered.append(assignment)
+                decision = self._decide(c, past, track, suppressed, recent)
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
-                    due.append(Due(order, decision, track))
-                    if c.customer_id:
+                    due.append(Due(order, decision, track, variants.get(decision.step)))
+                    if c.customer_id and not self._held_out(c, flow, decision.step):
                         sent = (c.order_id, flow, decision.step, decision.episode, self.now)
                         recent.setdefault(c.customer_id, []).append(sent)
                         if self.dry_run:  # a real run finds its sends stored by the next page
@@ -518,6 +601,7 @@ class Sweep:
         )
         if not self.dry_run:
             self.app.deliveries.record_skips(skipped, self.now)
+            self.app.experiments.record_assignments(entered, self.now)
         if due:
             if self.dry_run:
                 self._dry_run(due)
@@ -531,6 +615,7 @@ class Sweep:
         # An hour of overlap catches orders committed late; the table's key stops double counts.
         since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
         window = self.config.attribution_window
+        rules = self.config.attribution_rules
         for page in self.app.reader.completed_orders(
             completed_from=since,
             completed_to=self.now,
@@ -542,10 +627,12 @@ class Sweep:
             )
             by_customer = {}
             if window is not None:
+                # A click can come up to the token's lifetime after the reminder was sent.
+                lookback = window + (self.config.token_ttl if "click" in rules else timedelta())
                 by_customer = self.app.deliveries.sent_to_customers(
-                    (o.customer_id for o in orders if o.customer_id), since - window
+                    (o.customer_id for o in orders if o.customer_id), since - lookback
                 )
-            found = attribute(orders, by_id, by_customer, window=window)
+            found = attribute(orders, by_id, by_customer, window=window, rules=rules)
             # The overlap finds some orders again: only the new ones count, in orders and yen.
             known = self.app.recoveries.recoveries_for_orders(r.order_id for r in found)
             new = [r for r in found if r.order_id not in known]
@@ -631,6 +718,9 @@ class Sweep:
     def _dry_run(self, due: list[Due]) -> None:
         items = self.app.reader.order_items([d.order.raw_order_id for d in due])
         for item in due:
+            if self._held_out(item.order.candidate, item.track.rules.flow, item.decision.step):
+                self.summary.held_out += 1
+                continue
             self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
@@ -687,6 +777,7 @@ class Sweep:
                 abandoned_at=c.abandoned_at,
                 episode_started_at=d.episode_started_at,
                 due_at=d.due_at,
+                variant=item.variant.name if item.variant is not None else None,
             )
             requests[req.key] = (req, item)
         claimed = self.app.deliveries.claim(
@@ -713,7 +804,8 @@ class Sweep:
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, requests[cl.key][1]) for cl in claimed]
         purchases = self.app.reader.purchases([i.order.candidate.customer_id for _, i in owned])
-        release, sendable, bought_skips = [], [], []
+        release, sendable, bought_skips, held = [], [], [], []
+        flows_held: dict[int, str] = {}
         for cl, item in owned:
             c, d = item.order.candidate, item.decision
             bought = purchases.get(c.customer_id or "")
@@ -730,10 +822,17 @@ class Sweep:
                         c.abandoned_at,
                     )
                 )
+            elif level := self._held_out(c, item.track.rules.flow, d.step):
+                # Sendable by every rule: recorded as the reminder the shopper would have had.
+                held.append(Outcome(cl.id, DeliveryStatus.HELD_OUT, f"holdout: {level}"))
+                flows_held[cl.id] = item.track.rules.flow
             else:
                 sendable.append((cl, item))
         self.app.deliveries.release(release)
         self.app.deliveries.record_skips(bought_skips, self.now)
+        self.app.deliveries.record(held, self.now)
+        for o in held:
+            self.summary.count_outcome(flows_held[o.delivery_id], o)
 
         items = self.app.reader.order_items(
             list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))

@@ -40,6 +40,7 @@ from cartnudge.operator.report import (
     rate_text,
     sparkline,
 )
+from cartnudge.recovery import resolve_token
 from cartnudge.state.schema import deliveries, recoveries, skips
 from cartnudge.sweep import Sweep
 from tests.conftest import base_config, write_config
@@ -171,7 +172,8 @@ def test_build_report_counts_the_shop_rows_per_flow_and_local_day() -> None:
         (1, 1000),
     ]
     assert [f.abandoned for _, f in input_.series] == [1, 0]
-    assert confirm.totals.recovery_rate is None and confirm.totals.clicks is None
+    assert confirm.totals.recovery_rate is None and confirm.totals.click_rate is None
+    assert confirm.totals.clicks == 0
 
 
 def test_build_report_takes_each_level_of_the_grouped_rows_as_it_is() -> None:
@@ -374,19 +376,26 @@ def history(shop: ShopBuilder, tmp_path: Path) -> History:
     app = App(load_config(config_path))
     try:
         first = _sweep(app, t1)  # sends early and first_day
+        first_token = _token_for(first, shop, o["first_day"])
+        resolve_token(app, first_token, now=utc(11, 20, 12, 30))  # two clicks
+        resolve_token(app, first_token, now=utc(11, 20, 12, 45))
+        resolve_token(app, first_token, now=utc(11, 20, 12, 50), record_click=False)  # a check
         shop.complete_purchase(
             shop.customer_of(o["first_day"]),
             utc(11, 20, 13),
             amount=5000,
-            recovery_token=_token_for(first, shop, o["first_day"]),
+            recovery_token=first_token,
         )
         _sweep(app, t1b)  # attributes first_day; skips it as purchased (after its reminder)
         second = _sweep(app, t2)  # sends boundary and recovered; skips three
+        recovered_token = _token_for(second, shop, o["recovered"])
+        resolve_token(app, recovered_token, now=utc(11, 22, 12, 10))  # clicked, bought
+        resolve_token(app, _token_for(second, shop, o["boundary"]), now=utc(11, 22, 12, 20))
         shop.complete_purchase(
             shop.customer_of(o["recovered"]),
             utc(11, 22, 12, 30),
             amount=AMOUNT,
-            recovery_token=_token_for(second, shop, o["recovered"]),
+            recovery_token=recovered_token,
         )
         _sweep(app, t3)  # attributes recovered
     finally:
@@ -467,8 +476,14 @@ def test_every_figure_of_the_confirm_flow_equals_its_rows(history: History) -> N
         reminded=4,
         recovered=2,
         revenue=5000 + AMOUNT,
+        clicks=4,  # first_day twice (a third look was not recorded), recovered, boundary
+        clicked=3,
+        clicked_recovered=2,  # first_day and recovered; boundary clicked and did not buy
+        recovered_url=2,
     )
     assert confirm.totals.recovery_rate == Fraction(2, 4)
+    assert confirm.totals.click_rate == Fraction(3, 4)
+    assert confirm.totals.click_to_purchase_rate == Fraction(2, 3)
     assert {r: n for r, n in confirm.skipped_by_reason.items() if n} == {
         "no_consent": 1,  # late_evening
         "fraud_result": 1,  # fraud
@@ -489,6 +504,10 @@ def test_every_figure_of_the_confirm_flow_equals_its_rows(history: History) -> N
                 reminded=4,
                 recovered=2,
                 revenue=5000 + AMOUNT,
+                clicks=4,
+                clicked=3,
+                clicked_recovered=2,
+                recovered_url=2,
             ),
         ),
         Variant(1, "email", 140003, Figures(targeted=1, sent=1, reminded=1)),
@@ -508,11 +527,15 @@ def test_the_input_flow_and_a_bulk_mailing_are_reported_separately(history: Hist
         reminded=2,
         recovered=1,
         revenue=3000,
+        recovered_url=1,
     )
     assert {r: n for r, n in input_.skipped_by_reason.items() if n} == {"no_consent": 1}
     assert input_.variants == (
         Variant(
-            0, "email", 140002, Figures(targeted=1, sent=1, reminded=1, recovered=1, revenue=3000)
+            0,
+            "email",
+            140002,
+            Figures(targeted=1, sent=1, reminded=1, recovered=1, revenue=3000, recovered_url=1),
         ),
         Variant(0, "sms", 140002, Figures(targeted=1, sent=1, reminded=1)),
     )
@@ -541,16 +564,39 @@ def test_the_day_series_follows_tokyo_days_and_adds_up_to_the_totals(history: Hi
             reminded=2,
             recovered=1,
             revenue=5000,
+            clicks=2,
+            clicked=1,
+            clicked_recovered=1,
+            recovered_url=1,
         ),
         Figures(4, 4 * AMOUNT, targeted=2, skipped=2, failed=1, retry=1),
         Figures(
-            5, 5 * AMOUNT, targeted=2, skipped=2, sent=2, reminded=2, recovered=1, revenue=AMOUNT
+            5,
+            5 * AMOUNT,
+            targeted=2,
+            skipped=2,
+            sent=2,
+            reminded=2,
+            recovered=1,
+            revenue=AMOUNT,
+            clicks=2,
+            clicked=2,
+            clicked_recovered=1,
+            recovered_url=1,
         ),
     ]
     assert [f for _, f in input_.series] == [
         Figures(1, AMOUNT, targeted=1, skipped=0, sent=1, reminded=1),
         Figures(
-            2, 2 * AMOUNT, targeted=1, skipped=1, sent=1, reminded=1, recovered=1, revenue=3000
+            2,
+            2 * AMOUNT,
+            targeted=1,
+            skipped=1,
+            sent=1,
+            reminded=1,
+            recovered=1,
+            revenue=3000,
+            recovered_url=1,
         ),
         Figures(0, 0, skipped=0),
     ]
@@ -558,7 +604,16 @@ def test_the_day_series_follows_tokyo_days_and_adds_up_to_the_totals(history: Hi
     for flow in (confirm, input_):
         summed = {
             name: sum(getattr(f, name) for _, f in flow.series)
-            for name in ("abandoned", "targeted", "skipped", "sent", "reminded", "revenue")
+            for name in (
+                "abandoned",
+                "targeted",
+                "skipped",
+                "sent",
+                "reminded",
+                "revenue",
+                "clicks",
+                "clicked",
+            )
         }
         assert summed == {name: getattr(flow.totals, name) for name in summed}
 
@@ -651,8 +706,14 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "recovered": 2,
         "recovery_rate": 0.5,
         "recovered_revenue": 5000 + AMOUNT,
-        "clicks": None,
+        "recovered_by": {"url": 2, "click": 0, "window": 0},
+        "clicks": 4,
+        "clicked": 3,
+        "click_rate": 0.75,
+        "clicked_recovered": 2,
+        "click_to_purchase_rate": 0.6667,
     }
+    assert data["definitions"]["click_rate"] == "clicked ÷ reminded orders"
     assert confirm["by_variant"][1] == {
         "step": 1,
         "channel": "email",
@@ -667,7 +728,12 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "recovered": 0,
         "recovery_rate": 0.0,
         "recovered_revenue": 0,
-        "clicks": None,
+        "recovered_by": {"url": 0, "click": 0, "window": 0},
+        "clicks": 0,
+        "clicked": 0,
+        "click_rate": 0.0,
+        "clicked_recovered": 0,
+        "click_to_purchase_rate": None,
     }
     assert [
         (p["bucket"], p["abandoned"], p["sent"], p["recovered"]) for p in confirm["series"]
@@ -707,6 +773,8 @@ def test_csv_output_is_one_flat_row_per_total_variant_and_day(history: History) 
     ]
     total = rows[0]
     rate = "recovery_rate (recovered ÷ reminded orders)"
+    click_rate = "click_rate (clicked ÷ reminded orders)"
+    click_to_purchase = "click_to_purchase_rate (clicked_recovered ÷ clicked orders)"
     assert {
         k: total[k]
         for k in (
@@ -723,7 +791,13 @@ def test_csv_output_is_one_flat_row_per_total_variant_and_day(history: History) 
             "recovered",
             rate,
             "recovered_revenue",
-            "clicks (not tracked)",
+            "recovered_by:url",
+            "recovered_by:click",
+            "clicks",
+            "clicked",
+            click_rate,
+            "clicked_recovered",
+            click_to_purchase,
         )
     } == {
         "abandoned": "12",
@@ -739,7 +813,13 @@ def test_csv_output_is_one_flat_row_per_total_variant_and_day(history: History) 
         "recovered": "2",
         rate: "50.0%",
         "recovered_revenue": str(5000 + AMOUNT),
-        "clicks (not tracked)": "n/a",
+        "recovered_by:url": "2",
+        "recovered_by:click": "0",
+        "clicks": "4",
+        "clicked": "3",
+        click_rate: "75.0%",
+        "clicked_recovered": "2",
+        click_to_purchase: "66.7%",
     }
     assert (rows[1]["abandoned"], rows[1]["skipped"]) == ("", "")  # not applicable to a step
 
@@ -760,7 +840,13 @@ def test_the_table_shows_the_figures_the_denominator_and_a_sparkline(history: Hi
     assert value("in doubt", "confirm flow") == "1"
     assert value("recovery rate (recovered ÷ reminded orders)", "confirm flow") == "50.0%"
     assert value("recovered revenue", "confirm flow") == f"¥{5000 + AMOUNT:,}"
-    assert value("clicks", "confirm flow") == "n/a (not tracked)"
+    assert value("clicks", "confirm flow") == "4"
+    assert value("  recovered by url", "confirm flow") == "2"
+    assert value("click rate (clicked ÷ reminded orders)", "confirm flow") == "75.0%"
+    assert (
+        value("click-to-purchase rate (clicked and recovered ÷ clicked orders)", "confirm flow")
+        == "66.7%"
+    )
     assert value("abandoned orders", "input flow") == "3"
     assert value("abandoned orders", "bulk:november flow") == "n/a"
     trend = [line.split() for line in lines if line.startswith("  abandoned ")]
@@ -832,9 +918,13 @@ def test_the_html_page_is_self_contained_with_the_figures_and_an_svg_chart(
         "in progress": "0",
         "reminded orders (at least one sent)": "4",
         "recovered orders": "2",
+        "recovered by url": "2",
         "recovery rate (recovered ÷ reminded orders)": "50.0%",
         "recovered revenue": f"¥{5000 + AMOUNT:,}",
-        "clicks": "n/a (not tracked)",
+        "clicks": "4",
+        "clicked orders": "3",
+        "click rate (clicked ÷ reminded orders)": "75.0%",
+        "click-to-purchase rate (clicked and recovered ÷ clicked orders)": "66.7%",
     }
     assert variants[2][:10] == ["1", "email", "140003", "1", "1", "0", "0", "0", "1", "0"]
     # no --by: the page's series is by day, the period being three days

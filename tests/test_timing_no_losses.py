@@ -21,6 +21,8 @@ from sqlalchemy import select
 from cartnudge.app import App
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
+from cartnudge.core.persons import person_key
+from cartnudge.core.stats import assign
 from cartnudge.demo.schema import customers, order_items, orders
 from cartnudge.state.schema import deliveries
 from cartnudge.sweep import Sweep
@@ -150,29 +152,57 @@ def add_carts(shop: ShopBuilder, times: list[datetime]) -> dict[str, datetime]:
     return {str(i): t for i, t in zip(ids, times, strict=True)}
 
 
-def expected_sweep(abandoned_at: datetime, schedule: list[tuple[datetime, timedelta]]) -> int:
-    """Index of the sweep that must remind this cart; -1 when none may."""
+def expected_sweep(
+    abandoned_at: datetime, schedule: list[tuple[datetime, timedelta]], extra: timedelta = 0 * H
+) -> int:
+    """Index of the sweep that must remind this cart (its delay longer by ``extra``: an A/B
+    variant's later delay); -1 when none may."""
     for i, (t, delay) in enumerate(schedule):
-        if abandoned_at + delay <= t < abandoned_at + CART_TTL:
+        if abandoned_at + delay + extra <= t < abandoned_at + CART_TTL:
             return i
     return -1
 
 
-def configure(config_data: dict, tmp_path: Path, delay: timedelta, i: int) -> App:
+def configure(
+    config_data: dict, tmp_path: Path, delay: timedelta, i: int, holdout: str | None = None
+) -> App:
     data = dict(config_data)
     data["shop"] = {**config_data["shop"], "cart_ttl": CART_TTL_MINUTES}
     data["flows"] = {"confirm": {**config_data["flows"]["confirm"], "delay": f"{delay // H}h"}}
+    if holdout == "variant":  # an A/B test: B waits two hours more than the delay in force
+        confirm = data["flows"]["confirm"]
+        del confirm["delay"]
+        confirm["steps"] = [
+            {
+                "delay": f"{delay // H}h",
+                "experiment": "timing",
+                "variants": [{"name": "A"}, {"name": "B", "delay": f"{delay // H + 2}h"}],
+            }
+        ]
+    elif holdout:
+        data["flows"]["confirm"]["holdout"] = holdout
     data["sweep"] = {"chunk_size": 40, "send_batch": 10}
     return App(load_config(write_config(tmp_path, data, name=f"config-{i}.yaml")))
 
 
+@pytest.mark.parametrize("holdout", [None, "30%", "variant"])
 @pytest.mark.parametrize("scenario", sorted(SCHEDULES))
 def test_every_cart_due_before_expiry_is_reminded_exactly_once(
-    scenario: str, shop: ShopBuilder, config_data: dict, tmp_path: Path
+    scenario: str, holdout: str | None, shop: ShopBuilder, config_data: dict, tmp_path: Path
 ) -> None:
+    """With a holdout, a held-out shopper's would-be reminder is recorded exactly when the
+    reminder would have gone (never twice, never lost, never after expiry) and nothing is
+    sent to them."""
     schedule = SCHEDULES[scenario]
     abandoned_at = add_carts(shop, cart_times(schedule))
-    expected = {o: expected_sweep(a, schedule) for o, a in abandoned_at.items()}
+    extra = dict.fromkeys(abandoned_at, 0 * H)
+    if holdout == "variant":
+        for o in abandoned_at:
+            person = person_key("email", f"customer{o}@example.jp", o)
+            if assign(person, "ab:confirm:timing", [("A", 1.0), ("B", 1.0)]) == "B":
+                extra[o] = 2 * H
+        assert 0 < sum(1 for e in extra.values() if e) < len(extra)
+    expected = {o: expected_sweep(a, schedule, extra[o]) for o, a in abandoned_at.items()}
     # The scenario is worth running: most carts are reminded, some cannot be (expired before
     # any sweep found them due, or never due), and most sweeps have work.
     reminded = {o for o, i in expected.items() if i >= 0}
@@ -181,7 +211,7 @@ def test_every_cart_due_before_expiry_is_reminded_exactly_once(
 
     sent_at: dict[str, list[int]] = defaultdict(list)
     for i, (now, delay) in enumerate(schedule):
-        app = configure(config_data, tmp_path, delay, i)
+        app = configure(config_data, tmp_path, delay, i, holdout)
         channel = MemoryChannel()
         try:
             summary = Sweep(app, channel, now=now).run()
@@ -194,19 +224,29 @@ def test_every_cart_due_before_expiry_is_reminded_exactly_once(
             assert match, envelope.message_id
             sent_at[match.group(1)].append(i)
 
+    with shop.engine.connect() as conn:
+        found = conn.execute(
+            select(deliveries.c.order_id, deliveries.c.status, deliveries.c.sent_at)
+        ).all()
+    sweep_at = {now: i for i, (now, _delay) in enumerate(schedule)}
+    held = {o: [sweep_at[t]] for o, status, t in found if status == "held_out"}
+    assert bool(held) == (holdout == "30%")
+    assert set(held).isdisjoint(sent_at)  # a held-out shopper is sent nothing
+    sent_at.update(held)
+
     # Nobody twice; nobody expired; nobody lost: each reminded at the first sweep it could be.
     assert {o: s for o, s in sent_at.items() if len(s) > 1} == {}
     for order, sweeps in sent_at.items():
         now, delay = schedule[sweeps[0]]
         assert abandoned_at[order] + CART_TTL > now, f"order {order}: reminded after expiry"
-        assert abandoned_at[order] + delay <= now, f"order {order}: reminded before due"
+        assert abandoned_at[order] + delay + extra[order] <= now, f"order {order}: before due"
     actual = {o: sent_at[o][0] if o in sent_at else -1 for o in abandoned_at}
     wrong = {
         o: (abandoned_at[o], expected[o], actual[o]) for o in actual if actual[o] != expected[o]
     }
     assert wrong == {}
 
-    # The state agrees: one delivery row per reminded cart, sent; none for the others.
-    with shop.engine.connect() as conn:
-        found = conn.execute(select(deliveries.c.order_id, deliveries.c.status)).all()
-    assert sorted(found) == sorted((o, "sent") for o in reminded)
+    # The state agrees: one delivery row per reminded cart, sent (or held out); none for others.
+    assert sorted((o, status) for o, status, _ in found) == sorted(
+        (o, "held_out" if o in held else "sent") for o in reminded
+    )

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import click
 
-from cartnudge.cli import bulk, optout, report, search, setup, sweep, templates
+from cartnudge.cli import (
+    bulk,
+    experiments,
+    optout,
+    report,
+    search,
+    serve,
+    setup,
+    sweep,
+    templates,
+)
 from cartnudge.cli.common import CONFIG_META
 from cartnudge.logs import setup_logging
 
@@ -60,6 +70,8 @@ for command in (
     optout.suppressions,
     search.search,
     report.report,
+    serve.serve,
+    experiments.experiments,
     bulk.send_bulk,
 ):
     main.add_command(command)

@@ -37,23 +37,37 @@ def token() -> None:
     show_default=True,
     help="The kind of token expected: a token of the other kind is refused (exit 7).",
 )
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Do not count this as a click on the reminder (for the shop's own checks).",
+)
 @handle_errors
-def token_verify(config_path: str, token_text: str, now_text: str | None, kind: str) -> None:
+def token_verify(
+    config_path: str, token_text: str, now_text: str | None, kind: str, no_record: bool
+) -> None:
     """Print a token as JSON (recovery: order, customer, flow, items to restore, expiry;
     opt-out with --kind unsubscribe: the address), or refuse it with exit code 7 if tampered,
-    expired, malformed or of the other kind.
+    expired, malformed or of the other kind. A recovery token counts as a click on its
+    reminder unless --no-record is given.
 
-    \b
+    
     Examples:
-      cartnudge token verify eyJkIjo0Mi...Q.sig
+      cartnudge token verify eyJkIjo0Mi...Q.sig               # the restore page: a click
+      cartnudge token verify --no-record eyJkIjo0Mi...Q.sig   # a check: no click
       cartnudge token verify --kind unsubscribe eyJkIjo0Mi...Q.sig
     """
     from cartnudge.recovery import resolve_token
 
     app = load_app(config_path)
     try:
-        now = parse_now(now_text, app.config.tz)
-        result = resolve_token(app, token_text, now=now, kind=kind)
+        result = resolve_token(
+            app,
+            token_text,
+            now=parse_now(now_text, app.config.tz),
+            kind=kind,
+            record_click=not no_record,
+        )
     finally:
         app.dispose()
     click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))

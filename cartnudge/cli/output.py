@@ -36,6 +36,8 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
             ("claimed by another sweep", summary.claimed_elsewhere),
             ("in doubt (a sweep died while sending)", summary.in_doubt_found),
         ]
+    if summary.held_out:
+        rows.append(("held out (holdout: recorded, not sent)", summary.held_out))
     rows.append(("waiting (not yet due)", summary.waiting))
     for reason, count in sorted(summary.deferred.items()):
         rows.append((f"  of which deferred: {reason}", count))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +17,8 @@ from rich.text import Text
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
 from cartnudge.cli.tabular import write_rows
 from cartnudge.files import write_file
+from cartnudge.operator.experiments import ARM_HEADERS, ExperimentReport, arm_rows, state_text
+from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
     BY_CHOICES,
     CSV_HEADERS,
@@ -32,6 +35,7 @@ from cartnudge.operator.report import (
     figure_cells,
     figure_headers,
     flow_figures,
+    rate_text,
     report_to_dict,
     sparkline,
     yen,
@@ -45,7 +49,7 @@ def _right(table: Table, *names: str) -> None:
         table.add_column(name, justify="right")
 
 
-FIGURE_COLUMNS = figure_headers("rate")
+FIGURE_COLUMNS = (*figure_headers("rate"), "clicked", "click rate", "click→purchase")
 
 
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
@@ -102,6 +106,49 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
         console.print(Text("\n".join(lines) + "\n"))
 
 
+def _print_lift(console: Console, lift: Lift, by: str | None) -> None:
+    console.print(Text(lift_title(lift), style="bold"))
+    table = Table(header_style="bold")
+    table.add_column("holdout figure")
+    table.add_column("value")
+    for label, value in lift_figures(lift):
+        table.add_row(label, value)
+    console.print(table)
+    if by and lift.series:
+        series = Table(header_style="bold")
+        series.add_column(by)
+        _right(series, "reminded", "rate", "holdout", "rate ")
+        for point in lift.series:
+            r, h = point.reminded, point.holdout
+            series.add_row(
+                point.bucket.label,
+                f"{r.persons:,}",
+                rate_text(None if not r.persons else Fraction(r.recovered, r.persons)),
+                f"{h.persons:,}",
+                rate_text(None if not h.persons else Fraction(h.recovered, h.persons)),
+            )
+        console.print(series)
+    console.print()
+
+
+def _print_experiment(console: Console, r: ExperimentReport) -> None:
+    e = r.experiment
+    console.print(
+        Text(
+            f"A/B test {e.name}: {e.flow} flow, step {e.step}: {state_text(r)} "
+            "(all shoppers since it started)",
+            style="bold",
+        )
+    )
+    table = Table(header_style="bold")
+    for header in ARM_HEADERS:
+        table.add_column(header, justify="left" if header == "variant" else "right")
+    for row in arm_rows(r):
+        table.add_row(*row)
+    console.print(table)
+    console.print()
+
+
 def print_report(report: Report, out: TextIO) -> None:
     """The report for people: per flow a figures table, the variants and the series with a
     sparkline of each figure, then what the figures count."""
@@ -116,11 +163,16 @@ def print_report(report: Report, out: TextIO) -> None:
     )
     for fr in report.flows:
         _print_flow(console, fr, p.by)
+    for lift in report.holdouts:
+        _print_lift(console, lift, p.by)
+    for test in report.experiments:
+        _print_experiment(console, test)
     console.print(
         Text(
             f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"
             f"skipped: {DEFINITIONS['skipped']}.\n"
-            f"clicks: {DEFINITIONS['clicks']}.\n"
+            f"clicks: {DEFINITIONS['clicks']}; click rate: {DEFINITIONS['click_rate']}; "
+            f"click→purchase: {DEFINITIONS['click_to_purchase_rate']}.\n"
             "sent, failed, in doubt and retry count messages; the other figures count orders."
         )
     )

@@ -1,9 +1,13 @@
 """Which completed orders were recovered by a reminder: pure, like the rules.
 
 ``url`` attribution (the source platform's meaning): the order carries the recovery token of one
-of our deliveries that went out before it was completed. ``window`` attribution (optional): the
-same customer completed an order within the attribution window after a reminder. Each completed
-order is attributed at most once (the state table's key enforces it too).
+of our deliveries that went out before it was completed. ``click`` attribution (optional): the
+same customer completed an order within the attribution window after clicking one of their
+reminders (a click is the shop resolving the reminder's recovery token). ``window`` attribution
+(optional, the loosest): the same customer completed an order within the attribution window
+after a reminder was sent. The rules are tried strictest first (url, click, window) and the
+first that matches names the recovery. Each completed order is attributed at most once (the
+state table's key enforces it too).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 URL = "url"
+CLICK = "click"
 WINDOW = "window"
+RULES = (URL, CLICK, WINDOW)  # strictest first
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,16 @@ class SentDelivery:
     flow: str
     customer_id: str | None
     sent_at: datetime
+    first_click_at: datetime | None = None
+    last_click_at: datetime | None = None
+
+    def click_before(self, moment: datetime) -> datetime | None:
+        """The latest known click at or before ``moment`` (only the first and the last click
+        are stored, so a click between them is not seen: the rule can only under-count)."""
+        for click in (self.last_click_at, self.first_click_at):
+            if click is not None and click <= moment:
+                return click
+        return None
 
 
 @dataclass(frozen=True)
@@ -65,22 +81,34 @@ def attribute(
     by_customer: Mapping[str, Sequence[SentDelivery]],
     *,
     window: timedelta | None,
+    rules: Sequence[str] | None = None,
 ) -> list[Recovery]:
     """Recoveries among ``orders``. ``by_id``: deliveries named by tokens; ``by_customer``: the
-    customers' sent deliveries (only needed with a ``window``)."""
+    customers' sent deliveries (only needed for click and window). ``rules``: the rules in
+    force (a subset of RULES; default url, plus window when a ``window`` is given), tried
+    strictest first; click and window need ``window``."""
+    if rules is None:
+        rules = (URL, WINDOW) if window is not None else (URL,)
     out: list[Recovery] = []
     for order in orders:
         delivery = by_id.get(order.token_delivery_id) if order.token_delivery_id else None
-        if delivery is not None and delivery.sent_at <= order.completed_at:
+        if URL in rules and delivery is not None and delivery.sent_at <= order.completed_at:
             out.append(_recovery(order, delivery, URL))
             continue
         if window is None or order.customer_id is None:
             continue
-        earlier = [
-            d
-            for d in by_customer.get(order.customer_id, ())
-            if d.sent_at <= order.completed_at <= d.sent_at + window
-        ]
-        if earlier:
-            out.append(_recovery(order, max(earlier, key=lambda d: d.sent_at), WINDOW))
+        mine = by_customer.get(order.customer_id, ())
+        if CLICK in rules:
+            clicked = []
+            for d in mine:
+                click = d.click_before(order.completed_at)
+                if click is not None and order.completed_at <= click + window:
+                    clicked.append((click, d.id, d))
+            if clicked:
+                out.append(_recovery(order, max(clicked, key=lambda c: c[:2])[2], CLICK))
+                continue
+        if WINDOW in rules:
+            earlier = [d for d in mine if d.sent_at <= order.completed_at <= d.sent_at + window]
+            if earlier:
+                out.append(_recovery(order, max(earlier, key=lambda d: d.sent_at), WINDOW))
     return out

@@ -52,11 +52,20 @@ class DeliveryStatus(StrEnum):
     RETRY = "retry"  # temporary failure: the next sweep may claim it again
     FAILED = "failed"  # permanent failure (server's answer recorded)
     IN_DOUBT = "in_doubt"  # a sweep died while sending: never re-sent automatically
+    # In the holdout (SPEC 2.9): due and sendable by every rule, deliberately not sent; the
+    # row records when and by which step the shopper would have been reminded.
+    HELD_OUT = "held_out"
 
 
 # Statuses after which a step counts as delivered for its episode: never send it again.
 DONE_STATUSES = frozenset(
-    {DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.IN_DOUBT}
+    {
+        DeliveryStatus.SENDING,
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.IN_DOUBT,
+        DeliveryStatus.HELD_OUT,
+    }
 )
 # Statuses that count as "a reminder went out" for the resend rule (SPEC 2.4).
 REMINDED_STATUSES = frozenset(

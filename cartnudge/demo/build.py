@@ -38,7 +38,13 @@ flows:
     enabled: true
     target: all
     template: 140001
-    delay: 3h
+    holdout: 10%        # one shopper in ten gets no reminder: the report measures the lift
+    steps:
+      - delay: 3h
+        experiment: timing   # an A/B test of the delay: 3 hours against 1 hour
+        variants:
+          - {{name: 3h}}
+          - {{name: 1h, delay: 1h}}
   input:                # LP forms left after typing phone and e-mail (入力画面離脱)
     enabled: true
     template: 140002

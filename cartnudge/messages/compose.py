@@ -50,12 +50,12 @@ def links_for(
         kind=UNSUBSCRIBE,
         expires_at=now + UNSUBSCRIBE_TOKEN_TTL,
     )
-    r = config.settings.recovery
-    pattern = r.lp_url if c.storefront is Storefront.LP else r.shop_url
+    shop_url, lp_url, unsubscribe_url = config.link_patterns()
+    pattern = lp_url if c.storefront is Storefront.LP else shop_url
     sender = config.settings.sender.email
     return Links(
         recovery_url=pattern.format(token=recovery, lp_id=order.lp_id or "", order_id=c.order_id),
-        unsubscribe_url=r.unsubscribe_url.format(token=unsubscribe),
+        unsubscribe_url=unsubscribe_url.format(token=unsubscribe),
         unsubscribe_mailto=f"mailto:{sender}?subject={quote('unsubscribe ' + unsubscribe)}",
     )
 

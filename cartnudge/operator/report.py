@@ -24,15 +24,25 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cartnudge.core.rules import SkipReason
+from cartnudge.operator.lift import (
+    LIFT_CSV_COLUMNS,
+    Lift,
+    collect_lift,
+    lift_csv_row,
+    lift_to_dict,
+)
 
 if TYPE_CHECKING:
     from cartnudge.app import App
+    from cartnudge.operator.experiments import ExperimentReport
 
 BY_CHOICES = ("day", "week", "month")
 CORE_FLOWS = ("confirm", "input")  # always reported, as the source platform's two screens
 PAGE = 1000
-NOT_TRACKED = "n/a (not tracked)"
 RATE_LABEL = "recovery rate (recovered ÷ reminded orders)"
+CLICK_RATE_LABEL = "click rate (clicked ÷ reminded orders)"
+CLICK_TO_PURCHASE_LABEL = "click-to-purchase rate (clicked and recovered ÷ clicked orders)"
+ATTRIBUTION_RULES = ("url", "click", "window")  # strictest first: the order they are tried in
 # Every reason a sweep records (cartnudge.sweep.UNRECORDED_SKIPS are not skips in this sense).
 SKIP_REASONS = tuple(
     r.value for r in SkipReason if r not in (SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED)
@@ -44,7 +54,8 @@ DEFINITIONS = {
     "abandoned": "orders in abandoned state abandoned in the period (the shop's rows): "
     "abandoned_step 'input' in the input flow, any other step in confirm; "
     "not applicable to bulk mailings",
-    "targeted": "distinct orders with a delivery in the flow (any status)",
+    "targeted": "distinct orders with a delivery in the flow (any status; a holdout "
+    "shopper's would-be reminder is counted in the holdout section only)",
     "skipped": "distinct orders with a recorded skip reason and no delivery in the flow "
     "(never reminded); an order can have several reasons",
     "sent": "messages sent (delivery rows with status sent)",
@@ -54,12 +65,27 @@ DEFINITIONS = {
     "in_progress": "messages claimed or being sent by a running sweep",
     "reminded": "distinct orders with at least one sent message",
     "recovered": "distinct abandoned orders bought back through a reminder (attributed "
-    "purchases, url or window attribution)",
+    "purchases, url, click or window attribution)",
+    "recovered_by": "recovered orders by the rule that attributed them: url (the purchase "
+    "carried the reminder's token), click (bought within the attribution window after "
+    "clicking the reminder), window (bought within the window after the reminder was sent)",
     "recovery_rate": "recovered ÷ reminded orders",
     "recovered_revenue": "yen, total of the attributed purchases",
-    "clicks": "not tracked yet (n/a)",
+    "clicks": "clicks on the reminders' recovery links (each resolution of a recovery token "
+    "by the shop's restore page or GET /r/<token>; opens are not tracked)",
+    "clicked": "distinct orders with at least one click on a reminder",
+    "click_rate": "clicked ÷ reminded orders",
+    "click_to_purchase_rate": "recovered orders whose attributed reminder was clicked ÷ "
+    "clicked orders",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
+    "holdouts": "per flow and step with a holdout: persons reminded vs persons held out "
+    "(recorded when they would have been reminded); in both groups a person recovered when "
+    "they completed any order within recovery.attribution_window after that (would-be) "
+    "reminder; lift = difference of the two rates with its confidence interval (Newcombe), "
+    "incremental orders and revenue = lift x reminded persons, p-value of the two-proportion "
+    "z-test; 'not enough data yet' until both groups reach the sample needed for "
+    "measure.min_effect",
 }
 
 
@@ -193,6 +219,8 @@ class DeliveryGroup(_Group):
     in_doubt: int = 0
     retry: int = 0
     in_progress: int = 0
+    clicks: int = 0  # clicks on the group's deliveries
+    clicked: int = 0  # distinct orders with a clicked delivery
 
 
 @dataclass(frozen=True)
@@ -200,6 +228,10 @@ class RecoveryGroup(_Group):
     """Recoveries of one group (the level of the delivery each was attributed to)."""
 
     revenue: int = 0
+    clicked: int = 0  # distinct abandoned orders whose attributed delivery was clicked
+    url: int = 0  # distinct abandoned orders per attribution rule
+    click: int = 0
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,6 +266,12 @@ class Figures:
     reminded: int = 0
     recovered: int = 0
     revenue: int = 0
+    clicks: int = 0
+    clicked: int = 0
+    clicked_recovered: int = 0
+    recovered_url: int = 0
+    recovered_click: int = 0
+    recovered_window: int = 0
 
     @property
     def recovery_rate(self) -> Fraction | None:
@@ -241,9 +279,23 @@ class Figures:
         return Fraction(self.recovered, self.reminded) if self.reminded else None
 
     @property
-    def clicks(self) -> None:
-        """Not tracked yet: always None, shown as "n/a (not tracked)", never as 0."""
-        return None
+    def click_rate(self) -> Fraction | None:
+        """clicked ÷ reminded orders; None when no order was reminded."""
+        return Fraction(self.clicked, self.reminded) if self.reminded else None
+
+    @property
+    def click_to_purchase_rate(self) -> Fraction | None:
+        """Recovered orders whose attributed reminder was clicked ÷ clicked orders; None when
+        nothing was clicked."""
+        return Fraction(self.clicked_recovered, self.clicked) if self.clicked else None
+
+    def recovered_by(self) -> dict[str, int]:
+        """Recovered orders per attribution rule (url, click, window)."""
+        return {
+            "url": self.recovered_url,
+            "click": self.recovered_click,
+            "window": self.recovered_window,
+        }
 
 
 @dataclass(frozen=True)
@@ -267,6 +319,8 @@ class FlowReport:
 class Report:
     period: Period
     flows: tuple[FlowReport, ...] = field(default_factory=tuple)
+    holdouts: tuple[Lift, ...] = ()  # reminded vs holdout per flow and step (SPEC 2.9)
+    experiments: tuple[ExperimentReport, ...] = ()  # A/B tests, since each started (SPEC 2.8)
 
     def flow(self, name: str) -> FlowReport:
         return next(f for f in self.flows if f.flow == name)
@@ -276,6 +330,7 @@ class Report:
             self,
             period=replace(self.period, by=None),
             flows=tuple(replace(f, series=()) for f in self.flows),
+            holdouts=tuple(replace(h, series=()) for h in self.holdouts),
         )
 
 
@@ -322,6 +377,12 @@ def _figures(
         reminded=d.reminded,
         recovered=r.orders,
         revenue=r.revenue,
+        clicks=d.clicks,
+        clicked=d.clicked,
+        clicked_recovered=r.clicked,
+        recovered_url=r.url,
+        recovered_click=r.click,
+        recovered_window=r.window,
     )
 
 
@@ -438,8 +499,15 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
         for level in skip_levels
         for row in app.report_queries.report_skips(start, end, level, bounds)
     ]
-    return build_report(
+    report = build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips
+    )
+    from cartnudge.operator.experiments import collect_experiments
+
+    return replace(
+        report,
+        holdouts=collect_lift(app, period, chunk_size=chunk_size),
+        experiments=tuple(collect_experiments(app, datetime.now(UTC).replace(tzinfo=None))),
     )
 
 
@@ -478,7 +546,8 @@ def figure_headers(rate_header: str) -> tuple[str, ...]:
 
 def figure_cells(f: Figures) -> list[str]:
     """One series or breakdown row's figures as text: targeted, sent, failed, in doubt, retry,
-    reminded, recovered, rate, revenue (the column order of both outputs)."""
+    reminded, recovered, rate, revenue, clicked, click rate, click-to-purchase rate (the column
+    order of both outputs)."""
     return [
         count_text(f.targeted),
         count_text(f.sent),
@@ -489,6 +558,9 @@ def figure_cells(f: Figures) -> list[str]:
         count_text(f.recovered),
         rate_text(f.recovery_rate),
         yen(f.revenue),
+        count_text(f.clicked),
+        rate_text(f.click_rate),
+        rate_text(f.click_to_purchase_rate),
     ]
 
 
@@ -510,9 +582,17 @@ def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
         ("in progress", count_text(t.in_progress)),
         ("reminded orders (at least one sent)", count_text(t.reminded)),
         ("recovered orders", count_text(t.recovered)),
+    ]
+    rows += [
+        (f"{indent}recovered by {rule}", count_text(n)) for rule, n in t.recovered_by().items() if n
+    ]
+    rows += [
         (RATE_LABEL, rate_text(t.recovery_rate)),
         ("recovered revenue", yen(t.revenue)),
-        ("clicks", NOT_TRACKED),
+        ("clicks", count_text(t.clicks)),
+        ("clicked orders", count_text(t.clicked)),
+        (CLICK_RATE_LABEL, rate_text(t.click_rate)),
+        (CLICK_TO_PURCHASE_LABEL, rate_text(t.click_to_purchase_rate)),
     ]
     return rows
 
@@ -550,14 +630,21 @@ def _figures_dict(f: Figures, *, totals: bool) -> dict[str, Any]:
         "recovered": f.recovered,
         "recovery_rate": rate_number(f.recovery_rate),
         "recovered_revenue": f.revenue,
-        "clicks": None,
+        "recovered_by": f.recovered_by(),
+        "clicks": f.clicks,
+        "clicked": f.clicked,
+        "click_rate": rate_number(f.click_rate),
+        "clicked_recovered": f.clicked_recovered,
+        "click_to_purchase_rate": rate_number(f.click_to_purchase_rate),
     }
     return out
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data (rates as numbers rounded to 4 places, null when nothing
-    was reminded; clicks null: not tracked)."""
+    from cartnudge.operator.experiments import experiment_to_dict
+
+    """The report as JSON-ready data (rates as numbers rounded to 4 places, null when there is
+    no denominator)."""
     p = report.period
     flows = []
     for fr in report.flows:
@@ -592,6 +679,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "definitions": dict(DEFINITIONS),
         "flows": flows,
+        "holdouts": [lift_to_dict(h) for h in report.holdouts],
+        "experiments": [experiment_to_dict(e) for e in report.experiments],
     }
 
 
@@ -616,12 +705,19 @@ _CSV_COLUMNS = (
     "recovered",
     "recovery_rate",
     "recovered_revenue",
+    *(f"recovered_by:{r}" for r in ATTRIBUTION_RULES),
     "clicks",
+    "clicked",
+    "click_rate",
+    "clicked_recovered",
+    "click_to_purchase_rate",
+    *LIFT_CSV_COLUMNS,
 )
-# CSV headers that carry their definition (the rate's denominator, the clicks' status).
+# CSV headers that carry their definition (the rates' denominators).
 CSV_HEADERS = {
     "recovery_rate": "recovery_rate (recovered ÷ reminded orders)",
-    "clicks": "clicks (not tracked)",
+    "click_rate": "click_rate (clicked ÷ reminded orders)",
+    "click_to_purchase_rate": "click_to_purchase_rate (clicked_recovered ÷ clicked orders)",
 }
 
 
@@ -639,7 +735,10 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
     def flat(f: Figures, *, totals: bool) -> dict[str, Any]:
         row = _figures_dict(f, totals=totals)
         row["recovery_rate"] = rate_text(f.recovery_rate) if f.reminded else ""
-        row["clicks"] = "n/a"
+        row["click_rate"] = rate_text(f.click_rate) if f.reminded else ""
+        row["click_to_purchase_rate"] = rate_text(f.click_to_purchase_rate) if f.clicked else ""
+        for rule, n in row.pop("recovered_by").items():
+            row[f"recovered_by:{rule}"] = n
         return row
 
     for fr in report.flows:
@@ -665,3 +764,5 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
                 "bucket": b.label,
                 **flat(f, totals=True),
             }
+    for h in report.holdouts:
+        yield lift_csv_row(h)

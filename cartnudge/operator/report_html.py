@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from cartnudge.operator.experiments import ARM_HEADERS, arm_rows, state_text
+from cartnudge.operator.lift import Lift, SeriesPoint, lift_figures, lift_title
 from cartnudge.operator.report import (
     DEFINITIONS,
     Bucket,
@@ -65,11 +67,12 @@ def _totals_table(fr: FlowReport) -> str:
     return _table(("figure", "value"), rows, numeric_from=1)
 
 
-def _figure_cells(f: Figures) -> list[str]:
-    return [*figure_cells(f), "n/a"]  # and clicks, not tracked
-
-
-FIGURE_HEADERS = (*figure_headers("recovered ÷ reminded"), "clicks")
+FIGURE_HEADERS = (
+    *figure_headers("recovered ÷ reminded"),
+    "clicked",
+    "clicked ÷ reminded",
+    "clicked and recovered ÷ clicked",
+)
 
 
 def _variants_table(fr: FlowReport) -> str:
@@ -78,7 +81,7 @@ def _variants_table(fr: FlowReport) -> str:
             count_text(v.step),
             v.channel or "",
             "" if v.template_id is None else str(v.template_id),
-            *_figure_cells(v.figures),
+            *figure_cells(v.figures),
         ]
         for v in fr.variants
     ]
@@ -87,7 +90,7 @@ def _variants_table(fr: FlowReport) -> str:
 
 def _series_table(fr: FlowReport, by: str) -> str:
     rows = [
-        [b.label, count_text(f.abandoned), count_text(f.skipped), *_figure_cells(f)]
+        [b.label, count_text(f.abandoned), count_text(f.skipped), *figure_cells(f)]
         for b, f in fr.series
     ]
     return _table((by, "abandoned", "skipped", *FIGURE_HEADERS), rows, numeric_from=1)
@@ -143,6 +146,79 @@ def series_chart(flow: str, by: str, series: Sequence[tuple[Bucket, Figures]]) -
     return "".join(parts)
 
 
+def rates_chart(lift: Lift, by: str) -> str:
+    """The two recovery rates (reminded, holdout) per bucket as two lines in inline SVG; a
+    bucket where a group has no persons leaves a gap in its line."""
+    points = lift.series
+    rates = [
+        [SeriesPoint.rate(p.reminded) for p in points],
+        [SeriesPoint.rate(p.holdout) for p in points],
+    ]
+    top = max((v for line in rates for v in line if v is not None), default=0.0) or 0.01
+    left, right, top_pad, plot_h, bottom = 56, 12, 28, 160, 56
+    step_x = 40
+    width = max(360, left + right + step_x * max(1, len(points)))
+    height = top_pad + plot_h + bottom
+    title = f"{lift_title(lift)}: recovery rate by {by}"
+    axis_y = top_pad + plot_h
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{axis_y}" stroke="#888"/>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{top * 100:.1f}%</text>',
+        f'<text x="{left - 6}" y="{axis_y}" text-anchor="end">0%</text>',
+    ]
+    series = (("reminded", "#2a6f4e"), ("holdout", "#c0392b"))
+    for (label, colour), line in zip(series, rates, strict=True):
+        segment: list[str] = []
+        segments = [segment]
+        for i, (point, rate) in enumerate(zip(points, line, strict=True)):
+            if rate is None:
+                segment = []
+                segments.append(segment)
+                continue
+            x = left + step_x // 2 + i * step_x
+            y = axis_y - round(plot_h * rate / top, 1)
+            segment.append(f"{x},{y}")
+            parts.append(
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"><title>'
+                f"{escape(point.bucket.label)}: {label} {rate * 100:.1f}%</title></circle>"
+            )
+        for seg in segments:
+            if len(seg) > 1:
+                parts.append(
+                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
+                    'stroke-width="2"/>'
+                )
+    for i, point in enumerate(points):
+        cx = left + step_x // 2 + i * step_x
+        parts.append(
+            f'<text x="{cx}" y="{axis_y + 12}" text-anchor="end" '
+            f'transform="rotate(-45 {cx} {axis_y + 12})">{escape(point.bucket.label)}</text>'
+        )
+    for j, (label, colour) in enumerate(series):
+        x = left + j * 110
+        parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{x + 14}" y="15">{escape(label)} rate</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _holdout_section(lift: Lift, by: str | None) -> str:
+    key = f"{lift.flow}" if lift.step is None else f"{lift.flow}-step{lift.step}"
+    out = [
+        f'<section id="holdout-{escape(key)}"><h2>{escape(lift_title(lift))}</h2>',
+        _table(("holdout figure", "value"), lift_figures(lift), numeric_from=2),
+    ]
+    if by and lift.series:
+        out.append(f"<h3>Recovery rate by {escape(by)}</h3>")
+        out.append(rates_chart(lift, by))
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def render_html(report: Report) -> str:
     """The whole page."""
     p = report.period
@@ -157,7 +233,8 @@ def render_html(report: Report) -> str:
         f'<p class="note">Carts abandoned from {escape(p.first.isoformat())} to '
         f"{escape(p.last.isoformat())} inclusive ({escape(str(p.tz.key))}); every figure is "
         "about them, whenever they were reminded or bought. Recovery rate = recovered ÷ "
-        "reminded orders. Clicks are not tracked yet.</p>",
+        "reminded orders. Clicks are the reminders' recovery links opened (opens of the "
+        "messages are not tracked).</p>",
     ]
     for fr in report.flows:
         out.append(f'<section id="flow-{escape(fr.flow)}"><h2>{escape(fr.flow)} flow</h2>')
@@ -168,6 +245,17 @@ def render_html(report: Report) -> str:
             out.append(f"<h3>By {escape(p.by)}</h3>")
             out.append(series_chart(fr.flow, p.by, fr.series))
             out.append(_series_table(fr, p.by))
+        out.append("</section>")
+    for lift in report.holdouts:
+        out.append(_holdout_section(lift, p.by))
+    for test in report.experiments:
+        e = test.experiment
+        out.append(
+            f'<section id="experiment-{escape(e.name)}"><h2>A/B test {escape(e.name)}: '
+            f"{escape(e.flow)} flow, step {e.step}</h2>"
+            f'<p class="note">{escape(state_text(test))}; all shoppers since it started.</p>'
+        )
+        out.append(_table(ARM_HEADERS, arm_rows(test), numeric_from=1))
         out.append("</section>")
     out.append('<h2>What the figures count</h2><dl class="defs">')
     for key, text in DEFINITIONS.items():

@@ -49,6 +49,11 @@ from cartnudge.state.store import Store, _insert_ignoring_conflicts, row_of
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
 
 
+# Outcomes whose time is the sweep's: a reminder sent, or the one a holdout shopper would have had.
+_AT_NOW = (DeliveryStatus.SENT, DeliveryStatus.HELD_OUT)
+CLICK_REPEAT = timedelta(seconds=60)  # resolutions of one link this close are one click
+
+
 class ClaimLost(DatabaseError):
     """Some claims of a batch were taken over by another run: that batch must not be sent."""
 
@@ -67,6 +72,7 @@ class ClaimRequest:
     abandoned_at: datetime
     episode_started_at: datetime
     due_at: datetime
+    variant: str | None = None  # the A/B test variant of the step, if any
 
     @property
     def key(self) -> tuple[str, str, int, int, str]:
@@ -334,7 +340,7 @@ class Deliveries(Store):
                 # A server's answer often quotes the recipient: stored masked, like every output.
                 b_error=(o.detail or None) and mask_pii(o.detail)[:1000],
                 b_message_id=o.message_id,
-                b_sent_at=now if o.status is DeliveryStatus.SENT else None,
+                b_sent_at=now if o.status in _AT_NOW else None,
                 b_attempt=1 if o.attempted else 0,
             )
             for o in outcomes
@@ -430,6 +436,32 @@ class Deliveries(Store):
             "delivery", lambda c: next((dict(r._mapping) for r in c.execute(stmt)), None)
         )
 
+    def record_click(self, delivery_id: int, now: datetime) -> bool:
+        """Count one click on ``delivery_id``'s recovery link at ``now`` (naive UTC): the count
+        goes up by one, the first click time is kept, the last one becomes ``now``. A click
+        within CLICK_REPEAT of the last one is the same click (a double tap, or the web app's
+        redirect followed by the shop's restore page resolving the token again) and is not
+        counted. One UPDATE, so concurrent clicks are not lost. False when nothing was
+        counted (no such delivery, or a repeat)."""
+        d = deliveries.c
+        stmt = (
+            update(deliveries)
+            .where(
+                d.id == delivery_id,
+                or_(
+                    d.last_click_at.is_(None),
+                    d.last_click_at <= now - CLICK_REPEAT,
+                    d.last_click_at > now,
+                ),
+            )
+            .values(
+                clicks=func.coalesce(d.clicks, 0) + 1,
+                first_click_at=func.coalesce(d.first_click_at, now),
+                last_click_at=now,
+            )
+        )
+        return self._write("record click", lambda c: c.execute(stmt).rowcount) > 0
+
     def recent_sends(
         self, customer_ids: Iterable[str], since: datetime
     ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
@@ -498,13 +530,28 @@ class Deliveries(Store):
 
     def _sent(self, where: Any) -> list[SentDelivery]:
         d = deliveries.c
-        stmt = select(d.id, d.order_id, d.flow, d.customer_id, d.sent_at, d.created_at).where(
-            d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where
-        )
+        stmt = select(
+            d.id,
+            d.order_id,
+            d.flow,
+            d.customer_id,
+            d.sent_at,
+            d.created_at,
+            d.first_click_at,
+            d.last_click_at,
+        ).where(d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where)
         return self._read(
             "deliveries",
             lambda c: [
-                SentDelivery(r.id, r.order_id, r.flow, r.customer_id, r.sent_at or r.created_at)
+                SentDelivery(
+                    r.id,
+                    r.order_id,
+                    r.flow,
+                    r.customer_id,
+                    r.sent_at or r.created_at,
+                    r.first_click_at,
+                    r.last_click_at,
+                )
                 for r in c.execute(stmt)
             ],
         )

@@ -32,10 +32,11 @@ class ReportQueries(Store):
 
         d = deliveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id]
+        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id, d.clicks]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
-        rows = select(*cols).where(at >= start, at < end).subquery()
+        held_out = DeliveryStatus.HELD_OUT.value  # the holdout is reported apart (holdout_persons)
+        rows = select(*cols).where(at >= start, at < end, d.status != held_out).subquery()
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
 
         def status_rows(*statuses: DeliveryStatus) -> Any:
@@ -53,18 +54,42 @@ class ReportQueries(Store):
             status_rows(DeliveryStatus.IN_DOUBT).label("in_doubt"),
             status_rows(DeliveryStatus.RETRY).label("retry"),
             status_rows(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING).label("in_progress"),
+            func.sum(func.coalesce(rows.c.clicks, 0)).label("clicks"),
+            func.count(case((rows.c.clicks > 0, rows.c.order_id)).distinct()).label("clicked"),
         ).group_by(*keys)
-        counts = ("orders", "reminded", "sent", "failed", "in_doubt", "retry", "in_progress")
+        counts = (
+            "orders",
+            "reminded",
+            "sent",
+            "failed",
+            "in_doubt",
+            "retry",
+            "in_progress",
+            "clicks",
+            "clicked",
+        )
         return self._read("report deliveries", lambda c: _report_rows(c.execute(stmt), counts))
 
     def report_recoveries(
         self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
     ) -> list[dict[str, Any]]:
         """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
-        the delivery each was attributed to."""
+        the delivery each was attributed to; of them, those whose delivery was clicked
+        ("clicked") and those per attribution rule ("url", "click", "window")."""
+        from sqlalchemy import case
+
         d, r = deliveries.c, recoveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [d.flow, d.step, d.channel, d.template_id, r.abandoned_order_id, r.amount]
+        cols = [
+            d.flow,
+            d.step,
+            d.channel,
+            d.template_id,
+            r.abandoned_order_id,
+            r.amount,
+            r.attribution,
+            d.clicks,
+        ]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
         rows = (
@@ -74,14 +99,55 @@ class ReportQueries(Store):
             .subquery()
         )
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        order = rows.c.abandoned_order_id
+
+        def distinct_where(condition: Any) -> Any:
+            return func.count(case((condition, order)).distinct())
+
+        rules = ("url", "click", "window")
         stmt = select(
             *keys,
-            func.count(rows.c.abandoned_order_id.distinct()).label("orders"),
+            func.count(order.distinct()).label("orders"),
             func.sum(rows.c.amount).label("revenue"),
+            distinct_where(rows.c.clicks > 0).label("clicked"),
+            *(distinct_where(rows.c.attribution == rule).label(rule) for rule in rules),
         ).group_by(*keys)
-        return self._read(
-            "report recoveries", lambda c: _report_rows(c.execute(stmt), ("orders", "revenue"))
+        counts = ("orders", "revenue", "clicked", *rules)
+        return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
+
+    def holdout_persons(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """For the flows with a holdout row among the carts abandoned in [start, end): per
+        flow, step, customer, status (sent | held_out) and holdout level ("holdout: flow" or
+        "holdout: step", in the error column; None for sent rows), the first (would-be)
+        reminder time ``at`` and the first abandonment time. One row per person and step:
+        the comparison needs each person's own time (SPEC 2.9)."""
+        from sqlalchemy import case
+
+        d = deliveries.c
+        held = DeliveryStatus.HELD_OUT.value
+        in_period = (d.abandoned_at >= start, d.abandoned_at < end)
+        flows = select(d.flow).where(d.status == held, *in_period).distinct()
+        level = case((d.status == held, d.error), else_=None)
+        stmt = (
+            select(
+                d.flow,
+                d.step,
+                d.customer_id,
+                d.status,
+                level.label("level"),
+                func.min(d.sent_at).label("at"),
+                func.min(d.abandoned_at).label("abandoned_at"),
+            )
+            .where(
+                d.flow.in_(flows),
+                d.status.in_((DeliveryStatus.SENT.value, held)),
+                d.customer_id.is_not(None),
+                d.sent_at.is_not(None),
+                *in_period,
+            )
+            .group_by(d.flow, d.step, d.customer_id, d.status, level)
         )
+        return self._read("holdout persons", lambda c: [dict(r._mapping) for r in c.execute(stmt)])
 
     def report_skips(
         self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()

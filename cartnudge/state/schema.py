@@ -46,6 +46,12 @@ deliveries = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
+    # Clicks: each resolution of the delivery's recovery token (the shop's restore page,
+    # ``GET /r/<token>``), unless the shop asked not to record it.
+    Column("clicks", Integer, nullable=False, default=0, server_default="0"),
+    Column("first_click_at", DateTime),
+    Column("last_click_at", DateTime),
+    Column("variant", String(32)),  # the A/B test variant of its step, if any
     UniqueConstraint(
         "order_id", "flow", "step", "episode", "channel", name="uq_cartnudge_delivery"
     ),
@@ -107,4 +113,31 @@ skips = Table(
     Column("abandoned_at", DateTime, nullable=False),
     Column("first_seen_at", DateTime, nullable=False),
     Index("ix_cartnudge_skips_abandoned_at", "abandoned_at"),
+)
+
+# A/B tests (SPEC 2.8): who was assigned to which variant, when the step first fell due under
+# the test's earliest delay (intention to treat: a later variant's shoppers who buy before
+# their reminder count in their variant).
+assignments = Table(
+    "cartnudge_assignments",
+    metadata,
+    Column("experiment", String(64), primary_key=True),
+    Column("order_id", String(64), primary_key=True),
+    Column("episode", Integer, primary_key=True),
+    Column("variant", String(32), nullable=False),
+    Column("customer_id", String(64)),
+    Column("abandoned_at", DateTime, nullable=False),
+    Column("assigned_at", DateTime, nullable=False),
+    Index("ix_cartnudge_assignments_assigned_at", "assigned_at"),
+)
+
+# The first decision of each A/B test (winner, no_difference), or its stop by the operator.
+experiments = Table(
+    "cartnudge_experiments",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("variant", String(32)),
+    Column("detail", String(500)),
+    Column("decided_at", DateTime, nullable=False),
 )
