@@ -6,8 +6,8 @@ A line passes when it exits as documented: 0, or the code a following ``$ echo $
 (and then the README's ``Error:`` line is what the command prints). Paths of a real install
 (``/etc/cartnudge...``, ``/var/www``) are mapped into the test's directory, placeholders of
 tokens (``"$TOKEN"``, ``eyJ...``) become real tokens from the demo's outbox, and ``> FILE``
-redirections write stdout to that file. Only the ``demo`` examples are not run here (each builds
-a whole demo: tests/test_cli.py runs the demo and its printed next steps).
+redirections write stdout to that file. Only the ``demo`` and ``serve`` lines are not run here
+(NOT_RUN says which other test runs them).
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ from cartnudge.demo.simulate import recovery_token
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-NOT_RUN = {("demo",): "builds a whole demo (tests/test_cli.py runs one and its next steps)"}
+NOT_RUN = {
+    ("demo",): "builds a whole demo (tests/test_cli.py runs one and its next steps)",
+    ("serve",): "a server that runs until stopped (tests/test_web.py runs it as a real process)",
+}
+
+
+def not_run(argv: tuple[str, ...]) -> bool:
+    """A command line this test leaves to another test (NOT_RUN says which and why)."""
+    return any(argv[: len(path)] == path for path in NOT_RUN)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ def readme_lines() -> list[Line]:
         if parsed is None:
             continue
         argv, target = parsed
+        if not_run(argv):
+            continue
         exit_code, error = 0, None
         following = lines[number : number + 40]
         for offset, after in enumerate(following):

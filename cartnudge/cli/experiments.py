@@ -26,7 +26,7 @@ def experiments(ctx: click.Context, config_path: str, fmt: str) -> None:
     \b
     Examples:
       cartnudge experiments
-      cartnudge experiments stop confirm-step0 --keep B
+      cartnudge experiments stop timing --keep 3h
     """
     if ctx.invoked_subcommand is not None:
         ctx.obj = config_path
@@ -81,7 +81,7 @@ def stop(ctx: click.Context, config_path: str, name: str, keep: str) -> None:
 
     \b
     Example:
-      cartnudge experiments stop confirm-step0 --keep B
+      cartnudge experiments stop timing --keep 3h
     """
     if ctx.get_parameter_source("config_path") is not click.core.ParameterSource.COMMANDLINE:
         config_path = ctx.obj or config_path  # given to the group: experiments --config X stop
