@@ -11,7 +11,12 @@ from cartnudge.errors import ConfigError
 @click.command()
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default web.host, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default web.port, 8080).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on (default web.port, 8080).",
+)
 @handle_errors
 def serve(config_path: str, host: str | None, port: int | None) -> None:
     """Serve the opt-out page, the RFC 8058 one-click opt-out and the click redirect
