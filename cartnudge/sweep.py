@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.persons import person_keys
 from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
@@ -176,6 +177,16 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def person_keys_of(c: Candidate) -> frozenset[str]:
+    """The keys the candidate is known by as a person (customer id and each address)."""
+    return person_keys(
+        customer_id=c.customer_id,
+        email=c.email,
+        phone=c.phone if c.phone_valid else None,
+        push_token=c.push_token,
+    )
+
+
 def recipient_for(c: Candidate, channel: str) -> str:
     """The address a channel sends to, in the form kept on the suppression list."""
     if channel == "email":
@@ -283,13 +294,17 @@ class Sweep:
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+        """The keyset pages of orders that may be due, then the rows those pages cannot see
+        (unusable or missing times), so that no row vanishes without a count."""
         shortest = min(s.delay for t in self.tracks for s in t.rules.steps)
         window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
-        return self.app.reader.abandoned_orders(
+        bounds = dict(
             due_before=self.now - shortest,
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
+        yield from self.app.reader.abandoned_orders(**bounds)
+        yield from self.app.reader.stray_orders(**bounds)
 
     def _tracks_for(self, c: Candidate) -> list[Track]:
         """An LP form left while typing belongs to the input flow, every other abandonment to
@@ -339,15 +354,15 @@ class Sweep:
     def _recent(
         self, orders: list[AbandonedOrder]
     ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
+        """Per person key (SPEC "person": customer id, normalised e-mail, E.164 number, push
+        token), the reminders sent to it within the cap's window, this run's included."""
         cap = self.config.frequency_cap
         if cap is None:
             return {}
-        ids = {o.candidate.customer_id for o in orders if o.candidate.customer_id}
-        stored = self.app.deliveries.recent_sends(ids, self.now - cap[1])
+        keys = {k for o in orders for k in person_keys_of(o.candidate)}
+        stored = self.app.deliveries.recent_sends_to(keys, self.now - cap[1])
         # This run's sends are also stored once sent (with sent_at = now): a set counts each once.
-        return {
-            cid: sorted(set(stored.get(cid, [])) | set(self._sent_now.get(cid, []))) for cid in ids
-        }
+        return {k: sorted(set(stored.get(k, [])) | set(self._sent_now.get(k, []))) for k in keys}
 
     def _decide(
         self,
@@ -363,27 +378,29 @@ class Sweep:
         says which step that is)."""
         rules = track.rules
         supp = suppressed[c.order_id]
-        if rules.frequency_cap is None or not c.customer_id:
+        keys = person_keys_of(c)
+        if rules.frequency_cap is None or not keys:
             return decide(c, history, rules, self.now, suppressed=supp)
         probe = decide(c, history, rules, self.now, suppressed=supp)
         if probe.kind is not Kind.SEND:
             return probe
         same = (c.order_id, rules.flow, probe.step, probe.episode)
-        others = [t for *key, t in recent.get(c.customer_id, []) if tuple(key) != same]
+        # One send reaches the person under each of their keys: count it once.
+        sends = {tuple(entry) for k in keys for entry in recent.get(k, [])}
+        others = [t for *key, t in sends if tuple(key) != same]
         return decide(c, history, rules, self.now, suppressed=supp, recent_sends=others)
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
         orders: list[AbandonedOrder] = []
+        problems: list[RowProblem] = []
         for row in page:
             if isinstance(row, RowProblem):
-                s.invalid_rows += 1
-                log.warning(
-                    "%s: %s (skipped)", self.app.contract.path("abandoned_orders"), row.message
-                )
+                problems.append(row)
             else:
                 orders.append(row)
         s.candidates += len(page)
+        self._skip_problems(problems)
         history = self.app.deliveries.history([o.candidate.order_id for o in orders])
         suppressed = self._suppressed(orders)
         recent = self._recent(orders)
@@ -400,11 +417,11 @@ class Sweep:
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track))
-                    if c.customer_id:
-                        sent = (c.order_id, flow, decision.step, decision.episode, self.now)
-                        recent.setdefault(c.customer_id, []).append(sent)
+                    sent = (c.order_id, flow, decision.step, decision.episode, self.now)
+                    for key in person_keys_of(c):
+                        recent.setdefault(key, []).append(sent)
                         if self.dry_run:  # a real run finds its sends stored by the next page
-                            self._sent_now.setdefault(c.customer_id, []).append(sent)
+                            self._sent_now.setdefault(key, []).append(sent)
                 elif decision.kind is Kind.SKIP and decision.reason not in UNRECORDED_SKIPS:
                     skipped.append(
                         SkipRecord(
@@ -425,6 +442,37 @@ class Sweep:
                 self._deliver(due)
         self.on_progress(s.candidates)
 
+    def _skip_problems(self, problems: list[RowProblem]) -> None:
+        """Rows the contract cannot use: each a skip with its reason, counted every run,
+        recorded once, and logged (with the file, order and column) only the first time, so
+        the same bad row does not warn or fail every hourly run."""
+        if not problems:
+            return
+        records = [
+            SkipRecord(
+                p.order_id,
+                "input" if p.abandoned_step == AbandonedStep.INPUT.value else "confirm",
+                0,
+                p.reason,
+                p.customer_id,
+                p.abandoned_at or self.now,
+            )
+            for p in problems
+        ]
+        if self.dry_run:
+            known = self.app.deliveries.known_skips(records)
+            new = [r for r in records if r.key not in known]
+        else:
+            new = self.app.deliveries.record_skips(records, self.now)
+        fresh = {r.order_id for r in new}
+        for p, r in zip(problems, records, strict=True):
+            self.summary.count_skip(r.flow, SkipReason(p.reason))
+            if p.order_id in fresh:
+                self.summary.invalid_rows += 1
+                log.warning("%s (skipped as %s; not reported again)", p.message, p.reason)
+            else:
+                log.debug("%s (skipped as %s, known)", p.message, p.reason)
+
     def _attribute_recoveries(self) -> None:
         """Mark the orders completed since the last sweep that a reminder brought back."""
         last = self.app.runs.last_sweep_now()
@@ -440,12 +488,15 @@ class Sweep:
             by_id = self.app.deliveries.sent_by_id(
                 o.token_delivery_id for o in orders if o.token_delivery_id
             )
+            by_cart = self.app.deliveries.sent_for_orders(
+                o.abandoned_order_id for o in orders if o.abandoned_order_id
+            )
             by_customer = {}
             if window is not None:
-                by_customer = self.app.deliveries.sent_to_customers(
-                    (o.customer_id for o in orders if o.customer_id), since - window
+                by_customer = self.app.deliveries.sent_to_persons(
+                    {k for o in orders for k in o.person_keys}, since - window
                 )
-            found = attribute(orders, by_id, by_customer, window=window)
+            found = attribute(orders, by_id, by_customer, window=window, by_cart=by_cart)
             self.summary.recovered += self.app.recoveries.record_recoveries(found, self.now)
             self.summary.recovered_amount += sum(r.amount for r in found)
 
@@ -463,22 +514,18 @@ class Sweep:
                 delivery_id = int(payload["d"])
             except (TokenError, KeyError, TypeError, ValueError):
                 log.info("order %s: its recovery token is not ours or was altered", row["order_id"])
-        try:
-            amount = int(row["total_amount"] or 0)
-        except (TypeError, ValueError):
-            log.warning(
-                "%s: order %s: total_amount %r is not a number (counted as 0)",
-                self.app.contract.path("completed_orders"),
-                row["order_id"],
-                row["total_amount"],
-            )
-            amount = 0
         return CompletedOrder(
-            order_id=str(row["order_id"]),
-            customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
+            order_id=row["order_id"],
+            customer_id=row["customer_id"],
             completed_at=row["completed_at"],
-            amount=amount,
+            amount=row["total_amount"],
             token_delivery_id=delivery_id,
+            abandoned_order_id=row["abandoned_order_id"],
+            person_keys=person_keys(
+                customer_id=row["customer_id"],
+                email=row["email"],
+                region=self.config.settings.phone_region,
+            ),
         )
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
@@ -562,11 +609,15 @@ class Sweep:
 
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, requests[cl.key][1]) for cl in claimed]
-        purchases = self.app.reader.purchases([i.order.candidate.customer_id for _, i in owned])
+        purchases = self.app.reader.purchases(
+            [i.order.candidate.customer_id for _, i in owned],
+            [i.order.candidate.email for _, i in owned],
+        )
         release, sendable, bought_skips = [], [], []
         for cl, item in owned:
             c, d = item.order.candidate, item.decision
-            bought = purchases.get(c.customer_id or "")
+            # By this record or another with the same address: one person (SPEC "person").
+            bought = purchases.latest(c.customer_id, c.email)
             if bought is not None and bought >= d.episode_started_at:
                 release.append(cl.id)
                 s.count_skip(item.track.rules.flow, SkipReason.PURCHASED)

@@ -41,7 +41,10 @@ def templates_list(config_path: str) -> None:
 @config_option
 @click.argument("template_id", type=int)
 @click.option(
-    "--order", "order_id", type=int, help="Render for this shop order (default: a sample)."
+    "--order",
+    "order_id",
+    type=str,
+    help="Render for this shop order, an integer or text id (default: a sample).",
 )
 @click.option(
     "--format",
@@ -52,7 +55,7 @@ def templates_list(config_path: str) -> None:
     help="Which part to print; eml prints the whole message.",
 )
 @handle_errors
-def templates_preview(config_path: str, template_id: int, order_id: int | None, fmt: str) -> None:
+def templates_preview(config_path: str, template_id: int, order_id: str | None, fmt: str) -> None:
     """Render a template, with sample data or a real order's, without sending anything.
 
     \b
@@ -75,11 +78,12 @@ def templates_preview(config_path: str, template_id: int, order_id: int | None, 
             order = app.reader.order(order_id)
             if order is None:
                 raise CartnudgeError(
-                    f"order {order_id} not found by {app.contract.path('abandoned_order')}"
+                    f"order {order_id} not found by {app.contract.path('abandoned')} "
+                    "(not an abandoned order)"
                 )
             if not isinstance(order, AbandonedOrder):
-                raise CartnudgeError(order.message)
-            items = app.reader.order_items([order_id]).get(str(order_id), [])
+                raise CartnudgeError(f"{order.message} (skipped as {order.reason})")
+            items = app.reader.order_items([order.raw_order_id]).get(order.candidate.order_id, [])
             rendered, links = render_order(
                 app.config,
                 app.catalogue,

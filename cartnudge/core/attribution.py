@@ -1,9 +1,12 @@
 """Which completed orders were recovered by a reminder: pure, like the rules.
 
 ``url`` attribution (the source platform's meaning): the order carries the recovery token of one
-of our deliveries that went out before it was completed. ``window`` attribution (optional): the
-same customer completed an order within the attribution window after a reminder. Each completed
-order is attributed at most once (the state table's key enforces it too).
+of our deliveries that went out before it was completed. ``cart`` attribution: the shop records
+which abandoned order (or cart) the order came from, and a reminder about it went out before.
+``window`` attribution (optional): the same person (SPEC "person": customer id or normalised
+address) completed an order within the attribution window after a reminder. Each completed
+order is attributed at most once, by the first that applies in that order (the state table's key
+enforces it too), so an order carrying both a token and a cart id counts once.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 URL = "url"
+CART = "cart"
 WINDOW = "window"
 
 
@@ -23,6 +27,8 @@ class CompletedOrder:
     completed_at: datetime
     amount: int
     token_delivery_id: int | None  # from a genuine recovery token, else None
+    abandoned_order_id: str | None = None  # the abandoned order/cart it came from, if recorded
+    person_keys: frozenset[str] = frozenset()  # customer id and address keys (persons.py)
 
 
 @dataclass(frozen=True)
@@ -65,21 +71,37 @@ def attribute(
     by_customer: Mapping[str, Sequence[SentDelivery]],
     *,
     window: timedelta | None,
+    by_cart: Mapping[str, Sequence[SentDelivery]] | None = None,
 ) -> list[Recovery]:
-    """Recoveries among ``orders``. ``by_id``: deliveries named by tokens; ``by_customer``: the
-    customers' sent deliveries (only needed with a ``window``)."""
+    """Recoveries among ``orders``. ``by_id``: deliveries named by tokens; ``by_cart``: sent
+    deliveries per abandoned order id; ``by_customer``: sent deliveries per person key
+    (``customer:<id>``, ``email:<address>``, ...; a plain customer id also works), only
+    needed with a ``window``."""
     out: list[Recovery] = []
     for order in orders:
         delivery = by_id.get(order.token_delivery_id) if order.token_delivery_id else None
         if delivery is not None and delivery.sent_at <= order.completed_at:
             out.append(_recovery(order, delivery, URL))
             continue
-        if window is None or order.customer_id is None:
-            continue
-        earlier = [
+        from_cart = [
             d
-            for d in by_customer.get(order.customer_id, ())
-            if d.sent_at <= order.completed_at <= d.sent_at + window
+            for d in (by_cart or {}).get(order.abandoned_order_id or "", ())
+            if d.sent_at <= order.completed_at
+        ]
+        if from_cart:
+            out.append(_recovery(order, max(from_cart, key=lambda d: d.sent_at), CART))
+            continue
+        keys = set(order.person_keys)
+        if order.customer_id is not None:
+            keys |= {order.customer_id, f"customer:{order.customer_id}"}
+        if window is None or not keys:
+            continue
+        seen: dict[int, SentDelivery] = {}
+        for key in keys:
+            for d in by_customer.get(key, ()):
+                seen[d.id] = d
+        earlier = [
+            d for d in seen.values() if d.sent_at <= order.completed_at <= d.sent_at + window
         ]
         if earlier:
             out.append(_recovery(order, max(earlier, key=lambda d: d.sent_at), WINDOW))

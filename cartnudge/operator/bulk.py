@@ -232,12 +232,24 @@ def _recipient(row: dict[str, Any], now: datetime) -> Recipient:
 
 
 def _decide_page(
-    app: App, mailing: Mailing, page: list[dict[str, Any]], now: datetime
+    app: App,
+    mailing: Mailing,
+    page: list[dict[str, Any]],
+    now: datetime,
+    chosen: set[str] | None = None,
 ) -> tuple[list[Recipient], Counter[str]]:
-    """Who on this page gets the mailing, and how many are left out for which reason."""
+    """Who on this page gets the mailing, and how many are left out for which reason.
+
+    Once per campaign is once per person (SPEC "person"): a customer whose normalised address
+    already had this campaign (stored, or chosen earlier in this run: ``chosen``) is left out
+    as already sent, whichever record it was under."""
     consent_required = app.config.settings.consent.required
+    chosen = set() if chosen is None else chosen
     people = [_recipient(row, now) for row in page]
     history = app.deliveries.history([p.delivery_order_id for p in people])
+    reached = app.deliveries.reached(
+        mailing.flow, CHANNEL, (normalise_address(p.order.candidate.email or "") for p in people)
+    )
     suppressed = app.suppressions.suppressed(
         CHANNEL, (p.order.candidate.email or "" for p in people)
     )
@@ -251,7 +263,8 @@ def _decide_page(
             d.flow == flow and d.status in DONE_STATUSES
             for d in history.get(p.delivery_order_id, ())
         )
-        if done:
+        person = normalise_address(address)
+        if done or (person and (person in reached or person in chosen)):
             excluded[Exclusion.ALREADY_SENT.value] += 1
         elif consent_required and not c.email_consent:
             excluded[Exclusion.NO_CONSENT.value] += 1
@@ -260,6 +273,7 @@ def _decide_page(
         elif normalise_address(address) in suppressed:
             excluded[Exclusion.SUPPRESSED.value] += 1
         else:
+            chosen.add(person)
             out.append(p)
     return out, excluded
 
@@ -268,8 +282,9 @@ def _decided_pages(
     app: App, mailing: Mailing, now: datetime
 ) -> Iterator[tuple[list[Recipient], Counter[str], int]]:
     size = app.config.settings.sweep.chunk_size
+    chosen: set[str] = set()
     for page in _pages(customers(app, mailing.filters), size):
-        recipients, excluded = _decide_page(app, mailing, page, now)
+        recipients, excluded = _decide_page(app, mailing, page, now, chosen)
         yield recipients, excluded, len(page)
 
 

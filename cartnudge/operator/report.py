@@ -8,7 +8,8 @@ Sunday) or month. DEFINITIONS says what each figure counts; the report prints th
 
 The pure part, :func:`build_report`, takes plain rows (dataclasses) and returns a
 :class:`Report`. The I/O part, :func:`collect`, gets those rows: abandoned orders stream from
-the shop in keyset pages (sql/abandoned_in_period.sql) and are counted as they pass; cartnudge's
+the shop in keyset pages (sql/abandoned.sql) and are counted as they pass, joined by the ones
+cartnudge recorded that the shop has bought back since (the base does not shrink); cartnudge's
 own rows are grouped and counted in SQL (StateStore, "report queries"). Nothing unbounded is held.
 """
 
@@ -41,7 +42,8 @@ SKIP_REASONS = tuple(
 DEFINITIONS = {
     "cohort": "carts abandoned on the period's days (configured time zone, both ends "
     "included); every figure is about them, whenever they were reminded or bought",
-    "abandoned": "orders in abandoned state abandoned in the period (the shop's rows): "
+    "abandoned": "orders abandoned in the period: the shop's rows in abandoned state and "
+    "the ones cartnudge reminded or skipped since bought back (the base does not shrink); "
     "abandoned_step 'input' in the input flow, any other step in confirm; "
     "not applicable to bulk mailings",
     "targeted": "distinct orders with a delivery in the flow (any status)",
@@ -161,7 +163,8 @@ class Period:
 
 @dataclass(frozen=True)
 class AbandonedRow:
-    """An order in abandoned state from the shop (sql/abandoned_in_period.sql)."""
+    """An abandoned order of the period: from the shop (sql/abandoned.sql) or cartnudge's
+    records of it."""
 
     order_id: str
     flow: str
@@ -401,18 +404,31 @@ def build_report(
 
 
 def _abandoned_rows(app: App, period: Period, chunk_size: int) -> Iterator[AbandonedRow]:
+    """The period's abandoned orders: those the shop still has in abandoned state (abandoned.sql)
+    and those cartnudge recorded (reminded or skipped) that the shop has since bought back or
+    dropped, so recovery rates are computed on a base that does not shrink. Each order once."""
+    from cartnudge.shop.reader import AbandonedOrder
+
+    known = app.report_queries.known_abandoned(period.start, period.end)
     for page in app.reader.abandoned_in_period(
         abandoned_from=period.start, abandoned_to=period.end, chunk_size=chunk_size
     ):
         for row in page:
-            if row["abandoned_at"] is None:
+            if isinstance(row, AbandonedOrder):
+                c = row.candidate
+                flow, at, amount = flow_of(c.abandoned_step.value), c.abandoned_at, row.total_amount
+                order_id = c.order_id
+            elif row.abandoned_at is not None:  # unusable otherwise; counted with its skip
+                flow = flow_of(row.abandoned_step)
+                at, amount, order_id = row.abandoned_at, 0, row.order_id
+            else:
                 continue
-            yield AbandonedRow(
-                order_id=str(row["order_id"]),
-                flow=flow_of(row["abandoned_step"]),
-                abandoned_at=row["abandoned_at"],
-                amount=int(row["total_amount"] or 0),
-            )
+            if not period.start <= at < period.end:
+                continue
+            known.pop((order_id, flow), None)
+            yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
+    for (order_id, flow), (at, amount) in sorted(known.items()):
+        yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
 
 
 def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:

@@ -104,6 +104,34 @@ class ReportQueries(Store):
         stmt = select(*keys, func.count(rows.c.order_id.distinct()).label("orders")).group_by(*keys)
         return self._read("report skips", lambda c: _report_rows(c.execute(stmt), ("orders",)))
 
+    def known_abandoned(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], tuple[datetime, int]]:
+        """Orders of the confirm and input flows abandoned in [start, end) that cartnudge has
+        records of (a delivery or a skip), as (order id, flow) -> (abandoned_at, amount): the
+        report's abandoned base keeps them after the shop moved them out of abandoned state
+        (bought back, cancelled)."""
+        d, s = deliveries.c, skips.c
+        flows = ("confirm", "input")
+        out: dict[tuple[str, str], tuple[datetime, int]] = {}
+
+        def read(conn: Any) -> None:
+            for row in conn.execute(
+                select(s.order_id, s.flow, s.abandoned_at).where(
+                    s.abandoned_at >= start, s.abandoned_at < end, s.flow.in_(flows)
+                )
+            ):
+                out[(row.order_id, row.flow)] = (row.abandoned_at, 0)
+            for row in conn.execute(
+                select(d.order_id, d.flow, d.abandoned_at, func.max(d.amount))
+                .where(d.abandoned_at >= start, d.abandoned_at < end, d.flow.in_(flows))
+                .group_by(d.order_id, d.flow, d.abandoned_at)
+            ):
+                out[(row[0], row[1])] = (row[2], int(row[3] or 0))
+
+        self._read("report abandoned", read)
+        return out
+
 
 def _report_bucket(at: Any, bounds: Sequence[datetime]) -> Any:
     """The index of the bucket ``at`` falls in, as a balanced tree of CASEs over the bounds:
