@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/cartnudge demo --dir demo
+	$(BIN)/cartnudge demo --dir demo --force
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

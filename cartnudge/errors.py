@@ -8,7 +8,13 @@ Exit codes (README, "Exit codes"):
   4  a database could not be reached or a shop query broke the contract
   5  a channel could not be used at all (e.g. SMTP server unreachable at start)
   6  a template is broken
-  7  a token was refused (tampered, expired, malformed)
+  7  a token was refused (tampered, expired, malformed, or of the other kind)
+  8  a channel was throttled (quota, rate limit, account refused): its reminders wait for the
+     next sweep, nothing was marked failed
+  9  a file could not be written (a symlink, FIFO or device at the path, an existing file
+     without --force, or no permission)
+ 70  an unexpected error (a bug): one line on stderr, the traceback with -vv (sysexits
+     EX_SOFTWARE)
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ EXIT_DATABASE = 4
 EXIT_CHANNEL = 5
 EXIT_TEMPLATE = 6
 EXIT_TOKEN = 7
+EXIT_THROTTLED = 8
+EXIT_FILE = 9
+EXIT_INTERNAL = 70
 
 
 class CartnudgeError(Exception):
@@ -58,3 +67,9 @@ class TemplateError(CartnudgeError):
 
 class TokenError(CartnudgeError):
     exit_code = EXIT_TOKEN
+
+
+class FileWriteError(CartnudgeError):
+    """A file cartnudge was asked to write is not a regular file, exists, or cannot be written."""
+
+    exit_code = EXIT_FILE

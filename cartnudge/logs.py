@@ -33,7 +33,18 @@ class MaskingFormatter(logging.Formatter):
         return mask_pii(super().format(record))
 
 
+_verbosity = 0
+
+
+def verbosity() -> int:
+    """The ``-v`` count given to the command (0 without ``-v``)."""
+    return _verbosity
+
+
 def setup_logging(verbosity: int) -> None:
+    """Log to stderr through :class:`MaskingFormatter`; ``verbosity`` is the ``-v`` count."""
+    global _verbosity
+    _verbosity = verbosity
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(MaskingFormatter("cartnudge: %(levelname)s: %(message)s"))

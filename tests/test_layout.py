@@ -46,7 +46,13 @@ CORE_ALLOWED = {
 }
 
 # room -> the rooms it may import (besides itself and the shared foundation).
-FOUNDATION = {"cartnudge.errors", "cartnudge.core", "cartnudge.config", "cartnudge.logs"}
+FOUNDATION = {
+    "cartnudge.errors",
+    "cartnudge.core",
+    "cartnudge.config",
+    "cartnudge.logs",
+    "cartnudge.files",
+}
 ROOMS = {
     "cartnudge.core": set(),
     "cartnudge.shop": {"cartnudge.engines"},

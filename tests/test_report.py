@@ -7,6 +7,7 @@ import csv
 import email
 import io
 import json
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -853,11 +854,33 @@ def test_the_html_page_is_self_contained_with_the_figures_and_an_svg_chart(
     ]
 
 
-def test_an_html_file_that_cannot_be_written_is_one_line_and_exit_1(
+def test_an_html_file_that_cannot_be_written_is_one_line_and_exit_9(
     history: History, tmp_path: Path
 ) -> None:
     target = tmp_path / "missing-dir" / "report.html"
     result = CliRunner().invoke(main, ["report", *period_args(history, "--html", str(target))])
-    assert result.exit_code == 1
+    assert result.exit_code == 9
     assert result.output.startswith(f"cartnudge: error: --html {target}: cannot write there")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_html_report_never_writes_through_a_symlink_or_over_a_fifo(
+    history: History, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    link = tmp_path / "report.html"
+    link.symlink_to(victim)
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)
+    for target, kind in ((link, "a symbolic link"), (fifo, "a FIFO")):
+        args = ["report", *period_args(history, "--html", str(target))]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 9, result.output
+        assert result.output == (
+            f"cartnudge: error: --html {target}: refusing to write over {kind}; "
+            "give the path of a regular file or a new one\n"
+        )
+    assert victim.read_text(encoding="utf-8") == "precious" and link.is_symlink()
+    assert fifo.is_fifo()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

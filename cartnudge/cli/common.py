@@ -8,6 +8,7 @@ the command line has no import circle (``tests/test_layout.py`` checks it).
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import wraps
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cartnudge.errors import CartnudgeError
-from cartnudge.logs import mask_pii
+from cartnudge.errors import EXIT_INTERNAL, CartnudgeError
+from cartnudge.logs import mask_pii, verbosity
 
 if TYPE_CHECKING:
     from cartnudge.operator.search import Filters
@@ -45,18 +46,51 @@ def parse_now(value: str | None, tz: Any) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def handle_errors(fn: F) -> F:
-    """Turn cartnudge's errors into one line on stderr and their exit code."""
+    """Turn every error into one line on stderr and its exit code (the one place this happens).
+
+    cartnudge's own errors carry their documented code; click's usage errors and ``sys.exit``
+    pass through; anything else is a bug: one line and :data:`EXIT_INTERNAL` (70), so that
+    monitoring tells it from "some deliveries failed" (1). The traceback is printed only with
+    ``-vv``; every line is masked."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except CartnudgeError as exc:
-            click.echo(f"cartnudge: error: {mask_pii(str(exc))}", err=True)
+            click.echo(f"cartnudge: error: {mask_pii(_one_line(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("cartnudge: error: interrupted", err=True)
+            sys.exit(130)
+        except RecursionError:
+            _internal("recursion too deep (a template or a value nested too deeply)")
+        except MemoryError:
+            _internal("out of memory")
+        except Exception as exc:
+            _internal(f"{type(exc).__name__}: {exc}")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(summary: str) -> None:
+    """Report an unexpected error: one masked line, the traceback only with ``-vv``."""
+    if verbosity() >= 2:
+        for line in traceback.format_exc().splitlines():
+            click.echo(mask_pii(line), err=True)
+    line = _one_line(summary)[:300]
+    click.echo(
+        f"cartnudge: internal error (a bug, please report it; -vv shows where): {mask_pii(line)}",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
 
 
 def load_app(config_path: str) -> Any:

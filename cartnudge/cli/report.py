@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -16,7 +14,7 @@ from rich.text import Text
 
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
 from cartnudge.cli.tabular import write_rows
-from cartnudge.errors import CartnudgeError
+from cartnudge.files import write_file
 from cartnudge.operator.report import (
     BY_CHOICES,
     CSV_HEADERS,
@@ -137,21 +135,10 @@ def print_report(report: Report, out: TextIO) -> None:
 
 
 def write_html(path: Path, page: str) -> None:
-    """Write the page next to its final name and rename it there, so a web server or a reader
-    never sees half a page."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise CartnudgeError(f"--html {path}: cannot write there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CartnudgeError(f"--html {path}: cannot write it ({exc.strerror})") from None
+    """Write the page beside its final name and rename it there (:func:`cartnudge.files.
+    write_file`): a reader never sees half a page, and a symlink, FIFO or device at ``path`` is
+    refused (FileWriteError, exit 9)."""
+    write_file(path, page, what="--html")
 
 
 @click.command()

@@ -97,13 +97,21 @@ def check(config_path: str) -> None:
     metavar="HOST:PORT",
     help="Send through this SMTP server instead of the file outbox.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier demo's shop.db, config.yaml and outbox messages in --dir.",
+)
 @handle_errors
-def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
+def demo(directory: str, customers: int, seed: int, smtp: str | None, force: bool) -> None:
     """Build a demo shop under ./demo and run one sweep into the file outbox.
+
+    An existing demo in --dir is replaced only with --force (exit 9 otherwise).
 
     \b
     Example:
       cartnudge demo --dir demo --customers 3000 --seed 42
+      cartnudge demo --dir demo --force
     """
     from cartnudge.app import App
     from cartnudge.cli.output import print_summary
@@ -120,7 +128,13 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None) -> None:
     now = common.utcnow()
     target = Path(directory).resolve()
     config_path, report = build_demo(
-        target, now=now, customers=customers, seed=seed, smtp_host=smtp_host, smtp_port=smtp_port
+        target,
+        now=now,
+        customers=customers,
+        seed=seed,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        force=force,
     )
     click.echo(
         f"demo shop: {report.customers} customers, {report.orders} orders "

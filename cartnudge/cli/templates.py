@@ -54,14 +54,22 @@ def templates_list(config_path: str) -> None:
     show_default=True,
     help="Which part to print; eml prints the whole message.",
 )
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of stdout (atomically; never over a symlink or device).",
+)
 @handle_errors
-def templates_preview(config_path: str, template_id: int, order_id: str | None, fmt: str) -> None:
+def templates_preview(
+    config_path: str, template_id: int, order_id: str | None, fmt: str, output: str | None
+) -> None:
     """Render a template, with sample data or a real order's, without sending anything.
 
     \b
     Examples:
       cartnudge templates preview 140001
-      cartnudge templates preview 140001 --order 1234 --format eml > preview.eml
+      cartnudge templates preview 140001 --order 1234 --format eml --output preview.eml
     """
     from cartnudge.messages.compose import email_envelope, render_order
     from cartnudge.messages.templates import sample_context
@@ -97,7 +105,7 @@ def templates_preview(config_path: str, template_id: int, order_id: str | None, 
                 envelope = email_envelope(
                     app.config, order, rendered, links, delivery_id=0, now=now
                 )
-                sys.stdout.buffer.write(envelope.data)
+                _emit(envelope.data, output)
                 return
     finally:
         app.dispose()
@@ -105,5 +113,17 @@ def templates_preview(config_path: str, template_id: int, order_id: str | None, 
         raise click.BadParameter(f"template {template_id} has no SMS body", param_hint="--format")
     part = {"text": rendered.text, "html": rendered.html, "sms": rendered.sms}[fmt]
     if fmt == "text":
-        click.echo(f"Subject: {rendered.subject}\n")
-    click.echo(part, nl=not part.endswith("\n"))
+        part = f"Subject: {rendered.subject}\n\n{part}"
+    _emit((part if part.endswith("\n") else part + "\n").encode("utf-8"), output)
+
+
+def _emit(data: bytes, output: str | None) -> None:
+    """Write the preview to stdout, or to ``output`` through :func:`cartnudge.files.write_file`
+    (FileWriteError, exit 9, for a symlink, FIFO or device)."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from cartnudge.files import write_file
+
+        write_file(output, data, what="--output")

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine
 
 from cartnudge.demo.seed import SeedReport, create_shop_schema, seed_shop
 from cartnudge.engines import build_engine
+from cartnudge.errors import FileWriteError
+from cartnudge.files import check_target, refuse_existing, write_file
 from cartnudge.state.store import migrate
 from cartnudge.state.suppressions import Suppressions
 
@@ -58,14 +60,15 @@ def write_demo_config(
     directory: Path, *, smtp_host: str | None = None, smtp_port: int = 25
 ) -> Path:
     path = directory / "config.yaml"
-    path.write_text(
+    write_file(
+        path,
         DEMO_CONFIG.format(
             transport="smtp" if smtp_host else "outbox",
             smtp_host=smtp_host or "localhost",
             smtp_port=smtp_port,
             keys_env=DEMO_KEYS_ENV,
         ),
-        encoding="utf-8",
+        what="demo configuration",
     )
     return path
 
@@ -78,17 +81,34 @@ def build_demo(
     seed: int = 42,
     smtp_host: str | None = None,
     smtp_port: int = 25,
+    force: bool = False,
 ) -> tuple[Path, SeedReport]:
-    """Write ``directory``/config.yaml and shop.db (replacing an earlier demo's); return the
-    configuration's path and what was seeded."""
-    directory.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault(DEMO_KEYS_ENV, DEMO_KEYS)
+    """Write ``directory``/config.yaml and shop.db; return the configuration's path and what
+    was seeded.
+
+    An existing shop.db, config.yaml or outbox message in ``directory`` is replaced only with
+    ``force`` (FileWriteError, exit 9, otherwise): the directory may be someone's real shop.
+    Even with ``force`` only regular files are removed, never what a symlink points to."""
     shop_db = directory / "shop.db"
-    shop_db.unlink(missing_ok=True)
+    config = directory / "config.yaml"
     outbox = directory / "outbox"
-    if outbox.is_dir():
-        for old in outbox.glob("*.eml"):
-            old.unlink()
+    old_messages = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    if not force:
+        refuse_existing(
+            [shop_db, config, *old_messages[:1]],
+            what="demo --dir",
+            hint="give --force to replace an earlier demo, or another --dir",
+        )
+    for path in (shop_db, config, *old_messages):
+        check_target(path, what="demo --dir")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileWriteError(f"demo --dir {directory}: cannot create it ({exc.strerror})") from None
+    os.environ.setdefault(DEMO_KEYS_ENV, DEMO_KEYS)
+    shop_db.unlink(missing_ok=True)
+    for old in old_messages:
+        old.unlink()
     config_path = write_demo_config(directory, smtp_host=smtp_host, smtp_port=smtp_port)
     engine = create_engine(f"sqlite:///{shop_db}")
     try:
