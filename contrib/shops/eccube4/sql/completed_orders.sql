@@ -14,8 +14,6 @@
 -- Bind parameters:
 --   :completed_from  orders completed at or after this
 --   :completed_to    and before this
---   :after_id        keyset: the last page's last order_id (first page: -1)
---   :chunk_size      rows per page
 --
 -- EC-CUBE mapping (draft): completed = status 1/4/5/6 (returned orders, 9, were completed
 -- too), completed_at = order_date (dtb_order_order_date_idx). EC-CUBE stores no recovery token:
@@ -32,6 +30,3 @@ FROM dtb_order o
 WHERE o.order_status_id IN (1, 4, 5, 6)
   AND o.order_date >= :completed_from
   AND o.order_date < :completed_to
-  AND o.id > :after_id
-ORDER BY o.id
-LIMIT :chunk_size

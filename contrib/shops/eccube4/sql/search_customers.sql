@@ -18,8 +18,6 @@
 --   lp_id             integer    NULL if none
 --
 -- Bind parameters:
---   :after_id     keyset: the last page's last customer_id (first page: -1)
---   :chunk_size   rows per page
 --
 -- EC-CUBE mapping (draft): customers are dtb_customer rows only (guests have none and cannot
 -- be searched); 仮会員 and 退会 come out as 'visitor'. The latest abandoned order is the latest
@@ -44,6 +42,3 @@ LEFT JOIN dtb_order o
                 AND o2.order_status_id = 8
               ORDER BY o2.update_date DESC, o2.id DESC
               LIMIT 1)
-WHERE c.id > :after_id
-ORDER BY c.id
-LIMIT :chunk_size

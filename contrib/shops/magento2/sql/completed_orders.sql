@@ -14,8 +14,6 @@
 -- Bind parameters:
 --   :completed_from  orders completed at or after this
 --   :completed_to    and before this
---   :after_id        keyset: the last page's last order_id (first page: -1)
---   :chunk_size      rows per page
 --
 -- Magento mapping (draft): placed orders not canceled, by created_at (SALES_ORDER_CREATED_AT).
 -- order_id is sales_order.entity_id, NOT the quote id abandoned_orders.sql calls order_id; the
@@ -31,6 +29,3 @@ FROM sales_order o
 WHERE o.state <> 'canceled'
   AND o.created_at >= :completed_from
   AND o.created_at < :completed_to
-  AND o.entity_id > :after_id
-ORDER BY o.entity_id
-LIMIT :chunk_size

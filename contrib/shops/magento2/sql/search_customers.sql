@@ -18,8 +18,6 @@
 --   lp_id             integer    NULL if none
 --
 -- Bind parameters:
---   :after_id     keyset: the last page's last customer_id (first page: -1)
---   :chunk_size   rows per page
 --
 -- Magento mapping (draft): customers are customer_entity rows (guests, and deleted customers,
 -- cannot be searched); the latest abandoned order is the customer's latest active quote with
@@ -49,6 +47,3 @@ LEFT JOIN quote q
                                           AND o.state <> 'canceled')
                      ORDER BY q2.updated_at DESC, q2.entity_id DESC
                      LIMIT 1)
-WHERE c.entity_id > :after_id
-ORDER BY c.entity_id
-LIMIT :chunk_size

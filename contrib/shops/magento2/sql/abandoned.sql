@@ -1,4 +1,4 @@
--- cartnudge shop contract: abandoned_orders — FIRST DRAFT for Magento 2.4 on MariaDB
+-- cartnudge shop contract: abandoned — FIRST DRAFT for Magento 2.4 on MariaDB
 -- (the frictions are listed in ../NOTES.md)
 --
 -- Orders in abandoned state that may be due for a reminder, one row per order, in keyset
@@ -25,34 +25,7 @@
 -- Optional columns (leave them out and the channel or flow that needs them has no candidates):
 --   phone, sms_consent, push_token, push_consent, logged_in, ad_input_enabled
 --
--- Bind parameters:
---   :due_before     only orders abandoned at or before this (now - the shortest step delay)
---   :active_since   only orders active at or after this (now - cart validity, or the lookback)
---   :after_at       keyset: the last page's last last_activity_at (first page: :active_since)
---   :after_id       keyset: the last page's last order_id (first page: -1)
---   :chunk_size     rows per page
---
--- Magento mapping (draft):
---   * An "order" here is a quote (the cart): order_id = quote.entity_id, a different id space
---     from sales_order. Candidates: is_active = 1 and items_count > 0, without a live order
---     naming the quote (sales_order.quote_id). A quote whose only order was canceled (payment
---     declined, quote restored) is kept, as 'payment_failed'.
---   * Step: Magento records none. Draft: 'payment_failed' as above, 'confirm' when the
---     shipping address has a shipping method (the shopper reached the payment step; Magento's
---     checkout has no confirmation screen), else 'cart'.
---   * Times: TIMESTAMP, stored in UTC and returned in the session time_zone: set
---     shop.timestamps_timezone to that zone (UTC when the server runs in UTC). abandoned_at and
---     last_activity_at are both quote.updated_at (ON UPDATE CURRENT_TIMESTAMP: any save, also
---     by Magento itself, moves it). There is no index on quote.updated_at.
---   * Amount: quote.grand_total, decimal(20,4) (items with tax + shipping - discount).
---   * Member = a customer_entity row exists (customer_is_guest 0); a deleted customer's quote
---     keeps customer_id but has no row: 'visitor'. Guests' e-mail: quote.customer_email, else
---     the address e-mail typed at the shipping step.
---   * Consent: a newsletter_subscriber row with subscriber_status 1 (subscribed), by
---     customer_id for members, by address (customer_id 0) for guests, in the quote's store.
---   * purchased_at: the latest sales_order.created_at, not canceled, of the same customer or
---     e-mail (the columns' collation ignores case).
---   * No fraud screening on quotes (Magento's 'fraud' status is on orders), no LP, no push.
+-- No bind parameters: cartnudge wraps this file for its pages, lookups, search and report.
 SELECT
   q.entity_id AS order_id,
   q.customer_id AS customer_id,
@@ -94,9 +67,3 @@ WHERE q.is_active = 1
   AND q.items_count > 0
   AND NOT EXISTS (SELECT 1 FROM sales_order o
                    WHERE o.quote_id = q.entity_id AND o.state <> 'canceled')
-  AND q.updated_at <= :due_before
-  AND q.updated_at >= CASE WHEN :after_at > :active_since THEN :after_at
-                           ELSE :active_since END
-  AND (q.updated_at > :after_at OR q.entity_id > :after_id)
-ORDER BY q.updated_at, q.entity_id
-LIMIT :chunk_size

@@ -1,4 +1,4 @@
--- cartnudge shop contract: abandoned_orders — FIRST DRAFT for EC-CUBE 4.2 on PostgreSQL
+-- cartnudge shop contract: abandoned — FIRST DRAFT for EC-CUBE 4.2 on PostgreSQL
 -- (the frictions are listed in ../NOTES.md)
 --
 -- Orders in abandoned state that may be due for a reminder, one row per order, in keyset
@@ -25,29 +25,7 @@
 -- Optional columns (leave them out and the channel or flow that needs them has no candidates):
 --   phone, sms_consent, push_token, push_consent, logged_in, ad_input_enabled
 --
--- Bind parameters:
---   :due_before     only orders abandoned at or before this (now - the shortest step delay)
---   :active_since   only orders active at or after this (now - cart validity, or the lookback)
---   :after_at       keyset: the last page's last last_activity_at (first page: :active_since)
---   :after_id       keyset: the last page's last order_id (first page: -1)
---   :chunk_size     rows per page
---
--- EC-CUBE mapping (draft):
---   * Two kinds of rows. (1) dtb_order rows in 購入処理中 (order_status_id 8): the shopper
---     opened the purchase screen (/shopping); step 'confirm' (EC-CUBE does not record whether
---     the confirmation screen was reached). (2) dtb_cart rows without pre_order_id: products in
---     the cart, purchase screen never opened; step 'cart'. Carts have their own id sequence, so
---     HACK: a cart row's order_id is 1000000000 + dtb_cart.id (order_items.sql decodes it).
---   * Times are timestamptz; run with shop.timestamps_timezone: UTC and a connection whose
---     TimeZone is UTC (the naive bind values are read in the session's TimeZone).
---   * Amounts are NUMERIC(12,2): dtb_order.total (items with tax + delivery + charge -
---     discount) for orders, dtb_cart.total_price (items with tax only) for carts.
---   * Consent: dtb_customer.plg_mailmagazine_flg = 1 (MailMagazine42 plugin) for a 本会員
---     (status 2). Guests have no consent anywhere; a withdrawn (退会, 3) member none either,
---     although her orders keep her real address.
---   * purchased_at: the latest order_date of an order in 新規受付/対応中/発送済み/入金済み
---     (1, 4, 6, 5) of the same customer or with exactly the same e-mail (guests).
---   * No fraud screening, no LP, no push, no SMS consent in EC-CUBE core.
+-- No bind parameters: cartnudge wraps this file for its pages, lookups, search and report.
 SELECT
   a.order_id,
   a.customer_id,
@@ -86,9 +64,3 @@ FROM (
    WHERE c.pre_order_id IS NULL
 ) a
 LEFT JOIN dtb_customer cu ON cu.id = a.customer_id
-WHERE a.abandoned_at <= :due_before
-  AND a.last_activity_at >= CASE WHEN :after_at > :active_since THEN :after_at
-                                 ELSE :active_since END
-  AND (a.last_activity_at > :after_at OR a.order_id > :after_id)
-ORDER BY a.last_activity_at, a.order_id
-LIMIT :chunk_size
