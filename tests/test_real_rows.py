@@ -466,3 +466,23 @@ def test_generated_rows_never_escape_as_an_exception_on_real_servers(
         _assert_every_row_ends_somewhere(odd, clean, dry_run=False)
     finally:
         odd.dispose()
+
+
+def test_check_refuses_a_time_zone_that_puts_fresh_shop_times_in_the_future(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    odd = OddShop(sqlite_url, tmp_path)
+    try:
+        # Configured UTC, but the shop writes Tokyo time: a cart left a minute ago reads as
+        # 9 hours ahead, and reminders would go out 9 hours early.
+        odd.cart("NEW", customer_id="C-1", abandoned_at=NOW + 9 * H - timedelta(minutes=1))
+        data = base_config(odd.url, tmp_path)
+        data["shop"].update(sql_dir=str(odd.sql_dir), timestamps_timezone="UTC")
+        app = App(load_config(write_config(tmp_path, data)))
+        problems = app.reader.check(NOW)
+        app.dispose()
+        assert len(problems) == 1
+        assert "9.0 hours in the future" in problems[0]
+        assert "shop.timestamps_timezone (UTC)" in problems[0]
+    finally:
+        odd.engine.dispose()
