@@ -8,6 +8,7 @@ variables (keys ending in ``_env``) and :func:`load_config` reads them, refusing
 from __future__ import annotations
 
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,16 +20,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cartnudge import bundled
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
 from cartnudge.errors import ConfigError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-# The bundled shop contract and templates: next to the package in a checkout, inside it when
-# installed as a wheel (see MANIFEST / setup). Operators point sql_dir / templates_dir elsewhere.
-BUNDLED_SQL_DIR = PACKAGE_ROOT.parent / "sql"
-BUNDLED_TEMPLATES_DIR = PACKAGE_ROOT.parent / "templates"
+# The shipped shop contract and templates: inside the package when installed (read through
+# importlib.resources), the top-level copies in a checkout (cartnudge.bundled). Operators point
+# shop.sql_dir / templates_dir at their own copies (`cartnudge init` makes them).
+BUNDLED_SQL_DIR = bundled.sql_dir()
+BUNDLED_TEMPLATES_DIR = bundled.templates_dir()
 
 SOURCE_DELAY_MIN = timedelta(hours=1)
 SOURCE_DELAY_MAX = timedelta(hours=24)
@@ -158,6 +160,7 @@ class RecoverySettings(_Strict):
     lp_url: str = "https://shop.example.jp/lp/{lp_id}/form?token={token}"
     unsubscribe_url: str = "https://shop.example.jp/unsubscribe?token={token}"
     keys_env: str = "CARTNUDGE_TOKEN_KEYS"
+    keys_file: str | None = None
     token_ttl: str = "14d"
     attribution: Literal["url", "url+window"] = "url"
     attribution_window: str = "3d"
@@ -275,6 +278,56 @@ def _secret(env_name: str, key: str, source: str, environ: Mapping[str, str]) ->
             f"{source}: {key}: environment variable {env_name} is not set (it holds a secret)"
         )
     return value
+
+
+def _token_keys(
+    recovery: RecoverySettings, base_dir: Path, source: str, environ: Mapping[str, str]
+) -> tuple[bytes, ...]:
+    """The signing keys, first one signs: from the variable ``recovery.keys_env`` (comma-separated)
+    and, when set, from the file ``recovery.keys_file`` (one key per line or comma-separated;
+    ``$VAR`` expanded, so ``$CREDENTIALS_DIRECTORY/token-keys`` reads a systemd credential). The
+    variable's keys come first. Refuses (ConfigError) when neither gives a key, when the file is
+    unreadable or readable by others than its owner's group, and keys shorter than 16 chars."""
+    env_name = recovery.keys_env
+    raw = environ.get(env_name, "")
+    key = "recovery.keys_env"
+    if recovery.keys_file:
+        names = re.findall(r"\$\{?(\w+)\}?", recovery.keys_file)
+        unset = [name for name in names if not environ.get(name)]
+        if unset:
+            raise ConfigError(
+                f"{source}: recovery.keys_file: environment variable {unset[0]} is not set "
+                f"(got {recovery.keys_file!r})"
+            )
+        expanded = re.sub(r"\$\{?(\w+)\}?", lambda m: environ[m.group(1)], recovery.keys_file)
+        path = _resolve_path(base_dir, expanded)
+        key = "recovery.keys_file"
+        try:
+            mode = path.stat().st_mode
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(
+                f"{source}: recovery.keys_file: cannot read {path} ({reason})"
+            ) from None
+        if mode & 0o004:
+            raise ConfigError(
+                f"{source}: recovery.keys_file: {path} is readable by every user "
+                f"(mode {mode & 0o777:04o}); chmod 600 it"
+            )
+        raw = ",".join(part for part in (raw, text.replace("\n", ",")) if part)
+    elif not raw:
+        _secret(env_name, "recovery.keys_env", source, environ)  # raises: unset
+    token_keys = tuple(k.strip().encode() for k in raw.split(",") if k.strip())
+    if not token_keys or any(len(k) < 16 for k in token_keys):
+        shortest = min((len(k) for k in token_keys), default=0)
+        where = env_name if key == "recovery.keys_env" else f"{env_name} and {recovery.keys_file}"
+        raise ConfigError(
+            f"{source}: {key}: every key in {where} "
+            f"must be at least 16 characters (got {len(token_keys)} key(s), "
+            f"the shortest {shortest} characters)"
+        )
+    return token_keys
 
 
 # What each URL pattern may use (cartnudge.messages.compose formats them with exactly these names).
@@ -486,15 +539,7 @@ def parse_config(
                     "name, address and contact in every reminder while a flow is enabled"
                 )
 
-    keys_raw = _secret(settings.recovery.keys_env, "recovery.keys_env", source, environ)
-    token_keys = tuple(k.strip().encode() for k in keys_raw.split(",") if k.strip())
-    if not token_keys or any(len(k) < 16 for k in token_keys):
-        shortest = min((len(k) for k in token_keys), default=0)
-        raise ConfigError(
-            f"{source}: recovery.keys_env: every key in {settings.recovery.keys_env} "
-            f"must be at least 16 characters (got {len(token_keys)} key(s), "
-            f"the shortest {shortest} characters)"
-        )
+    token_keys = _token_keys(settings.recovery, base_dir, source, environ)
     for url_key, allowed in _URL_PLACEHOLDERS.items():
         _check_url(getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source)
 

@@ -491,3 +491,40 @@ def test_a_broken_template_is_refused_naming_the_file_and_line(
     with pytest.raises(TemplateError) as caught:
         build_app(config_dict(tmp_path, templates_dir="templates"), tmp_path)
     assert str(caught.value) == f"template 140001: {body}:{line}: {error}"
+
+
+# -- recovery.keys_file: keys from a file (systemd credentials, container secrets) -------------
+
+
+def _key_file(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_token_keys_come_from_the_key_file_when_the_variable_is_unset(tmp_path: Path) -> None:
+    _key_file(tmp_path / "token-keys", "file-signing-key-0001\nfile-signing-key-0002\n")
+    config = parse(config_dict(tmp_path, recovery__keys_file="token-keys"), tmp_path, {})
+    assert config.token_keys == (b"file-signing-key-0001", b"file-signing-key-0002")
+
+
+def test_the_variables_keys_come_before_the_key_files(tmp_path: Path) -> None:
+    _key_file(tmp_path / "keys", "file-signing-key-0001\n")
+    data = config_dict(tmp_path, recovery__keys_file="$CREDS/keys")
+    config = parse(data, tmp_path, {TOKEN_ENV: TOKEN_KEYS, "CREDS": str(tmp_path)})
+    assert config.token_keys == (TOKEN_KEYS.encode(), b"file-signing-key-0001")
+
+
+def test_a_key_file_readable_by_everyone_is_refused(tmp_path: Path) -> None:
+    path = _key_file(tmp_path / "keys", "file-signing-key-0001\n", mode=0o644)
+    message = refusal(config_dict(tmp_path, recovery__keys_file="keys"), tmp_path, {})
+    assert message == (
+        f"{SOURCE}: recovery.keys_file: {path} is readable by every user (mode 0644); chmod 600 it"
+    )
+
+
+def test_a_missing_key_file_is_refused_naming_it(tmp_path: Path) -> None:
+    message = refusal(config_dict(tmp_path, recovery__keys_file="nope"), tmp_path, {})
+    assert message == (
+        f"{SOURCE}: recovery.keys_file: cannot read {tmp_path / 'nope'} (No such file or directory)"
+    )

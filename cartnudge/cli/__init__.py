@@ -29,6 +29,7 @@ def main(verbose: int) -> None:
 
 for command in (
     sweep.sweep,
+    setup.init,
     setup.init_db,
     setup.check,
     setup.demo,

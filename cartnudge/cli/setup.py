@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import click
@@ -33,8 +35,9 @@ def init_db(config_path: str) -> None:
 
 @click.command()
 @config_option
+@click.option("--offline", is_flag=True, help="Do not open the enabled channels (SMTP, SMS, push).")
 @handle_errors
-def check(config_path: str) -> None:
+def check(config_path: str, offline: bool) -> None:
     """Check the configuration, the templates, both databases and the shop contract.
 
     Prints one line per check; exits non-zero on the first kind of problem found.
@@ -72,6 +75,29 @@ def check(config_path: str) -> None:
         click.echo(f"ok   state database {redact(app.config.state_url)}")
     finally:
         app.dispose()
+
+
+def invoked_as() -> str:
+    """How to run cartnudge again from this shell: ``cartnudge`` when that is on PATH and is this
+    program, else the path it was started by (``.venv/bin/cartnudge`` under ``make demo``)."""
+    import shutil
+
+    started = Path(sys.argv[0])
+    on_path = shutil.which("cartnudge")
+    if on_path and started.name == "cartnudge" and Path(on_path).resolve() == started.resolve():
+        return "cartnudge"
+    if started.name == "cartnudge":
+        return str(_relative(started))
+    return f"{sys.executable} -m cartnudge"
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the current directory when inside it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd())
+    except ValueError:
+        return absolute
 
 
 @click.command()
@@ -152,7 +178,63 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None, force: boo
         else str(app.config.outbox_dir) + " (one .eml file per message)"
     )
     click.echo(f"messages: {where}")
+    exe = invoked_as()
+    shown = _relative(config_path)
+    click.echo(f"config:   {shown}")
+    click.echo(f"next:     {exe} sweep --config {shown} --dry-run")
+    today = now.replace(tzinfo=UTC).astimezone(app.config.tz).date()
+    first = today - timedelta(days=7)
     click.echo(
-        f"config:   {config_path}  (try: cartnudge --help; "
-        f"cartnudge sweep --config {config_path} --dry-run)"
+        f"          {exe} report --config {shown} --from {first} --to {today} --html report.html"
     )
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@handle_errors
+def init(directory: str) -> None:
+    """Copy the shop contract (sql/), the templates, a commented configuration and the
+    cron/systemd examples into DIRECTORY for a shop to edit.
+
+    The configuration (config.yaml) points shop.sql_dir and templates_dir at the copies.
+    Nothing is overwritten: an existing file is refused (exit 1).
+
+    \b
+    Example:
+      cartnudge init /etc/cartnudge
+    """
+    import shutil
+
+    from cartnudge import bundled
+    from cartnudge.errors import EXIT_DELIVERY_PROBLEMS
+
+    target = Path(directory)
+    plan = {
+        "sql": "sql",
+        "templates": "templates",
+        "config.example.yaml": "config.yaml",
+        "crontab.example": "crontab.example",
+        "systemd": "systemd",
+    }
+    existing = [str(target / dest) for dest in plan.values() if (target / dest).exists()]
+    if existing:
+        click.echo(
+            f"cartnudge: error: {', '.join(existing)}: already there; nothing was copied",
+            err=True,
+        )
+        sys.exit(EXIT_DELIVERY_PROBLEMS)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, dest in plan.items():
+        source = bundled.bundled_path(name)
+        if source.is_dir():
+            shutil.copytree(source, target / dest, ignore=shutil.ignore_patterns("__pycache__"))
+        elif name == "config.example.yaml":
+            text = source.read_text(encoding="utf-8")
+            text = text.replace("# templates_dir: templates", "templates_dir: templates", 1)
+            text = text.replace("  # sql_dir: sql", "  sql_dir: sql", 1)
+            (target / dest).write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(source, target / dest)
+    click.echo(f"wrote {target}: config.yaml, sql/, templates/, crontab.example, systemd/")
+    config = target / "config.yaml"
+    click.echo(f"next: edit {config}, then: cartnudge check --config {config}")

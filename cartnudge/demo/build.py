@@ -3,7 +3,6 @@ and the demo's suppression list, all under one directory."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +16,11 @@ from cartnudge.state.store import migrate
 from cartnudge.state.suppressions import Suppressions
 
 DEMO_KEYS_ENV = "CARTNUDGE_DEMO_TOKEN_KEYS"
-# Not a secret: the demo's links point at shop.example.jp. A real shop sets its own variable.
+# Not a secret: the demo's links point at shop.example.jp. A real shop sets its own key. The
+# demo writes it to token-keys beside its configuration (recovery.keys_file), so every command
+# the demo prints runs without setting anything.
 DEMO_KEYS = "demo-signing-key-not-secret-0001"
+
 
 DEMO_CONFIG = """\
 # cartnudge demo configuration (written by 'cartnudge demo'); see config.example.yaml for all keys.
@@ -52,7 +54,8 @@ recovery:
   shop_url: https://midoriya.example.jp/cart/restore?token={{token}}
   lp_url: https://midoriya.example.jp/lp/{{lp_id}}/form?token={{token}}
   unsubscribe_url: https://midoriya.example.jp/unsubscribe?token={{token}}
-  keys_env: {keys_env}
+  keys_env: {keys_env}   # unset in the demo: the key comes from the file below
+  keys_file: token-keys  # written by the demo, mode 0600
 """
 
 
@@ -83,8 +86,8 @@ def build_demo(
     smtp_port: int = 25,
     force: bool = False,
 ) -> tuple[Path, SeedReport]:
-    """Write ``directory``/config.yaml and shop.db; return the configuration's path and what
-    was seeded.
+    """Write ``directory``/config.yaml, token-keys and shop.db; return the configuration's path
+    and what was seeded.
 
     An existing shop.db, config.yaml or outbox message in ``directory`` is replaced only with
     ``force`` (FileWriteError, exit 9, otherwise): the directory may be someone's real shop.
@@ -105,10 +108,10 @@ def build_demo(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileWriteError(f"demo --dir {directory}: cannot create it ({exc.strerror})") from None
-    os.environ.setdefault(DEMO_KEYS_ENV, DEMO_KEYS)
     shop_db.unlink(missing_ok=True)
     for old in old_messages:
         old.unlink()
+    write_file(directory / "token-keys", DEMO_KEYS + "\n", what="demo key file", mode=0o600)
     config_path = write_demo_config(directory, smtp_host=smtp_host, smtp_port=smtp_port)
     engine = create_engine(f"sqlite:///{shop_db}")
     try:
