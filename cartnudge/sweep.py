@@ -177,13 +177,19 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def person_keys_of(c: Candidate) -> frozenset[str]:
-    """The keys the candidate is known by as a person (customer id and each address)."""
+ALL_CHANNELS = frozenset({"email", "sms", "push"})
+
+
+def person_keys_of(c: Candidate, channels: frozenset[str] = ALL_CHANNELS) -> frozenset[str]:
+    """The keys the candidate is known by as a person: the customer id, the e-mail address,
+    and the E.164 number and push token only where SMS and push are in use (SPEC "person":
+    for SMS, the same number): shops put one switchboard number on many customers' addresses,
+    which must not make them one person for e-mail reminders."""
     return person_keys(
         customer_id=c.customer_id,
         email=c.email,
-        phone=c.phone if c.phone_valid else None,
-        push_token=c.push_token,
+        phone=c.phone if c.phone_valid and "sms" in channels else None,
+        push_token=c.push_token if "push" in channels else None,
     )
 
 
@@ -233,6 +239,7 @@ class Sweep:
         self.now = now
         self.dry_run = dry_run
         self.tracks = app.tracks()
+        self._channels = frozenset(s.channel for t in self.tracks for s in t.rules.steps)
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
@@ -303,8 +310,23 @@ class Sweep:
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
-        yield from self.app.reader.abandoned_orders(**bounds)
-        yield from self.app.reader.stray_orders(**bounds)
+        seen: set[str] = set()
+        for page in self.app.reader.abandoned_orders(**bounds):
+            seen.update(
+                row.order_id if isinstance(row, RowProblem) else row.candidate.order_id
+                for row in page
+            )
+            yield page
+        for page in self.app.reader.stray_orders(**bounds):
+            # A row can match both (an unusable abandoned_at beside a usable activity time).
+            rest = [
+                row
+                for row in page
+                if (row.order_id if isinstance(row, RowProblem) else row.candidate.order_id)
+                not in seen
+            ]
+            if rest:
+                yield rest
 
     def _tracks_for(self, c: Candidate) -> list[Track]:
         """An LP form left while typing belongs to the input flow, every other abandonment to
@@ -359,7 +381,7 @@ class Sweep:
         cap = self.config.frequency_cap
         if cap is None:
             return {}
-        keys = {k for o in orders for k in person_keys_of(o.candidate)}
+        keys = {k for o in orders for k in person_keys_of(o.candidate, self._channels)}
         stored = self.app.deliveries.recent_sends_to(keys, self.now - cap[1])
         # This run's sends are also stored once sent (with sent_at = now): a set counts each once.
         return {k: sorted(set(stored.get(k, [])) | set(self._sent_now.get(k, []))) for k in keys}
@@ -378,7 +400,7 @@ class Sweep:
         says which step that is)."""
         rules = track.rules
         supp = suppressed[c.order_id]
-        keys = person_keys_of(c)
+        keys = person_keys_of(c, self._channels)
         if rules.frequency_cap is None or not keys:
             return decide(c, history, rules, self.now, suppressed=supp)
         probe = decide(c, history, rules, self.now, suppressed=supp)
@@ -418,7 +440,7 @@ class Sweep:
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track))
                     sent = (c.order_id, flow, decision.step, decision.episode, self.now)
-                    for key in person_keys_of(c):
+                    for key in person_keys_of(c, self._channels):
                         recent.setdefault(key, []).append(sent)
                         if self.dry_run:  # a real run finds its sends stored by the next page
                             self._sent_now.setdefault(key, []).append(sent)

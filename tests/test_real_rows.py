@@ -9,6 +9,7 @@ the cart id recorded on the completed order instead of a token.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from datetime import datetime, timedelta
@@ -486,3 +487,56 @@ def test_check_refuses_a_time_zone_that_puts_fresh_shop_times_in_the_future(
         assert "shop.timestamps_timezone (UTC)" in problems[0]
     finally:
         odd.engine.dispose()
+
+
+def test_every_command_that_reads_the_shop_goes_past_unusable_rows(odd: OddShop) -> None:
+    from click.testing import CliRunner
+
+    from cartnudge.cli import main
+
+    odd.cart("EC-0001", customer_id="C-1")
+    odd.cart("HUGE", customer_id="C-1", amount=Decimal("1e20"), abandoned_at=odd.local(NOW - 5 * H))
+    odd.cart("NO-TIME", customer_id="C-2", abandoned_at=None)
+    with odd.engine.begin() as conn:
+        conn.execute(text("INSERT INTO odd_customers VALUES ('C-1', '佐藤 花子', 'c1@example.jp')"))
+        conn.execute(text("INSERT INTO odd_customers VALUES ('C-2', '鈴木 一郎', 'c2@example.jp')"))
+    data = base_config(odd.url, odd.tmp_path)
+    data["shop"].update(sql_dir=str(odd.sql_dir), timestamps_timezone="Asia/Tokyo")
+    config = str(write_config(odd.tmp_path, data))
+
+    def cli(*args: str):
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+
+    now = "2026-11-22T21:00:00+09:00"
+    dry = cli("sweep", "--config", config, "--now", now, "--dry-run", "--json")
+    assert json.loads(dry.stdout)["skipped"] == {"invalid_amount": 1, "invalid_time": 1}
+    swept = cli("sweep", "--config", config, "--now", now, "--json")
+    assert json.loads(swept.stdout)["sent"] == 1
+    found = cli("search", "--config", config, "--format", "json", "--abandoned", "any")
+    assert found.exit_code == 0 and {r["customer_id"] for r in json.loads(found.stdout)} == {
+        "C-1",
+        "C-2",
+    }
+    report = cli(
+        "report",
+        "--config",
+        config,
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--format",
+        "json",
+    )
+    assert report.exit_code == 0, report.output
+    bulk = cli(
+        "send-bulk", "--config", config, "--template", "140001", "--campaign", "c", "--dry-run"
+    )
+    assert bulk.exit_code == 0, bulk.output
+    preview = cli("templates", "preview", "140001", "--config", config, "--order", "EC-0001")
+    assert preview.exit_code == 0 and "5,660" in preview.stdout
+    bad = cli("templates", "preview", "140001", "--config", config, "--order", "HUGE")
+    assert bad.exit_code == 1
+    assert "total_amount" in bad.stderr and "invalid_amount" in bad.stderr

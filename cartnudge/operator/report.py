@@ -56,7 +56,7 @@ DEFINITIONS = {
     "in_progress": "messages claimed or being sent by a running sweep",
     "reminded": "distinct orders with at least one sent message",
     "recovered": "distinct abandoned orders bought back through a reminder (attributed "
-    "purchases, url or window attribution)",
+    "purchases, url, cart or window attribution)",
     "recovery_rate": "recovered ÷ reminded orders",
     "recovered_revenue": "yen, total of the attributed purchases",
     "clicks": "not tracked yet (n/a)",

@@ -249,8 +249,8 @@ class ShopContract:
             cond += [
                 f"({act} IS NULL AND w.abandoned_at >= :dt_active_since "
                 "AND w.abandoned_at <= :dt_due_before)",
+                # (an activity time beyond the ceiling is in the sweep's own pages already)
                 f"{act} < :dt_floor",
-                f"{act} > :dt_ceiling",
             ]
         params: tuple[str, ...] = ("dt_floor", "dt_ceiling", "chunk_size")
         if activity:
