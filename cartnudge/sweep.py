@@ -519,8 +519,11 @@ class Sweep:
                     {k for o in orders for k in o.person_keys}, since - window
                 )
             found = attribute(orders, by_id, by_customer, window=window, by_cart=by_cart)
-            self.summary.recovered += self.app.recoveries.record_recoveries(found, self.now)
-            self.summary.recovered_amount += sum(r.amount for r in found)
+            # The overlap finds some orders again: only the new ones count, in orders and yen.
+            known = self.app.recoveries.recoveries_for_orders(r.order_id for r in found)
+            new = [r for r in found if r.order_id not in known]
+            self.summary.recovered += self.app.recoveries.record_recoveries(new, self.now)
+            self.summary.recovered_amount += sum(r.amount for r in new)
 
     def _completed(self, row: dict) -> CompletedOrder:
         delivery_id = None

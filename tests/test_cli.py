@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select
 
 from cartnudge.cli import main
 from cartnudge.config import BUNDLED_SQL_DIR, BUNDLED_TEMPLATES_DIR
-from cartnudge.demo.build import DEMO_KEYS, DEMO_KEYS_ENV
+from cartnudge.demo.build import DEMO_KEYS_ENV
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.demo.schema import order_items
 from cartnudge.engines import build_engine, redact
@@ -399,19 +399,30 @@ def test_check_exits_4_naming_the_sql_file_when_a_contract_column_is_missing(
 
 
 @pytest.mark.slow
-def test_demo_builds_a_shop_and_writes_the_outbox(
+def test_demo_plays_days_of_sweeps_with_recoveries_and_shows_what_they_earned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(DEMO_KEYS_ENV, DEMO_KEYS)  # restored afterwards (the demo sets it)
-    result = invoke("demo", "--dir", str(tmp_path / "demo"), "--customers", "200")
-    assert result.exit_code == 0
-    assert result.stdout.startswith("demo shop: 200 customers, ")
-    sent = next(line for line in result.stdout.splitlines() if "│ sent " in line)
+    monkeypatch.delenv(DEMO_KEYS_ENV, raising=False)  # the demo needs nothing set
+    monkeypatch.chdir(tmp_path)
+    result = invoke("demo", "--dir", "demo", "--customers", "300", "--days", "2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("demo shop: 300 customers, ")
+    total = next(line for line in result.stdout.splitlines() if line.startswith("│ total"))
+    sweeps, sent, opened, recovered, revenue = [c.strip() for c in total.split("│")[2:7]]
+    assert int(sweeps) == 49  # hourly over two days, both ends included
     files = list((tmp_path / "demo" / "outbox").glob("*.eml"))
-    assert len(files) == int(sent.split("│")[2]) > 0
-    assert f"messages: {tmp_path / 'demo' / 'outbox'} (one .eml file per message)" in (
-        result.stdout
-    )
+    assert len(files) == int(sent.replace(",", "")) > 0
+    assert int(opened) > int(recovered) > 0 and revenue != "¥0"
+    assert "messages: demo/outbox/ (one .eml file per message)" in result.stdout
+    assert (tmp_path / "demo" / "report.html").is_file()
+    # The report the demo points at shows the recoveries and their revenue.
+    command = next(line for line in result.stdout.splitlines() if line.startswith("next:"))
+    args = command.split(" report ", 1)[1].split()
+    shown = invoke("report", *args, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    flows = json.loads(shown.stdout)["flows"]
+    assert sum(f["recovered"] for f in flows) == int(recovered)
+    assert f"¥{sum(f['recovered_revenue'] for f in flows):,}" == revenue
 
 
 def unsubscribe_token(expires_at: datetime = NOW + timedelta(days=30)) -> str:

@@ -128,22 +128,38 @@ def _relative(path: Path) -> Path:
     is_flag=True,
     help="Replace an earlier demo's shop.db, config.yaml and outbox messages in --dir.",
 )
+@click.option(
+    "--days",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 7),
+    help="How many days of hourly sweeps to play (0: one sweep).",
+)
 @handle_errors
-def demo(directory: str, customers: int, seed: int, smtp: str | None, force: bool) -> None:
-    """Build a demo shop under ./demo and run one sweep into the file outbox.
+def demo(
+    directory: str, customers: int, seed: int, smtp: str | None, force: bool, days: int
+) -> None:
+    """Build a demo shop under ./demo and play several days of it: hourly sweeps into the file
+    outbox, shoppers who open the recovery link and buy through it (and some who buy without
+    it), then the report of what the reminders earned (demo/report.html).
 
     An existing demo in --dir is replaced only with --force (exit 9 otherwise).
 
     \b
     Example:
       cartnudge demo --dir demo --customers 3000 --seed 42
-      cartnudge demo --dir demo --force
+      cartnudge demo --dir demo --force --days 2
     """
+    from rich.console import Console
+    from rich.table import Table
+
     from cartnudge.app import App
-    from cartnudge.cli.output import print_summary
     from cartnudge.config import load_config
     from cartnudge.demo.build import build_demo
-    from cartnudge.sweep import Sweep
+    from cartnudge.demo.simulate import simulate
+    from cartnudge.engines import build_engine
+    from cartnudge.operator.report import Period, collect, yen
+    from cartnudge.operator.report_html import render_html
 
     smtp_host, smtp_port = None, 25
     if smtp:
@@ -151,11 +167,12 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None, force: boo
         if not host or not port.isdigit():
             raise click.BadParameter(f"{smtp!r} is not HOST:PORT", param_hint="--smtp")
         smtp_host, smtp_port = host, int(port)
-    now = common.utcnow()
+    end = common.utcnow().replace(minute=5, second=0, microsecond=0)
+    start = end - timedelta(days=days)
     target = Path(directory).resolve()
-    config_path, report = build_demo(
+    config_path, seeded = build_demo(
         target,
-        now=now,
+        now=end,
         customers=customers,
         seed=seed,
         smtp_host=smtp_host,
@@ -163,30 +180,60 @@ def demo(directory: str, customers: int, seed: int, smtp: str | None, force: boo
         force=force,
     )
     click.echo(
-        f"demo shop: {report.customers} customers, {report.orders} orders "
-        f"({report.abandoned_orders} abandoned) in {target / 'shop.db'}"
+        f"demo shop: {seeded.customers} customers, {seeded.orders} orders "
+        f"({seeded.abandoned_orders} abandoned) in {_relative(target / 'shop.db')}"
     )
     app = App(load_config(config_path))
+    tz = app.config.tz
+    local = lambda moment: moment.replace(tzinfo=UTC).astimezone(tz)  # noqa: E731
+    click.echo(
+        f"playing {days} days, a sweep every hour: {local(start):%Y-%m-%d %H:%M} to "
+        f"{local(end):%Y-%m-%d %H:%M} {local(end):%Z}"
+    )
+    shop = build_engine(app.config.shop_url, writer=True)
     try:
-        summary = Sweep(app, app.email_channel(), now=now).run()
+        story = simulate(app, app.email_channel(), shop, start=start, end=end, seed=seed, tz=tz)
+        first, last = local(start).date() - timedelta(days=2), local(end).date()
+        full = collect(app, Period(first, last, tz, "day"))
     finally:
+        shop.dispose()
         app.dispose()
-    print_summary(summary, app.config.tz)
+    click.echo("what the reminders did, by local day:")
+    table = Table()
+    table.add_column("day")
+    for name in ("sweeps", "sent", "links opened", "recovered", "revenue"):
+        table.add_column(name, justify="right")
+    for day, d in sorted(story.days.items()):
+        table.add_row(
+            day, str(d.sweeps), f"{d.sent:,}", f"{d.opened:,}", f"{d.recovered:,}", yen(d.revenue)
+        )
+    t = story.totals
+    table.add_section()
+    table.add_row(
+        "total", str(t.sweeps), f"{t.sent:,}", f"{t.opened:,}", f"{t.recovered:,}", yen(t.revenue)
+    )
+    Console(width=80).print(table)
+    html_path = target / "report.html"
+    write_html_report(html_path, render_html(full))
     where = (
         f"SMTP {smtp_host}:{smtp_port}"
         if smtp_host
-        else str(app.config.outbox_dir) + " (one .eml file per message)"
+        else f"{_relative(app.config.outbox_dir)}/ (one .eml file per message)"
     )
-    click.echo(f"messages: {where}")
     exe = invoked_as()
     shown = _relative(config_path)
+    click.echo(f"report:   {_relative(html_path)} (open it in a browser)")
+    click.echo(f"messages: {where}")
     click.echo(f"config:   {shown}")
-    click.echo(f"next:     {exe} sweep --config {shown} --dry-run")
-    today = now.replace(tzinfo=UTC).astimezone(app.config.tz).date()
-    first = today - timedelta(days=7)
-    click.echo(
-        f"          {exe} report --config {shown} --from {first} --to {today} --html report.html"
-    )
+    click.echo(f"next:     {exe} report --config {shown} --from {first} --to {last} --by day")
+    click.echo(f"          {exe} sweep --config {shown} --dry-run")
+
+
+def write_html_report(path: Path, page: str) -> None:
+    """Write the demo's report page (atomically, never through a symlink)."""
+    from cartnudge.files import write_file
+
+    write_file(path, page, what="demo report")
 
 
 @click.command("init")
