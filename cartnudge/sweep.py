@@ -246,6 +246,7 @@ class Sweep:
         self._started = time.monotonic()
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+        self._page_number = 0
 
     @property
     def clock(self) -> datetime:
@@ -354,6 +355,7 @@ class Sweep:
                 self.summary.unusable_channels[kind] = str(exc)
                 return None
             self._opened.append(channel)
+            log.info("%s channel opened (%s)", kind, channel.name)
         return channel
 
     def _suppressed(self, orders: list[AbandonedOrder]) -> dict[str, set[str]]:
@@ -455,6 +457,14 @@ class Sweep:
                             c.abandoned_at,
                         )
                     )
+        self._page_number += 1
+        log.info(
+            "page %d: %d orders read, %d due, %d skipped",
+            self._page_number,
+            len(page),
+            len(due),
+            len(skipped),
+        )
         if not self.dry_run:
             self.app.deliveries.record_skips(skipped, self.now)
         if due:
@@ -737,6 +747,13 @@ class Sweep:
                 self.now,
                 detail="the server refused the recipient",
             )
+        tally = Counter(o.status.value for o in outcomes)
+        log.info(
+            "%s batch of %d: %s",
+            kind,
+            len(batch),
+            ", ".join(f"{status} {n}" for status, n in sorted(tally.items())) or "nothing sent",
+        )
         for o in outcomes:
             self.summary.count_outcome(flows[o.delivery_id], o)
             if o.status is DeliveryStatus.IN_DOUBT:
