@@ -99,7 +99,7 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One order in abandoned state, as the shop contract (sql/abandoned_orders.sql) returns it."""
+    """One order in abandoned state, as the shop contract (sql/abandoned.sql) returns it."""
 
     order_id: str
     customer_id: str | None
