@@ -75,10 +75,18 @@ class App:
 
     def _check_short_body(self, template_id: int, channel: str, key: str) -> None:
         """SMS and push send the template's SMS body: it must exist, and an SMS (with its
-        footer) must fit the gateway's segment limit."""
-        if channel not in ("sms", "push"):
+        footer) must fit the gateway's segment limit. LINE sends the LINE body, else the SMS
+        body."""
+        if channel not in ("sms", "push", "line"):
             return
         info = self.catalogue.get(template_id)
+        if channel == "line" and not (info.has_line or info.has_sms):
+            raise ConfigError(
+                f"{self.config.source}: {key}: template {template_id} has neither a LINE body "
+                "(line.txt.j2) nor an SMS body (sms.txt.j2), one of which LINE sends"
+            )
+        if channel == "line":
+            return
         if not info.has_sms:
             raise ConfigError(
                 f"{self.config.source}: {key}: template {template_id} has no SMS body "
@@ -211,7 +219,7 @@ class App:
         return out
 
     def channel(self, kind: str) -> Channel:
-        """A new, unopened channel for ``kind`` (email, sms or push)."""
+        """A new, unopened channel for ``kind`` (email, sms, push or line)."""
         if kind == "email":
             return self.email_channel()
         if kind == "sms":
@@ -222,6 +230,10 @@ class App:
             from cartnudge.channels.push import PushChannel
 
             return PushChannel(self.config.settings.push, self.config.push_secret)
+        if kind == "line":
+            from cartnudge.channels.line import LineChannel
+
+            return LineChannel(self.config.settings.line, self.config.line_token)
         raise ValueError(f"unknown channel {kind!r}")
 
     def email_channel(self) -> Channel:

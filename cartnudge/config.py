@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cartnudge import bundled
+from cartnudge.channels.line import LineSettings
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
@@ -81,7 +82,7 @@ class FraudSettings(_Strict):
     suppressed_actions: list[str] = Field(default_factory=lambda: ["redirect"])
 
 
-Channel = Literal["email", "sms", "push"]
+Channel = Literal["email", "sms", "push", "line"]
 
 
 class StepSettings(_Strict):
@@ -132,6 +133,7 @@ class QuietHoursSettings(_Strict):
     email: str | None = None
     sms: str | None = "09:00-21:00"
     push: str | None = "09:00-21:00"
+    line: str | None = "09:00-21:00"
 
 
 class FrequencyCapSettings(_Strict):
@@ -192,6 +194,7 @@ class Settings(_Strict):
     healthcheck: HealthcheckSettings = Field(default_factory=HealthcheckSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
+    line: LineSettings = Field(default_factory=LineSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     frequency_cap: FrequencyCapSettings = Field(default_factory=FrequencyCapSettings)
     phone_region: str = "JP"
@@ -235,6 +238,7 @@ class Config:
     smtp_password: str | None = field(repr=False, default=None)
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
+    line_token: str | None = field(repr=False, default=None)
     healthcheck_url: str | None = field(repr=False, default=None)
 
 
@@ -412,7 +416,7 @@ def _input_steps(flow: InputFlowSettings, source: str) -> tuple[Step, ...]:
 
 def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[time, time]]:
     out: dict[str, tuple[time, time]] = {}
-    for channel in ("email", "sms", "push"):
+    for channel in ("email", "sms", "push", "line"):
         raw = getattr(settings, channel)
         if raw is None:
             continue
@@ -449,6 +453,51 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
             )
         steps.append(Step(i, delay, step.template or flow.template, step.channel))
     return tuple(steps)
+
+
+def _line_token(
+    line: LineSettings, used: bool, source: str, base_dir: Path, environ: Mapping[str, str]
+) -> str | None:
+    """The LINE channel access token, from ``line.token_env`` or ``line.token_file``."""
+    if used and not line.enabled:
+        raise ConfigError(f"{source}: line: a flow sends LINE messages but line.enabled is false")
+    if not line.enabled:
+        return None
+    if line.token_env and line.token_file:
+        raise ConfigError(f"{source}: line: give either token_env or token_file, not both")
+    if line.token_env:
+        return _secret(line.token_env, "line.token_env", source, environ).strip()
+    if line.token_file:
+        names = re.findall(r"\$\{?(\w+)\}?", line.token_file)
+        unset = [name for name in names if not environ.get(name)]
+        if unset:
+            raise ConfigError(
+                f"{source}: line.token_file: environment variable {unset[0]} is not set "
+                f"(got {line.token_file!r})"
+            )
+        expanded = re.sub(r"\$\{?(\w+)\}?", lambda m: environ[m.group(1)], line.token_file)
+        path = _resolve_path(base_dir, expanded)
+        try:
+            mode = path.stat().st_mode
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"{source}: line.token_file: cannot read {path} ({why})") from None
+        if mode & 0o004:
+            raise ConfigError(
+                f"{source}: line.token_file: {path} is readable by every user "
+                f"(mode {mode & 0o777:04o}); chmod 600 it"
+            )
+        if not token or any(c.isspace() for c in token):
+            raise ConfigError(
+                f"{source}: line.token_file: {path} must hold the channel access token "
+                "alone, on one line"
+            )
+        return token
+    raise ConfigError(
+        f"{source}: line: name the channel access token's variable (line.token_env) "
+        "or file (line.token_file)"
+    )
 
 
 def parse_config(
@@ -539,6 +588,9 @@ def parse_config(
                 f"{source}: push.service_account_env: name the variable holding the FCM "
                 "service-account JSON"
             )
+    line_token = _line_token(settings.line, "line" in used_channels, source, base_dir, environ)
+    if settings.line.enabled and not settings.sender.name.strip():
+        raise ConfigError(f"{source}: sender.name: missing; every LINE message carries it")
     if confirm.enabled or settings.flows.input.enabled:
         for key in ("name", "email", "postal_address", "contact"):
             if not getattr(settings.sender, key).strip():
@@ -601,6 +653,7 @@ def parse_config(
         smtp_password=smtp_password,
         sms_secret=sms_secret,
         push_secret=push_secret,
+        line_token=line_token,
         healthcheck_url=healthcheck_url,
     )
 

@@ -42,11 +42,16 @@ from cartnudge.errors import (
     TemplateError,
     TokenError,
 )
-from cartnudge.messages.compose import email_envelope, push_envelope, render_order, sms_envelope
+from cartnudge.messages.compose import (
+    email_envelope,
+    line_envelope,
+    push_envelope,
+    render_order,
+    sms_envelope,
+)
 from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.deliveries import (
-    MAX_ATTEMPTS,
     Claimed,
     ClaimLost,
     ClaimRequest,
@@ -59,6 +64,14 @@ RECOVERY_OVERLAP = timedelta(hours=1)
 # Not skips in the report's sense: the flow is off, or the order was handled already.
 UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED})
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
+
+
+# An outcome's status -> (the Summary attribute, the per-flow counter's key); any other: failed.
+_OUTCOME_COUNTS = {
+    DeliveryStatus.SENT: ("sent", "sent"),
+    DeliveryStatus.RETRY: ("retry_later", "retry_later"),
+    DeliveryStatus.IN_DOUBT: ("in_doubt_found", "in_doubt"),
+}
 
 
 @dataclass
@@ -82,6 +95,10 @@ class Summary:
     deferred: Counter[str] = field(default_factory=Counter)  # waiting on quiet hours / the cap
     flows: dict[str, Counter[str]] = field(default_factory=dict)  # per flow: due, sent, ...
     unusable_channels: dict[str, str] = field(default_factory=dict)  # kind -> why it failed
+    # kind -> why it takes nothing more this run (LINE's monthly quota or the API's limits);
+    # its due reminders are left unclaimed ("held") for a later sweep.
+    stopped_channels: dict[str, str] = field(default_factory=dict)
+    held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -89,18 +106,20 @@ class Summary:
     def count_candidate(self, flow: str) -> None:
         self._flow(flow)["candidates"] += 1
 
+    def _add(self, flow: str, total: str, per_flow: str) -> None:
+        """One more of attribute ``total`` overall and of ``per_flow`` in the flow's counter."""
+        setattr(self, total, getattr(self, total) + 1)
+        self._flow(flow)[per_flow] += 1
+
     def count(self, flow: str, decision: Decision) -> None:
         """Count one decision (one per channel of a flow), overall and for its flow."""
-        per_flow = self._flow(flow)
         if decision.kind is Kind.SEND:
-            self.due += 1
-            per_flow["due"] += 1
+            self._add(flow, "due", "due")
         elif decision.kind is Kind.WAIT:
-            self.waiting += 1
-            per_flow["waiting"] += 1
+            self._add(flow, "waiting", "waiting")
             if decision.deferred_by is not None:
                 self.deferred[decision.deferred_by.value] += 1
-                per_flow["deferred"] += 1
+                self._flow(flow)["deferred"] += 1
         else:
             self.count_skip(flow, decision.reason)
 
@@ -109,19 +128,8 @@ class Summary:
         self._flow(flow)["skipped"] += 1
 
     def count_outcome(self, flow: str, outcome: Outcome) -> None:
-        per_flow = self._flow(flow)
-        if outcome.status is DeliveryStatus.SENT:
-            self.sent += 1
-            per_flow["sent"] += 1
-        elif outcome.status is DeliveryStatus.RETRY:
-            self.retry_later += 1
-            per_flow["retry_later"] += 1
-        elif outcome.status is DeliveryStatus.IN_DOUBT:
-            self.in_doubt_found += 1
-            per_flow["in_doubt"] += 1
-        else:
-            self.failed += 1
-            per_flow["failed"] += 1
+        total, per_flow = _OUTCOME_COUNTS.get(outcome.status, ("failed", "failed"))
+        self._add(flow, total, per_flow)
 
     @property
     def exit_code(self) -> int:
@@ -155,6 +163,8 @@ class Summary:
             "deferred": dict(sorted(self.deferred.items())),
             "flows": {flow: dict(sorted(c.items())) for flow, c in sorted(self.flows.items())},
             "unusable_channels": dict(sorted(self.unusable_channels.items())),
+            "stopped_channels": dict(sorted(self.stopped_channels.items())),
+            "held": dict(sorted(self.held.items())),
             "status": self.status,
         }
 
@@ -177,7 +187,7 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
-ALL_CHANNELS = frozenset({"email", "sms", "push"})
+ALL_CHANNELS = frozenset({"email", "sms", "push", "line"})
 
 
 def person_keys_of(c: Candidate, channels: frozenset[str] = ALL_CHANNELS) -> frozenset[str]:
@@ -190,6 +200,7 @@ def person_keys_of(c: Candidate, channels: frozenset[str] = ALL_CHANNELS) -> fro
         email=c.email,
         phone=c.phone if c.phone_valid and "sms" in channels else None,
         push_token=c.push_token if "push" in channels else None,
+        line_user_id=c.line_user_id if "line" in channels else None,
     )
 
 
@@ -199,6 +210,8 @@ def recipient_for(c: Candidate, channel: str) -> str:
         return normalise_address(c.email or "")
     if channel == "sms":
         return c.phone or ""  # E.164 when valid (the rules refuse an invalid one)
+    if channel == "line":
+        return (c.line_user_id or "").strip()
     return (c.push_token or "").strip()
 
 
@@ -246,6 +259,7 @@ class Sweep:
         self._started = time.monotonic()
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+        self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
         self._page_number = 0
 
     @property
@@ -583,6 +597,15 @@ class Sweep:
                 delivery_id=delivery_id,
                 recipient=recipient_for(c, "sms"),
             )
+        if d.channel == "line":
+            return line_envelope(
+                self.config,
+                item.order,
+                rendered,
+                links,
+                delivery_id=delivery_id,
+                recipient=recipient_for(c, "line"),
+            )
         if d.channel == "push":
             return push_envelope(
                 item.order,
@@ -601,8 +624,43 @@ class Sweep:
             self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
+    def _month_start(self) -> datetime:
+        """The start of the current calendar month in ``timezone``, as naive UTC."""
+        local = self.now.replace(tzinfo=UTC).astimezone(self.config.tz)
+        first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return first.astimezone(UTC).replace(tzinfo=None)
+
+    def _within_quota(self, due: list[Due]) -> list[Due]:
+        """Leave out what a stopped channel cannot take, and LINE beyond ``line.monthly_quota``
+        (counted from cartnudge's own deliveries of this month, before each claim): those
+        stay unclaimed, due again next sweep, and the summary says why."""
+        s = self.summary
+        quota = self.config.settings.line.monthly_quota
+        room: int | None = None
+        if quota is not None and any(i.decision.channel == "line" for i in due):
+            used = self.app.deliveries.channel_sends_since("line", self._month_start())
+            room = max(0, quota - used)
+            wanted = sum(1 for i in due if i.decision.channel == "line")
+            if room < wanted and "line" not in s.stopped_channels:
+                s.stopped_channels["line"] = (
+                    f"monthly quota reached: line.monthly_quota is {quota}, {used} sent this "
+                    "month; LINE waits for next month"
+                )
+                log.warning("line: %s", s.stopped_channels["line"])
+        kept: list[Due] = []
+        for item in due:
+            kind = item.decision.channel or "email"
+            if kind in self._stopped_by_channel or (kind == "line" and room == 0):
+                s.held[kind] += 1
+                continue
+            if kind == "line" and room is not None:
+                room -= 1
+            kept.append(item)
+        return kept
+
     def _deliver(self, due: list[Due]) -> None:
         s = self.summary
+        due = self._within_quota(due)
         requests: dict[tuple, tuple[ClaimRequest, Due]] = {}
         for item in due:
             c, d = item.order.candidate, item.decision
@@ -687,14 +745,9 @@ class Sweep:
         flows: dict[int, str] = {}
         for cl, item in batch:
             flows[cl.id] = item.track.rules.flow
-            if cl.attempts >= MAX_ATTEMPTS:
-                outcomes.append(
-                    Outcome(
-                        cl.id,
-                        DeliveryStatus.FAILED,
-                        f"gave up after {cl.attempts} temporary failures",
-                    )
-                )
+            worn_out = cl.worn_out()
+            if worn_out is not None:
+                outcomes.append(worn_out)
                 continue
             problem = items.problems.get(item.order.candidate.order_id)
             if problem:
@@ -739,6 +792,14 @@ class Sweep:
                 bounced.append(by_id[r.delivery_id])
         # Record first: a failure to write a suppression must not leave sent rows "sending".
         self.app.deliveries.record(outcomes, self.now)
+        stopped = getattr(channel, "stopped", None)
+        if stopped and kind not in self._stopped_by_channel:
+            self._stopped_by_channel.add(kind)
+            self.summary.stopped_channels[kind] = (
+                f"the API's monthly message limit: {stopped}"
+                if getattr(channel, "monthly_limit", False)
+                else str(stopped)
+            )
         for envelope in bounced:
             self.app.suppressions.add_suppression(
                 kind,

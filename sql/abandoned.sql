@@ -13,7 +13,8 @@
 --             total_amount (the items' total with tax, without shipping)
 --   optional  customer_status, customer_name, email, email_consent, storefront, lp_id,
 --             abandoned_step, last_activity_at, fraud_result, fraud_action, purchased_at,
---             phone, sms_consent, push_token, push_consent, logged_in, ad_input_enabled
+--             phone, sms_consent, push_token, push_consent, line_user_id, line_consent,
+--             logged_in, ad_input_enabled
 -- Leave an optional column out and it takes its documented default; extra columns are ignored.
 SELECT
   o.id               AS order_id,
@@ -34,6 +35,8 @@ SELECT
   c.sms_optin        AS sms_consent,
   c.push_token       AS push_token,
   c.push_optin       AS push_consent,
+  c.line_user_id     AS line_user_id,
+  c.line_optin       AS line_consent,
   o.logged_in        AS logged_in,
   a.input_abandonment AS ad_input_enabled,
   (SELECT MAX(p.completed_at)

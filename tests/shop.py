@@ -63,6 +63,8 @@ class ShopBuilder:
         sms_optin: bool = False,
         push_token: str | None = None,
         push_optin: bool = False,
+        line_user_id: str | None = None,
+        line_optin: bool = False,
     ) -> int:
         cid = next(self._ids)
         with self.engine.begin() as conn:
@@ -77,6 +79,8 @@ class ShopBuilder:
                     sms_optin=sms_optin,
                     push_token=push_token,
                     push_optin=push_optin,
+                    line_user_id=line_user_id,
+                    line_optin=line_optin,
                     created_at=datetime(2026, 1, 1),
                 )
             )

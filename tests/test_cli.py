@@ -372,8 +372,8 @@ def test_check_prints_one_ok_line_per_check(
         # check names the optional columns the shop's files provide (issue 9, point 3)
         "ok   abandoned.sql optional columns: customer_status, customer_name, email, "
         "email_consent, storefront, lp_id, abandoned_step, last_activity_at, fraud_result, "
-        "fraud_action, purchased_at, phone, sms_consent, push_token, push_consent, logged_in, "
-        "ad_input_enabled",
+        "fraud_action, purchased_at, phone, sms_consent, push_token, push_consent, line_user_id, "
+        "line_consent, logged_in, ad_input_enabled",
         "ok   completed_orders.sql optional columns: recovery_token",
     } <= set(lines)
 

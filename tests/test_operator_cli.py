@@ -100,8 +100,8 @@ def test_templates_list_prints_both_templates_with_their_category(config_path: P
     result = cli(config_path, "templates", "list")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == (
-        "140001\tcart_abandonment\tカゴ落ちメール（確認画面離脱） +sms\n"
-        "140002\tremarketing\tカゴ落ちリマーケティングメール（入力画面離脱） +sms\n"
+        "140001\tcart_abandonment\tカゴ落ちメール（確認画面離脱） +sms +line\n"
+        "140002\tremarketing\tカゴ落ちリマーケティングメール（入力画面離脱） +sms +line\n"
     )
 
 

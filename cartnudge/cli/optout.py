@@ -143,19 +143,31 @@ def suppressions_list(config_path: str, fmt: str) -> None:
     show_default=True,
     type=click.Choice(["manual", "opt_out", "hard_bounce", "complaint"]),
 )
+@click.option(
+    "--channel",
+    default="email",
+    show_default=True,
+    type=click.Choice(["email", "line"]),
+    help="line: ADDRESS is a LINE user id (one who blocked the account, say).",
+)
 @handle_errors
-def suppressions_add(config_path: str, address: str, reason: str) -> None:
+def suppressions_add(config_path: str, address: str, reason: str, channel: str) -> None:
     """Add an address.
 
     \b
-    Example:
+    Examples:
       cartnudge suppressions add taro@example.jp --reason complaint
+      cartnudge suppressions add --channel line U4af4980629...
     """
+    from cartnudge.channels.line import valid_user_id
+    from cartnudge.core.rules import normalise_address
     from cartnudge.recovery import unsubscribe as add_suppression
 
+    if channel == "line" and not valid_user_id(normalise_address(address, channel)):
+        raise click.BadParameter(f"{address!r} is not a LINE user id", param_hint="ADDRESS")
     app = load_app(config_path)
     try:
-        new = add_suppression(app, address, now=common.utcnow(), source=reason)
+        new = add_suppression(app, address, now=common.utcnow(), source=reason, channel=channel)
     finally:
         app.dispose()
     click.echo(f"{'added' if new else 'already there'}: {address}")

@@ -45,6 +45,8 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
         rows.append(("invalid shop rows (see stderr)", summary.invalid_rows))
     for kind in sorted(summary.unusable_channels):
         rows.append((f"{kind} channel unusable (see stderr): left for the next sweep", 1))
+    for kind, why in sorted(summary.stopped_channels.items()):
+        rows.append((f"{kind} stopped ({why}): reminders held", summary.held.get(kind, 0)))
     if summary.recovered:
         rows.append(("recovered orders", summary.recovered))
         rows.append(("recovered revenue (yen)", summary.recovered_amount))

@@ -34,7 +34,8 @@ def templates_list(config_path: str) -> None:
     app = load_app(config_path)
     for info in sorted(app.catalogue.templates.values(), key=lambda i: i.id):
         sms = " +sms" if info.has_sms else ""
-        click.echo(f"{info.id}\t{info.category}\t{info.name}{sms}")
+        line = " +line" if info.has_line else ""
+        click.echo(f"{info.id}\t{info.category}\t{info.name}{sms}{line}")
 
 
 @templates.command("preview")
@@ -49,10 +50,10 @@ def templates_list(config_path: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "html", "eml", "sms"]),
+    type=click.Choice(["text", "html", "eml", "sms", "line"]),
     default="text",
     show_default=True,
-    help="Which part to print; eml prints the whole message.",
+    help="Which part to print; eml prints the whole message, line the LINE text as sent.",
 )
 @click.option(
     "--output",
@@ -71,7 +72,7 @@ def templates_preview(
       cartnudge templates preview 140001
       cartnudge templates preview 140001 --order 1234 --format eml --output preview.eml
     """
-    from cartnudge.messages.compose import email_envelope, render_order
+    from cartnudge.messages.compose import email_envelope, line_text, render_order
     from cartnudge.messages.templates import sample_context
     from cartnudge.shop.reader import AbandonedOrder
 
@@ -82,6 +83,7 @@ def templates_preview(
             if fmt == "eml":
                 raise click.BadParameter("--format eml needs --order", param_hint="--format")
             rendered = app.catalogue.render(template_id, sample_context())
+            unsubscribe_url = str(sample_context()["unsubscribe_url"])
         else:
             order = app.reader.order(order_id)
             if order is None:
@@ -101,6 +103,7 @@ def templates_preview(
                 delivery_id=0,
                 now=now,
             )
+            unsubscribe_url = links.unsubscribe_url
             if fmt == "eml":
                 envelope = email_envelope(
                     app.config, order, rendered, links, delivery_id=0, now=now
@@ -111,7 +114,16 @@ def templates_preview(
         app.dispose()
     if fmt == "sms" and rendered.sms is None:
         raise click.BadParameter(f"template {template_id} has no SMS body", param_hint="--format")
-    part = {"text": rendered.text, "html": rendered.html, "sms": rendered.sms}[fmt]
+    if fmt == "line" and rendered.line is None and rendered.sms is None:
+        raise click.BadParameter(
+            f"template {template_id} has no LINE (or SMS) body", param_hint="--format"
+        )
+    line = line_text(
+        rendered.line if rendered.line is not None else (rendered.sms or ""),
+        app.config.settings.sender.name,
+        unsubscribe_url,
+    )
+    part = {"text": rendered.text, "html": rendered.html, "sms": rendered.sms, "line": line}[fmt]
     if fmt == "text":
         part = f"Subject: {rendered.subject}\n\n{part}"
     _emit((part if part.endswith("\n") else part + "\n").encode("utf-8"), output)

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from cartnudge.core.persons import normalise_email
 
@@ -119,6 +120,9 @@ class Candidate:
     sms_consent: bool = False
     push_token: str | None = None
     push_consent: bool = False
+    # LINE (the Messaging API's user id of the shopper for this shop's official account).
+    line_user_id: str | None = None
+    line_consent: bool = False
     # The input flow's conditions (SPEC 2.6).
     logged_in: bool = False
     ad_input_enabled: bool = False  # came through an ad URL whose input-abandonment is on
@@ -323,6 +327,9 @@ _EMAIL = re.compile(
 )
 
 
+_LINE_USER_ID = re.compile(r"U[0-9a-f]{32}")
+
+
 def valid_email(address: str) -> bool:
     """A deliverable-looking address: no spaces, no CR/LF, one @, a dotted domain."""
     return len(address) <= 254 and bool(_EMAIL.fullmatch(address))  # "$" allows a final "\n"
@@ -349,6 +356,9 @@ def contact_reason(
     elif channel == "push":
         consent, address = c.push_consent, (c.push_token or "").strip()
         valid = bool(address)
+    elif channel == "line":
+        consent, address = c.line_consent, (c.line_user_id or "").strip()
+        valid = bool(_LINE_USER_ID.fullmatch(address))
     else:
         raise ValueError(f"unknown channel {channel!r}")
     if rules.consent_required and not consent:
@@ -448,16 +458,21 @@ def decide(
     if not remaining:
         return skip(SkipReason.ALREADY_DELIVERED, episode.number)
     due = [s for s in remaining if episode.started_at + s.delay <= now]
+
+    def decide(kind: Kind, step: StepRule, due_at: datetime, **more: Any) -> Decision:
+        return Decision(
+            kind,
+            step=step.index,
+            episode=episode.number,
+            channel=step.channel,
+            due_at=due_at,
+            episode_started_at=episode.started_at,
+            **more,
+        )
+
     if not due:
         first = min(remaining, key=lambda s: s.delay)
-        return Decision(
-            Kind.WAIT,
-            step=first.index,
-            episode=episode.number,
-            channel=first.channel,
-            due_at=episode.started_at + first.delay,
-            episode_started_at=episode.started_at,
-        )
+        return decide(Kind.WAIT, first, episode.started_at + first.delay)
     latest = max(due, key=lambda s: s.delay)
     blocked = suppressed if isinstance(suppressed, bool) else latest.channel in suppressed
     contact = contact_reason(c, latest.channel, rules, blocked)
@@ -469,21 +484,6 @@ def decide(
         held_by = SkipReason.FREQUENCY_CAP if capped > now else SkipReason.QUIET_HOURS
         if cart_expired(c.abandoned_at, rules.cart_ttl, allowed):
             return skip(held_by, episode.number)
-        return Decision(
-            Kind.WAIT,
-            step=latest.index,
-            episode=episode.number,
-            channel=latest.channel,
-            due_at=allowed,
-            episode_started_at=episode.started_at,
-            deferred_by=held_by,
-        )
-    return Decision(
-        Kind.SEND,
-        step=latest.index,
-        episode=episode.number,
-        channel=latest.channel,
-        due_at=episode.started_at + latest.delay,
-        episode_started_at=episode.started_at,
-        superseded=tuple(s.index for s in due if s is not latest),
-    )
+        return decide(Kind.WAIT, latest, allowed, deferred_by=held_by)
+    superseded = tuple(s.index for s in due if s is not latest)
+    return decide(Kind.SEND, latest, episode.started_at + latest.delay, superseded=superseded)

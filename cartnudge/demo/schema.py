@@ -33,6 +33,8 @@ customers = Table(
     Column("sms_optin", Boolean, nullable=False, default=False),
     Column("push_optin", Boolean, nullable=False, default=False),
     Column("push_token", String(255)),  # the device's FCM / push service token, if any
+    Column("line_user_id", String(64)),  # the LINE user id for the shop's official account
+    Column("line_optin", Boolean, nullable=False, default=False),
     Column("created_at", DateTime, nullable=False),
 )
 

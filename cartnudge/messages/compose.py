@@ -3,12 +3,14 @@ links, and the MIME bytes. Pure apart from reading the clock-free inputs it is g
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
+from cartnudge.channels.line import MAX_TEXT
 from cartnudge.channels.push import push_payload
 from cartnudge.config import Config
 from cartnudge.core.rules import Storefront
@@ -174,5 +176,74 @@ def push_envelope(
         sender="",
         message_id=f"cartnudge.{delivery_id}",
         data=data,
+        subject=rendered.subject,
+    )
+
+
+LINE_OPT_OUT = "配信停止はこちら（またはこのアカウントをブロック）"
+
+
+def line_text(body: str, sender_name: str, unsubscribe_url: str) -> str:
+    """A LINE message's text: the body, then the sender's name and how to stop the messages
+    (SPEC 2.7 asks every reminder for both). Cut to LINE's 5,000 characters, footer kept."""
+    footer = f"\n\n{sender_name}\n{LINE_OPT_OUT}: {unsubscribe_url}"
+    body = body.strip()
+    room = MAX_TEXT - len(footer)
+    if len(body) > room:
+        body = body[: room - 1] + "…"
+    return body + footer
+
+
+def line_messages(text: str, rendered: Rendered, links: Links, kind: str = "text") -> list:
+    """The push request's ``messages``: one text message, or one flex bubble (title, body, a
+    button to the recovery link) whose ``altText`` is the whole text."""
+    if kind != "flex":
+        return [{"type": "text", "text": text}]
+    bubble = {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {"type": "text", "text": rendered.subject or " ", "weight": "bold", "wrap": True},
+                {"type": "text", "text": text, "wrap": True, "size": "sm"},
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "action": {"type": "uri", "label": "カートを見る", "uri": links.recovery_url},
+                }
+            ],
+        },
+    }
+    return [{"type": "flex", "altText": text[:400], "contents": bubble}]
+
+
+def line_envelope(
+    config: Config,
+    order: AbandonedOrder,
+    rendered: Rendered,
+    links: Links,
+    *,
+    delivery_id: int,
+    recipient: str,
+) -> Envelope:
+    """The template's LINE body (else its SMS body) with the sender's name and the opt-out
+    instruction, as the JSON list of LINE message objects."""
+    s = config.settings
+    body = rendered.line if rendered.line is not None else (rendered.sms or "")
+    text = line_text(body, s.sender.name, links.unsubscribe_url)
+    messages = line_messages(text, rendered, links, s.line.message)
+    return Envelope(
+        delivery_id=delivery_id,
+        recipient=recipient,
+        sender=s.sender.name,
+        message_id=f"cartnudge.{delivery_id}",
+        data=json.dumps(messages, ensure_ascii=False).encode("utf-8"),
         subject=rendered.subject,
     )

@@ -1,6 +1,6 @@
 """The template catalogue: ``templates/<id>/`` holds ``template.yaml`` (id, category, name) and
 the Jinja2 bodies ``subject.txt.j2``, ``body.txt.j2``, ``body.html.j2`` and, optionally,
-``sms.txt.j2``.
+``sms.txt.j2`` (SMS and push) and ``line.txt.j2`` (LINE; without it LINE sends the SMS body).
 
 Jinja2 runs with StrictUndefined (a misspelt variable is an error, not an empty string) and
 autoescapes the HTML body. Every template is rendered against a sample at load, so a broken one
@@ -33,6 +33,7 @@ from cartnudge.errors import TemplateError
 CATEGORIES = ("cart_abandonment", "remarketing")
 PARTS = {"subject": "subject.txt.j2", "text": "body.txt.j2", "html": "body.html.j2"}
 SMS_PART = "sms.txt.j2"
+LINE_PART = "line.txt.j2"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -48,6 +49,7 @@ class TemplateInfo:
     name: str
     directory: Path
     has_sms: bool
+    has_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Rendered:
     text: str
     html: str
     sms: str | None
+    line: str | None = None
 
 
 def sample_context() -> dict[str, Any]:
@@ -143,7 +146,12 @@ class Catalogue:
             if not (path.parent / part).is_file():
                 raise TemplateError(f"{path.parent / part}: missing (template {template_id})")
         return TemplateInfo(
-            template_id, category, name, path.parent, (path.parent / SMS_PART).is_file()
+            template_id,
+            category,
+            name,
+            path.parent,
+            (path.parent / SMS_PART).is_file(),
+            (path.parent / LINE_PART).is_file(),
         )
 
     def get(self, template_id: int) -> TemplateInfo:
@@ -168,6 +176,8 @@ class Catalogue:
         info = self.get(template_id)
         out: dict[str, str | None] = {}
         parts = dict(PARTS, **({"sms": SMS_PART} if info.has_sms else {}))
+        if info.has_line:
+            parts["line"] = LINE_PART
         for key, part in parts.items():
             try:
                 out[key] = self._template(info, part).render(context)
@@ -179,7 +189,11 @@ class Catalogue:
                 ) from None
         subject = _CONTROL.sub(" ", out["subject"] or "").strip()
         return Rendered(
-            subject=subject, text=out["text"] or "", html=out["html"] or "", sms=out.get("sms")
+            subject=subject,
+            text=out["text"] or "",
+            html=out["html"] or "",
+            sms=out.get("sms"),
+            line=out.get("line"),
         )
 
     def check_all(self) -> None:

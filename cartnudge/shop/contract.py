@@ -78,6 +78,8 @@ ABANDONED_COLUMNS: tuple[Column, ...] = (
     Column("sms_consent", "flag", False, "no", "opt-in to SMS"),
     Column("push_token", "text", False, "NULL", "device token for push"),
     Column("push_consent", "flag", False, "no", "opt-in to push"),
+    Column("line_user_id", "text", False, "NULL", "the shopper's LINE user id"),
+    Column("line_consent", "flag", False, "no", "opt-in to LINE messages"),
     Column("logged_in", "flag", False, "no", "the shopper was logged in (input flow)"),
     Column(
         "ad_input_enabled",

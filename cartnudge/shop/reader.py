@@ -319,7 +319,7 @@ class ShopReader:
         )
 
     def _optional(self, row: Any) -> dict[str, Any]:
-        """The contract's optional channel and input-flow columns, absent as "no"."""
+        """The contract's optional columns (SMS, push, LINE, the input flow), absent as "no"."""
         raw_phone = text_of(row.get("phone"), "phone")
         phone = normalise_phone(raw_phone, self.phone_region) if raw_phone else None
         return {
@@ -328,6 +328,9 @@ class ShopReader:
             "sms_consent": flag_of(row.get("sms_consent")),
             "push_token": text_of(row.get("push_token"), "push_token") or None,
             "push_consent": flag_of(row.get("push_consent")),
+            "line_user_id": (text_of(row.get("line_user_id"), "line_user_id") or "").strip()
+            or None,
+            "line_consent": flag_of(row.get("line_consent")),
             "logged_in": flag_of(row.get("logged_in")),
             "ad_input_enabled": flag_of(row.get("ad_input_enabled")),
         }

@@ -38,7 +38,7 @@ from cartnudge.core.durations import format_duration
 from cartnudge.core.rules import DONE_STATUSES, REMINDED_STATUSES, DeliveryStatus, PastDelivery
 from cartnudge.errors import DatabaseError
 from cartnudge.state.schema import deliveries, skips
-from cartnudge.state.store import Store, _insert_ignoring_conflicts
+from cartnudge.state.store import Store, _insert_ignoring_conflicts, row_of
 
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
 
@@ -72,6 +72,14 @@ class Claimed:
     id: int
     key: tuple[str, str, int, int, str]
     attempts: int
+
+    def worn_out(self) -> Outcome | None:
+        """The ``failed`` outcome of a claim whose earlier sweeps used up its
+        :data:`MAX_ATTEMPTS` temporary failures; None while it may still be tried."""
+        if self.attempts < MAX_ATTEMPTS:
+            return None
+        detail = f"gave up after {self.attempts} temporary failures"
+        return Outcome(self.id, DeliveryStatus.FAILED, detail)
 
 
 @dataclass(frozen=True)
@@ -147,20 +155,9 @@ class Deliveries(Store):
         key = uuid.uuid4().hex
         ordered = sorted(requests, key=lambda r: r.key)  # one lock order for every sweeper
         rows = [
-            dict(
-                order_id=r.order_id,
-                flow=r.flow,
-                step=r.step,
-                episode=r.episode,
-                channel=r.channel,
+            row_of(
+                r,
                 status=DeliveryStatus.CLAIMED.value,
-                customer_id=r.customer_id,
-                recipient=r.recipient,
-                template_id=r.template_id,
-                amount=r.amount,
-                abandoned_at=r.abandoned_at,
-                episode_started_at=r.episode_started_at,
-                due_at=r.due_at,
                 claimed_by=key,
                 lease_until=now + lease,
                 attempts=0,
@@ -411,6 +408,18 @@ class Deliveries(Store):
         self._read("recent sends", read)
         return out
 
+    def channel_sends_since(self, channel: str, since: datetime) -> int:
+        """How many messages ``channel`` carried since ``since`` (sent, being sent or in
+        doubt: each may have reached the shopper and counts against a provider's quota)."""
+        d = deliveries.c
+        reminded = [s.value for s in REMINDED_STATUSES]
+        stmt = select(func.count()).where(
+            d.channel == channel,
+            d.status.in_(reminded),
+            func.coalesce(d.sent_at, d.updated_at) >= since,
+        )
+        return self._read("channel sends", lambda c: int(c.execute(stmt).scalar() or 0))
+
     def known_skips(self, found: Sequence[SkipRecord]) -> set[tuple[str, str, int, str]]:
         """The keys (order, flow, episode, reason) of ``found`` already recorded."""
         if not found:
@@ -427,18 +436,7 @@ class Deliveries(Store):
             return []
         known = self.known_skips(found)
         fresh = list({f.key: f for f in found if f.key not in known}.values())
-        rows = [
-            dict(
-                order_id=f.order_id,
-                flow=f.flow,
-                episode=f.episode,
-                reason=f.reason,
-                customer_id=f.customer_id,
-                abandoned_at=f.abandoned_at,
-                first_seen_at=now,
-            )
-            for f in fresh
-        ]
+        rows = [row_of(f, first_seen_at=now) for f in fresh]
         if rows:
             self._write(
                 "record skips", lambda c: c.execute(_insert_ignoring_conflicts(c, skips), rows)
