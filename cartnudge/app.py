@@ -17,7 +17,16 @@ from sqlalchemy import Engine
 from cartnudge.channels.base import Channel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.config import Config
-from cartnudge.core.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
+from cartnudge.core.rules import (
+    DEFAULT_CELLS,
+    FlowKind,
+    FlowRules,
+    FrequencyCap,
+    QuietHours,
+    StepRule,
+    Target,
+    parse_cell,
+)
 from cartnudge.engines import build_engine
 from cartnudge.errors import ConfigError
 from cartnudge.logs import register_secret
@@ -127,6 +136,7 @@ class App:
             key="shop.url",
             must_exist=True,
             lock_timeout=self.config.lock_timeout,
+            shop_tz=self.config.settings.shop.timestamps_timezone,
         )
 
     @cached_property
@@ -148,6 +158,7 @@ class App:
             self.contract,
             self.config.shop_tz,
             phone_region=self.config.settings.phone_region,
+            money_decimals=self.config.settings.shop.money_decimals,
         )
 
     @cached_property
@@ -192,7 +203,9 @@ class App:
 
     def confirm_rules(self) -> FlowRules:
         s = self.config.settings
+        cells = s.flows.confirm.abandoned_cells
         return FlowRules(
+            cells=frozenset(parse_cell(c) for c in cells) if cells else DEFAULT_CELLS,
             flow="confirm",
             enabled=s.flows.confirm.enabled,
             target=Target(s.flows.confirm.target),

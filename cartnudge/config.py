@@ -55,6 +55,7 @@ class ShopSettings(_Strict):
     timestamps_timezone: str = "UTC"
     cart_ttl: int | Literal["unlimited"] = 1440
     lookback: str = "30d"
+    money_decimals: int = Field(default=0, ge=0, le=4)
 
     @field_validator("cart_ttl")
     @classmethod
@@ -122,6 +123,19 @@ class ConfirmFlowSettings(_Strict):
     resend_after: str = "3d"
     holdout: str | float | None = None
     holdout_name: str = "1"
+    abandoned_cells: list[str] | None = None
+
+    @field_validator("abandoned_cells")
+    @classmethod
+    def _cells(cls, v: list[str] | None) -> list[str] | None:
+        from cartnudge.core.rules import parse_cell
+
+        if v is not None:
+            if not v:
+                raise ValueError("must name at least one customer/storefront/step cell")
+            for cell in v:
+                parse_cell(cell)
+        return v
 
 
 class InputFlowSettings(_Strict):

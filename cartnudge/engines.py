@@ -42,6 +42,7 @@ def build_engine(
     key: str = "shop.url",
     must_exist: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    shop_tz: str | None = None,
 ) -> Engine:
     """An engine for ``url``. ``writer`` engines on SQLite take the write lock at BEGIN
     (``BEGIN IMMEDIATE``), so concurrent sweeps queue instead of failing mid-transaction.
@@ -53,7 +54,14 @@ def build_engine(
 
     With ``must_exist``, an SQLite URL naming a file that does not exist raises DatabaseError
     (SQLite would silently create an empty database: a mistyped path must not look like an
-    empty shop)."""
+    empty shop).
+
+    ``shop_tz`` (the shop engine's ``shop.timestamps_timezone``) makes a shop readable whatever
+    its rows hold: on PostgreSQL each session's ``TimeZone`` is set to it, so naive bind
+    parameters compare correctly with ``timestamptz`` columns, and ``infinity`` or BC
+    timestamps come back as text (the reader skips such rows) instead of failing the query;
+    on SQLite text that is not valid UTF-8 comes back with its bytes escaped (the reader
+    refuses it for that row) instead of failing the page."""
     url = _normalise(url)
     kwargs: dict[str, Any] = {"future": True}
     try:
@@ -92,7 +100,50 @@ def build_engine(
         raise ConfigError(f"{key}: driver {exc.name} is not installed; install {hint}") from None
     if backend == "sqlite":
         _sqlite_transactions(engine, immediate=writer)
+    if shop_tz is not None:
+        _tolerant_reads(engine, backend, shop_tz)
     return engine
+
+
+def _tolerant_reads(engine: Engine, backend: str, shop_tz: str) -> None:
+    if backend == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _text(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+
+    elif backend == "postgresql":
+        loaders = _psycopg_loaders()
+
+        @event.listens_for(engine, "connect")
+        def _zone(dbapi_conn: Any, _record: Any) -> None:
+            for type_name, loader in loaders.items():
+                dbapi_conn.adapters.register_loader(type_name, loader)
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT set_config('TimeZone', %s, false)", [shop_tz])
+            dbapi_conn.commit()
+
+
+def _psycopg_loaders() -> dict[str, type]:
+    """Timestamp loaders that give the server's text for values Python cannot hold."""
+    import psycopg
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    def tolerant(base: type) -> type:
+        class Tolerant(base):  # type: ignore[misc, valid-type]
+            def load(self, data: Any) -> Any:
+                try:
+                    return super().load(data)
+                except psycopg.DataError:
+                    return bytes(data).decode("utf-8", "replace")
+
+        return Tolerant
+
+    return {
+        "timestamp": tolerant(TimestampLoader),
+        "timestamptz": tolerant(TimestamptzLoader),
+        "date": tolerant(DateLoader),
+    }
 
 
 def _sqlite_transactions(engine: Engine, *, immediate: bool) -> None:

@@ -93,7 +93,9 @@ def resolve_token(
             "quantity": i.quantity,
             "unit_price": i.unit_price,
         }
-        for i in app.reader.order_items([order_id]).get(str(order_id), [])
+        for i in app.reader.order_items(
+            [order.raw_order_id if isinstance(order, AbandonedOrder) else order_id]
+        ).get(str(order_id), [])
     ]
     return result
 

@@ -24,7 +24,7 @@ from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
 from cartnudge.core.experiments import Variant
-from cartnudge.core.persons import person_key
+from cartnudge.core.persons import person_key, person_keys
 from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
@@ -249,6 +249,23 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
+ALL_CHANNELS = frozenset({"email", "sms", "push", "line"})
+
+
+def person_keys_of(c: Candidate, channels: frozenset[str] = ALL_CHANNELS) -> frozenset[str]:
+    """The keys the candidate is known by as a person: the customer id, the e-mail address,
+    and the E.164 number and push token only where SMS and push are in use (SPEC "person":
+    for SMS, the same number): shops put one switchboard number on many customers' addresses,
+    which must not make them one person for e-mail reminders."""
+    return person_keys(
+        customer_id=c.customer_id,
+        email=c.email,
+        phone=c.phone if c.phone_valid and "sms" in channels else None,
+        push_token=c.push_token if "push" in channels else None,
+        line_user_id=c.line_user_id if "line" in channels else None,
+    )
+
+
 def recipient_for(c: Candidate, channel: str) -> str:
     """The address a channel sends to, in the form kept on the suppression list."""
     if channel == "email":
@@ -301,6 +318,7 @@ class Sweep:
         self.dry_run = dry_run
         self.tracks = app.tracks()
         self._kept_variants: dict[str, str | None] | None = None
+        self._channels = frozenset(s.channel for t in self.tracks for s in t.rules.steps)
         self.summary = Summary(run_id=str(uuid.uuid4()), now=now, dry_run=dry_run)
         self.on_progress = on_progress or (lambda _n: None)
         self._opened: list[Channel] = []
@@ -384,16 +402,35 @@ class Sweep:
         return self.summary
 
     def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+        """The keyset pages of orders that may be due, then the rows those pages cannot see
+        (unusable or missing times), so that no row vanishes without a count."""
         shortest = min(
             [s.delay for t in self.tracks for s in t.rules.steps]
             + [e.earliest for e in self.config.experiments.values()]
         )
         window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
-        return self.app.reader.abandoned_orders(
+        bounds = dict(
             due_before=self.now - shortest,
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
+        seen: set[str] = set()
+        for page in self.app.reader.abandoned_orders(**bounds):
+            seen.update(
+                row.order_id if isinstance(row, RowProblem) else row.candidate.order_id
+                for row in page
+            )
+            yield page
+        for page in self.app.reader.stray_orders(**bounds):
+            # A row can match both (an unusable abandoned_at beside a usable activity time).
+            rest = [
+                row
+                for row in page
+                if (row.order_id if isinstance(row, RowProblem) else row.candidate.order_id)
+                not in seen
+            ]
+            if rest:
+                yield rest
 
     def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
         """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
@@ -507,15 +544,15 @@ class Sweep:
     def _recent(
         self, orders: list[AbandonedOrder]
     ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
+        """Per person key (SPEC "person": customer id, normalised e-mail, E.164 number, push
+        token), the reminders sent to it within the cap's window, this run's included."""
         cap = self.config.frequency_cap
         if cap is None:
             return {}
-        ids = {o.candidate.customer_id for o in orders if o.candidate.customer_id}
-        stored = self.app.deliveries.recent_sends(ids, self.now - cap[1])
+        keys = {k for o in orders for k in person_keys_of(o.candidate, self._channels)}
+        stored = self.app.deliveries.recent_sends_to(keys, self.now - cap[1])
         # This run's sends are also stored once sent (with sent_at = now): a set counts each once.
-        return {
-            cid: sorted(set(stored.get(cid, [])) | set(self._sent_now.get(cid, []))) for cid in ids
-        }
+        return {k: sorted(set(stored.get(k, [])) | set(self._sent_now.get(k, []))) for k in keys}
 
     def _decide(
         self,
@@ -531,27 +568,29 @@ class Sweep:
         says which step that is)."""
         rules = track.rules
         supp = suppressed[c.order_id]
-        if rules.frequency_cap is None or not c.customer_id:
+        keys = person_keys_of(c, self._channels)
+        if rules.frequency_cap is None or not keys:
             return decide(c, history, rules, self.now, suppressed=supp)
         probe = decide(c, history, rules, self.now, suppressed=supp)
         if probe.kind is not Kind.SEND:
             return probe
         same = (c.order_id, rules.flow, probe.step, probe.episode)
-        others = [t for *key, t in recent.get(c.customer_id, []) if tuple(key) != same]
+        # One send reaches the person under each of their keys: count it once.
+        sends = {tuple(entry) for k in keys for entry in recent.get(k, [])}
+        others = [t for *key, t in sends if tuple(key) != same]
         return decide(c, history, rules, self.now, suppressed=supp, recent_sends=others)
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
         orders: list[AbandonedOrder] = []
+        problems: list[RowProblem] = []
         for row in page:
             if isinstance(row, RowProblem):
-                s.invalid_rows += 1
-                log.warning(
-                    "%s: %s (skipped)", self.app.contract.path("abandoned_orders"), row.message
-                )
+                problems.append(row)
             else:
                 orders.append(row)
         s.candidates += len(page)
+        self._skip_problems(problems)
         history = self.app.deliveries.history([o.candidate.order_id for o in orders])
         suppressed = self._suppressed(orders)
         recent = self._recent(orders)
@@ -575,11 +614,12 @@ class Sweep:
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track, variants.get(decision.step)))
-                    if c.customer_id and not self._held_out(c, flow, decision.step):
+                    if not self._held_out(c, flow, decision.step):
                         sent = (c.order_id, flow, decision.step, decision.episode, self.now)
-                        recent.setdefault(c.customer_id, []).append(sent)
-                        if self.dry_run:  # a real run finds its sends stored by the next page
-                            self._sent_now.setdefault(c.customer_id, []).append(sent)
+                        for key in person_keys_of(c, self._channels):
+                            recent.setdefault(key, []).append(sent)
+                            if self.dry_run:  # a real run finds its sends stored by the next page
+                                self._sent_now.setdefault(key, []).append(sent)
                 elif decision.kind is Kind.SKIP and decision.reason not in UNRECORDED_SKIPS:
                     skipped.append(
                         SkipRecord(
@@ -609,6 +649,37 @@ class Sweep:
                 self._deliver(due)
         self.on_progress(s.candidates)
 
+    def _skip_problems(self, problems: list[RowProblem]) -> None:
+        """Rows the contract cannot use: each a skip with its reason, counted every run,
+        recorded once, and logged (with the file, order and column) only the first time, so
+        the same bad row does not warn or fail every hourly run."""
+        if not problems:
+            return
+        records = [
+            SkipRecord(
+                p.order_id,
+                "input" if p.abandoned_step == AbandonedStep.INPUT.value else "confirm",
+                0,
+                p.reason,
+                p.customer_id,
+                p.abandoned_at or self.now,
+            )
+            for p in problems
+        ]
+        if self.dry_run:
+            known = self.app.deliveries.known_skips(records)
+            new = [r for r in records if r.key not in known]
+        else:
+            new = self.app.deliveries.record_skips(records, self.now)
+        fresh = {r.order_id for r in new}
+        for p, r in zip(problems, records, strict=True):
+            self.summary.count_skip(r.flow, SkipReason(p.reason))
+            if p.order_id in fresh:
+                self.summary.invalid_rows += 1
+                log.warning("%s (skipped as %s; not reported again)", p.message, p.reason)
+            else:
+                log.debug("%s (skipped as %s, known)", p.message, p.reason)
+
     def _attribute_recoveries(self) -> None:
         """Mark the orders completed since the last sweep that a reminder brought back."""
         last = self.app.runs.last_sweep_now()
@@ -625,14 +696,19 @@ class Sweep:
             by_id = self.app.deliveries.sent_by_id(
                 o.token_delivery_id for o in orders if o.token_delivery_id
             )
+            by_cart = self.app.deliveries.sent_for_orders(
+                o.abandoned_order_id for o in orders if o.abandoned_order_id
+            )
             by_customer = {}
             if window is not None:
                 # A click can come up to the token's lifetime after the reminder was sent.
                 lookback = window + (self.config.token_ttl if "click" in rules else timedelta())
-                by_customer = self.app.deliveries.sent_to_customers(
-                    (o.customer_id for o in orders if o.customer_id), since - lookback
+                by_customer = self.app.deliveries.sent_to_persons(
+                    {k for o in orders for k in o.person_keys}, since - lookback
                 )
-            found = attribute(orders, by_id, by_customer, window=window, rules=rules)
+            found = attribute(
+                orders, by_id, by_customer, window=window, rules=rules, by_cart=by_cart
+            )
             # The overlap finds some orders again: only the new ones count, in orders and yen.
             known = self.app.recoveries.recoveries_for_orders(r.order_id for r in found)
             new = [r for r in found if r.order_id not in known]
@@ -653,22 +729,18 @@ class Sweep:
                 delivery_id = int(payload["d"])
             except (TokenError, KeyError, TypeError, ValueError):
                 log.info("order %s: its recovery token is not ours or was altered", row["order_id"])
-        try:
-            amount = int(row["total_amount"] or 0)
-        except (TypeError, ValueError):
-            log.warning(
-                "%s: order %s: total_amount %r is not a number (counted as 0)",
-                self.app.contract.path("completed_orders"),
-                row["order_id"],
-                row["total_amount"],
-            )
-            amount = 0
         return CompletedOrder(
-            order_id=str(row["order_id"]),
-            customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
+            order_id=row["order_id"],
+            customer_id=row["customer_id"],
             completed_at=row["completed_at"],
-            amount=amount,
+            amount=row["total_amount"],
             token_delivery_id=delivery_id,
+            abandoned_order_id=row["abandoned_order_id"],
+            person_keys=person_keys(
+                customer_id=row["customer_id"],
+                email=row["email"],
+                region=self.config.settings.phone_region,
+            ),
         )
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
@@ -803,12 +875,16 @@ class Sweep:
 
         # Re-check purchases now, not only at selection: the shopper may have just bought.
         owned = [(cl, requests[cl.key][1]) for cl in claimed]
-        purchases = self.app.reader.purchases([i.order.candidate.customer_id for _, i in owned])
+        purchases = self.app.reader.purchases(
+            [i.order.candidate.customer_id for _, i in owned],
+            [i.order.candidate.email for _, i in owned],
+        )
         release, sendable, bought_skips, held = [], [], [], []
         flows_held: dict[int, str] = {}
         for cl, item in owned:
             c, d = item.order.candidate, item.decision
-            bought = purchases.get(c.customer_id or "")
+            # By this record or another with the same address: one person (SPEC "person").
+            bought = purchases.latest(c.customer_id, c.email)
             if bought is not None and bought >= d.episode_started_at:
                 release.append(cl.id)
                 s.count_skip(item.track.rules.flow, SkipReason.PURCHASED)

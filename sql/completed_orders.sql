@@ -1,21 +1,23 @@
 -- cartnudge shop contract: completed_orders
 --
--- Orders completed in a time range, read by each sweep to mark recovered orders: an order whose
--- recovery_token belongs to one of cartnudge's deliveries was recovered through its URL; with
--- window attribution, a purchase by a reminded customer within the window counts too.
+-- Orders completed in a time range, read by each sweep to mark the abandoned orders that came
+-- back (cartnudge pages it itself by order_id: no ORDER BY or LIMIT here). An order is
+-- attributed to a reminder by the recovery token it came with, or by the abandoned order (or
+-- cart) it came from; return either or both (both attribute, neither counts twice). With window
+-- attribution, a purchase by a reminded person within the window counts too.
 --
--- Columns it must return:
---   order_id        integer
---   customer_id     integer    NULL allowed
---   completed_at    timestamp  (shop.timestamps_timezone)
---   total_amount    integer    yen
---   recovery_token  text       the token of the recovery URL the shopper came back with, or NULL
+-- Columns:
+--   order_id            integer or text   required
+--   customer_id         integer or text   required (NULL allowed)
+--   completed_at        timestamp         required (shop.timestamps_timezone)
+--   total_amount        number            required: the items' total with tax, no shipping
+--   recovery_token      text              optional: the recovery URL's token, or NULL
+--   abandoned_order_id  integer or text   optional: the abandoned order/cart it came from
+--   email               text              optional: lets window attribution match the person
 --
 -- Bind parameters:
 --   :completed_from  orders completed at or after this
 --   :completed_to    and before this
---   :after_id        keyset: the last page's last order_id (first page: -1)
---   :chunk_size      rows per page
 SELECT
   o.id             AS order_id,
   o.customer_id    AS customer_id,
@@ -26,6 +28,3 @@ FROM orders o
 WHERE o.state = 'completed'
   AND o.completed_at >= :completed_from
   AND o.completed_at < :completed_to
-  AND o.id > :after_id
-ORDER BY o.id
-LIMIT :chunk_size

@@ -3,11 +3,11 @@
 -- The items of the orders about to be reminded (the message lists them).
 --
 -- Columns it must return:
---   order_id      integer  the order the item belongs to
+--   order_id      integer or text  the order the item belongs to
 --   product_id    integer
 --   product_name  text
 --   quantity      integer
---   unit_price    integer  yen
+--   unit_price    number   the unit price with tax (minor unit after conversion; see total_amount)
 --
 -- Bind parameters:
 --   :order_ids    a list of order ids (expanded to IN (...))

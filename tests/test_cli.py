@@ -369,6 +369,12 @@ def test_check_prints_one_ok_line_per_check(
         f"ok   shop database {redact(shop.url)}",
         f"ok   shop contract in {BUNDLED_SQL_DIR}",
         f"ok   state database {redact(shop.url)}",
+        # check names the optional columns the shop's files provide (issue 9, point 3)
+        "ok   abandoned.sql optional columns: customer_status, customer_name, email, "
+        "email_consent, storefront, lp_id, abandoned_step, last_activity_at, fraud_result, "
+        "fraud_action, purchased_at, phone, sms_consent, push_token, push_consent, line_user_id, "
+        "line_consent, logged_in, ad_input_enabled",
+        "ok   completed_orders.sql optional columns: recovery_token",
     } <= set(lines)
 
 
@@ -376,15 +382,16 @@ def test_check_exits_4_naming_the_sql_file_when_a_contract_column_is_missing(
     shop: ShopBuilder, config_data: dict, tmp_path: Path
 ) -> None:
     shutil.copytree(BUNDLED_SQL_DIR, tmp_path / "sql")
-    query = tmp_path / "sql" / "abandoned_orders.sql"
+    query = tmp_path / "sql" / "abandoned.sql"
     text = query.read_text(encoding="utf-8")
-    assert "  c.email            AS email,\n" in text
-    query.write_text(text.replace("  c.email            AS email,\n", ""), encoding="utf-8")
+    line = "  o.total_amount     AS total_amount,\n"
+    assert line in text
+    query.write_text(text.replace(line, ""), encoding="utf-8")
     config_data["shop"]["sql_dir"] = "sql"  # relative to the configuration file
     path = write_config(tmp_path, config_data)
     result = invoke("check", "--config", str(path))
     assert result.exit_code == 4
-    assert result.stderr == f"cartnudge: error: {query}: missing column(s) email\n"
+    assert result.stderr == f"cartnudge: error: {query}: missing column(s) total_amount\n"
     assert f"ok   shop database {redact(shop.url)}" in result.stdout
 
 

@@ -69,10 +69,8 @@ def test_a_failed_sweep_pings_its_exit_code_with_the_log_tail(
     sqlite_shop: ShopBuilder, tmp_path: Path
 ) -> None:
     shutil.copytree(BUNDLED_SQL_DIR, tmp_path / "sql")
-    broken = (
-        (tmp_path / "sql" / "abandoned_orders.sql").read_text().replace("FROM", "FROM nowhere,", 1)
-    )
-    (tmp_path / "sql" / "abandoned_orders.sql").write_text(broken)
+    broken = (tmp_path / "sql" / "abandoned.sql").read_text().replace("FROM", "FROM nowhere,", 1)
+    (tmp_path / "sql" / "abandoned.sql").write_text(broken)
     with HttpServer(Reply(200, body="OK")) as server:
         data = base_config(sqlite_shop.url, tmp_path)
         data["shop"]["sql_dir"] = str(tmp_path / "sql")

@@ -67,7 +67,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_the_contract_templates_migrations_and_licence(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
-        "cartnudge/_data/sql/abandoned_orders.sql",
+        "cartnudge/_data/sql/abandoned.sql",
         "cartnudge/_data/templates/140001/body.html.j2",
         "cartnudge/_data/templates/140002/template.yaml",
         "cartnudge/_data/config.example.yaml",
@@ -131,7 +131,7 @@ def test_an_installed_cartnudge_runs_the_demo_and_its_next_steps_anywhere(
 
     made = _run([cartnudge, "init", "etc"], cwd=work, env=env)
     assert "config.yaml" in made.stdout
-    for name in ("sql/abandoned_orders.sql", "templates/140001/subject.txt.j2", "systemd"):
+    for name in ("sql/abandoned.sql", "templates/140001/subject.txt.j2", "systemd"):
         assert (work / "etc" / name).exists()
 
 
@@ -151,11 +151,11 @@ def test_init_copies_the_operator_files_and_never_overwrites(tmp_path: Path) -> 
     assert (config.sql_dir, config.templates_dir) == (target / "sql", target / "templates")
     assert (target / "systemd" / "cartnudge.service").is_file()
 
-    (target / "sql" / "abandoned_orders.sql").write_text("-- the shop's own\n")
+    (target / "sql" / "abandoned.sql").write_text("-- the shop's own\n")
     again = CliRunner().invoke(main, ["init", str(target)])
     assert again.exit_code == 1
     assert "already there; nothing was copied" in again.output
-    assert (target / "sql" / "abandoned_orders.sql").read_text() == "-- the shop's own\n"
+    assert (target / "sql" / "abandoned.sql").read_text() == "-- the shop's own\n"
 
 
 def test_the_demo_writes_its_signing_key_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -39,6 +39,26 @@ LAST_DAY = date(2199, 12, 31)
 ID_RANGE = click.IntRange(0, 2**63 - 1)
 
 
+class OrderIdType(click.ParamType):
+    """A shop order id as the shop contract reads one (``shop.convert.id_of``): integer or
+    text, at most 64 characters (cartnudge's state columns), no control characters."""
+
+    name = "ORDER_ID"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value).strip()
+        if not text:
+            self.fail("is empty: give the shop's order id", param, ctx)
+        if len(text) > 64:
+            self.fail(f"is longer than 64 characters ({len(text)})", param, ctx)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            self.fail("contains a control character", param, ctx)
+        return text
+
+
+ORDER_ID = OrderIdType()
+
+
 def _in_range(day: date, text: str, option: str) -> None:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise click.BadParameter(

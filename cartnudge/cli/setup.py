@@ -73,6 +73,9 @@ def check(config_path: str, offline: bool) -> None:
         if problems:
             raise ContractError("; ".join(problems))
         click.echo(f"ok   shop contract in {app.contract.sql_dir}")
+        for name, provided in app.reader.optional_columns().items():
+            shown = ", ".join(provided) if provided else "none (defaults apply)"
+            click.echo(f"ok   {name}.sql optional columns: {shown}")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
         _check_key_rotation(app, common.utcnow())

@@ -44,8 +44,8 @@ def templates_list(config_path: str) -> None:
 @click.option(
     "--order",
     "order_id",
-    type=common.ID_RANGE,
-    help="Render for this shop order (default: a sample).",
+    type=common.ORDER_ID,
+    help="Render for this shop order, an integer or text id (default: a sample).",
 )
 @click.option(
     "--format",
@@ -63,7 +63,7 @@ def templates_list(config_path: str) -> None:
 )
 @handle_errors
 def templates_preview(
-    config_path: str, template_id: int, order_id: int | None, fmt: str, output: str | None
+    config_path: str, template_id: int, order_id: str | None, fmt: str, output: str | None
 ) -> None:
     """Render a template, with sample data or a real order's, without sending anything.
 
@@ -93,11 +93,12 @@ def templates_preview(
             order = app.reader.order(order_id)
             if order is None:
                 raise CartnudgeError(
-                    f"order {order_id} not found by {app.contract.path('abandoned_order')}"
+                    f"order {order_id} not found by {app.contract.path('abandoned')} "
+                    "(not an abandoned order)"
                 )
             if not isinstance(order, AbandonedOrder):
-                raise CartnudgeError(order.message)
-            items = app.reader.order_items([order_id]).get(str(order_id), [])
+                raise CartnudgeError(f"{order.message} (skipped as {order.reason})")
+            items = app.reader.order_items([order.raw_order_id]).get(order.candidate.order_id, [])
             try:
                 rendered, links = render_within_limits(
                     app.config,

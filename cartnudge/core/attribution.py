@@ -1,13 +1,16 @@
 """Which completed orders were recovered by a reminder: pure, like the rules.
 
 ``url`` attribution (the source platform's meaning): the order carries the recovery token of one
-of our deliveries that went out before it was completed. ``click`` attribution (optional): the
-same customer completed an order within the attribution window after clicking one of their
-reminders (a click is the shop resolving the reminder's recovery token). ``window`` attribution
-(optional, the loosest): the same customer completed an order within the attribution window
-after a reminder was sent. The rules are tried strictest first (url, click, window) and the
-first that matches names the recovery. Each completed order is attributed at most once (the
-state table's key enforces it too).
+of our deliveries that went out before it was completed. ``cart`` attribution (always on, as
+exact as a token): the shop records which abandoned order (or cart) the order came from, and a
+reminder about it went out before. ``click`` attribution (optional): the same person (SPEC
+"person": customer id or normalised address, see ``core/persons.py``) completed an order within
+the attribution window after clicking one of their reminders (a click is the shop resolving the
+reminder's recovery token). ``window`` attribution (optional, the loosest): the same person
+completed an order within the attribution window after a reminder was sent. The rules are tried
+strictest first (url, cart, click, window) and the first that matches names the recovery, so an
+order carrying both a token and a cart id counts once. Each completed order is attributed at
+most once (the state table's key enforces it too).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 URL = "url"
+CART = "cart"
 CLICK = "click"
 WINDOW = "window"
-RULES = (URL, CLICK, WINDOW)  # strictest first
+RULES = (URL, CART, CLICK, WINDOW)  # strictest first
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class CompletedOrder:
     completed_at: datetime
     amount: int
     token_delivery_id: int | None  # from a genuine recovery token, else None
+    abandoned_order_id: str | None = None  # the abandoned order/cart it came from, if recorded
+    person_keys: frozenset[str] = frozenset()  # customer id and address keys (persons.py)
 
 
 @dataclass(frozen=True)
@@ -82,22 +88,40 @@ def attribute(
     *,
     window: timedelta | None,
     rules: Sequence[str] | None = None,
+    by_cart: Mapping[str, Sequence[SentDelivery]] | None = None,
 ) -> list[Recovery]:
-    """Recoveries among ``orders``. ``by_id``: deliveries named by tokens; ``by_customer``: the
-    customers' sent deliveries (only needed for click and window). ``rules``: the rules in
-    force (a subset of RULES; default url, plus window when a ``window`` is given), tried
-    strictest first; click and window need ``window``."""
+    """Recoveries among ``orders``. ``by_id``: deliveries named by tokens; ``by_cart``: sent
+    deliveries per abandoned order id; ``by_customer``: sent deliveries per person key
+    (``customer:<id>``, ``email:<address>``, ...; a plain customer id also works), only needed
+    for click and window. ``rules``: the rules in force (a subset of RULES; default url and
+    cart, plus window when a ``window`` is given), tried strictest first; click and window need
+    ``window``; cart applies whenever ``by_cart`` is given and the order names its cart."""
     if rules is None:
-        rules = (URL, WINDOW) if window is not None else (URL,)
+        rules = (URL, CART, WINDOW) if window is not None else (URL, CART)
     out: list[Recovery] = []
     for order in orders:
         delivery = by_id.get(order.token_delivery_id) if order.token_delivery_id else None
         if URL in rules and delivery is not None and delivery.sent_at <= order.completed_at:
             out.append(_recovery(order, delivery, URL))
             continue
-        if window is None or order.customer_id is None:
+        from_cart = [
+            d
+            for d in (by_cart or {}).get(order.abandoned_order_id or "", ())
+            if d.sent_at <= order.completed_at
+        ]
+        if from_cart:
+            out.append(_recovery(order, max(from_cart, key=lambda d: d.sent_at), CART))
             continue
-        mine = by_customer.get(order.customer_id, ())
+        keys = set(order.person_keys)
+        if order.customer_id is not None:
+            keys |= {order.customer_id, f"customer:{order.customer_id}"}
+        if window is None or not keys:
+            continue
+        seen: dict[int, SentDelivery] = {}
+        for key in keys:
+            for d in by_customer.get(key, ()):
+                seen[d.id] = d
+        mine = list(seen.values())
         if CLICK in rules:
             clicked = []
             for d in mine:

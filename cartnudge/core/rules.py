@@ -19,6 +19,8 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from cartnudge.core.persons import normalise_email
+
 
 class CustomerStatus(StrEnum):
     MEMBER = "member"
@@ -93,6 +95,10 @@ class SkipReason(StrEnum):
     ALREADY_DELIVERED = "already_delivered"  # every due step of this episode is done
     FREQUENCY_CAP = "frequency_cap"  # the customer's cap holds it back until the cart expires
     QUIET_HOURS = "quiet_hours"  # the next allowed hour comes after the cart expires
+    # The shop's row cannot be used (README, "No row stops anything"): named column logged.
+    INVALID_ROW = "invalid_row"  # an id, text or enum column holds what the contract refuses
+    INVALID_AMOUNT = "invalid_amount"  # total_amount is NULL, NaN, ±Infinity, negative, huge
+    INVALID_TIME = "invalid_time"  # abandoned_at (or activity) is NULL, infinity, year 0, ...
 
 
 class Kind(StrEnum):
@@ -103,7 +109,7 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One order in abandoned state, as the shop contract (sql/abandoned_orders.sql) returns it."""
+    """One order in abandoned state, as the shop contract (sql/abandoned.sql) returns it."""
 
     order_id: str
     customer_id: str | None
@@ -169,6 +175,41 @@ class FrequencyCap:
     window: timedelta
 
 
+Cell = tuple[CustomerStatus, Storefront, AbandonedStep]
+
+# SPEC 2.1's table, the default: which (customer, storefront, step) cells count as abandoned.
+# A failed payment authorisation counts wherever the confirmation screen would.
+DEFAULT_CELLS: frozenset[Cell] = frozenset(
+    {
+        (CustomerStatus.MEMBER, Storefront.LP, AbandonedStep.CONFIRM),
+        (CustomerStatus.MEMBER, Storefront.LP, AbandonedStep.PAYMENT_FAILED),
+        (CustomerStatus.VISITOR, Storefront.LP, AbandonedStep.CONFIRM),
+        (CustomerStatus.VISITOR, Storefront.LP, AbandonedStep.PAYMENT_FAILED),
+        (CustomerStatus.MEMBER, Storefront.SHOP, AbandonedStep.CART),
+        (CustomerStatus.MEMBER, Storefront.SHOP, AbandonedStep.CONFIRM),
+        (CustomerStatus.MEMBER, Storefront.SHOP, AbandonedStep.PAYMENT_FAILED),
+    }
+)
+
+
+def parse_cell(text: str) -> Cell:
+    """``"visitor/shop/cart"`` as a cell; ValueError naming the allowed words otherwise."""
+    parts = [p.strip().lower() for p in str(text).split("/")]
+    if len(parts) != 3:
+        raise ValueError(f"{text!r} is not customer/storefront/step (e.g. 'visitor/shop/cart')")
+    kinds = (CustomerStatus, Storefront, AbandonedStep)
+    out = []
+    for part, kind in zip(parts, kinds, strict=True):
+        try:
+            out.append(kind(part))
+        except ValueError:
+            allowed = "|".join(m.value for m in kind)
+            raise ValueError(f"{text!r}: {part!r} is not one of {allowed}") from None
+    if out[2] is AbandonedStep.INPUT:
+        raise ValueError(f"{text!r}: the input step belongs to the input flow")
+    return (out[0], out[1], out[2])
+
+
 @dataclass(frozen=True)
 class FlowRules:
     flow: str
@@ -186,6 +227,8 @@ class FlowRules:
     channel: str | None = None
     quiet_hours: Mapping[str, QuietHours] = field(default_factory=dict)
     frequency_cap: FrequencyCap | None = None
+    # Which cells of SPEC 2.1's table count as abandoned (flows.confirm.abandoned_cells).
+    cells: frozenset[Cell] = DEFAULT_CELLS
 
 
 @dataclass(frozen=True)
@@ -207,17 +250,14 @@ def skip(reason: SkipReason, episode: int = 0) -> Decision:
 
 # --- SPEC 2.1: when an order counts as abandoned -------------------------------------------
 
-_CONFIRM_STEPS = frozenset({AbandonedStep.CONFIRM, AbandonedStep.PAYMENT_FAILED})
-_SHOP_MEMBER_STEPS = frozenset(
-    {AbandonedStep.CART, AbandonedStep.CONFIRM, AbandonedStep.PAYMENT_FAILED}
-)
 
-
-def counts_as_abandoned(c: Candidate, kind: FlowKind = FlowKind.CONFIRM) -> bool:
-    """The 2.1 table (confirm flow): a failed payment authorisation counts wherever the
-    confirmation would. The input flow (2.6): an LP purchase form left by a shopper who was not
-    logged in, came through an ad URL with input abandonment enabled, and typed both a phone
-    number and an e-mail address."""
+def counts_as_abandoned(
+    c: Candidate, kind: FlowKind = FlowKind.CONFIRM, cells: frozenset[Cell] = DEFAULT_CELLS
+) -> bool:
+    """The confirm flow: the candidate's (customer, storefront, step) is one of ``cells``
+    (default :data:`DEFAULT_CELLS`, the 2.1 table). The input flow (2.6): an LP purchase form
+    left by a shopper who was not logged in, came through an ad URL with input abandonment
+    enabled, and typed both a phone number and an e-mail address."""
     if kind is FlowKind.INPUT:
         return (
             c.storefront is Storefront.LP
@@ -227,11 +267,7 @@ def counts_as_abandoned(c: Candidate, kind: FlowKind = FlowKind.CONFIRM) -> bool
             and bool(c.phone and c.phone.strip())
             and bool(c.email and c.email.strip())
         )
-    if c.storefront is Storefront.LP:
-        return c.abandoned_step in _CONFIRM_STEPS
-    if c.customer_status is CustomerStatus.MEMBER:
-        return c.abandoned_step in _SHOP_MEMBER_STEPS
-    return False  # a visitor on the SHOP never has an abandoned order
+    return (c.customer_status, c.storefront, c.abandoned_step) in cells
 
 
 def in_target(c: Candidate, target: Target) -> bool:
@@ -309,10 +345,12 @@ def valid_email(address: str) -> bool:
 
 
 def normalise_address(address: str, channel: str = "email") -> str:
-    """The form kept on the suppression list: trimmed, and lower case for e-mail only (an
-    E.164 number has no case; a push token's case is part of it)."""
-    address = address.strip()
-    return address.lower() if channel == "email" else address
+    """The form kept on the suppression list and in deliveries' ``recipient``: trimmed, and
+    for e-mail NFKC and lower case as persons are told apart (:mod:`cartnudge.core.persons`;
+    an E.164 number has no case; a push token's case is part of it)."""
+    if channel == "email":
+        return normalise_email(address) or ""
+    return address.strip()
 
 
 def contact_reason(
@@ -397,7 +435,10 @@ def decide(
     """
     if not rules.enabled:
         return skip(SkipReason.FLOW_DISABLED)
-    if not counts_as_abandoned(c, rules.kind):
+    if c.customer_id is None and not (c.email or c.phone or c.push_token):
+        # A deleted customer (or a guest who left nothing): nobody to remind, not an error.
+        return skip(SkipReason.NO_ADDRESS)
+    if not counts_as_abandoned(c, rules.kind, rules.cells):
         return skip(SkipReason.NOT_ABANDONED)
     if not in_target(c, rules.target):
         return skip(SkipReason.NOT_TARGET)

@@ -77,7 +77,7 @@ orders = Table(
     Column("fraud_result", String(16)),  # e.g. O-PLUX: OK | HOLD | REVIEW | NG
     Column("fraud_action", String(32)),  # e.g. 'redirect' (redirect to URL)
     Column("recovery_token", String(600)),  # token the shopper came back with, if any
-    # The sweep reads abandoned orders by last activity, in keyset pages (sql/abandoned_orders.sql).
+    # The sweep reads abandoned orders by last activity, in keyset pages (sql/abandoned.sql).
     Index("ix_orders_state_activity", "state", "last_activity_at", "id"),
     Index("ix_orders_customer_state_completed", "customer_id", "state", "completed_at"),
     Index("ix_orders_state_completed", "state", "completed_at"),

@@ -31,6 +31,7 @@ from typing import Any
 
 from cartnudge.app import App
 from cartnudge.channels.base import Channel
+from cartnudge.core.persons import person_keys
 from cartnudge.core.rules import (
     DONE_STATUSES,
     AbandonedStep,
@@ -255,12 +256,24 @@ def _recipient(row: dict[str, Any], now: datetime) -> Recipient:
 
 
 def _decide_page(
-    app: App, mailing: Mailing, page: list[dict[str, Any]], now: datetime
+    app: App,
+    mailing: Mailing,
+    page: list[dict[str, Any]],
+    now: datetime,
+    chosen: set[str] | None = None,
 ) -> tuple[list[Recipient], Counter[str]]:
-    """Who on this page gets the mailing, and how many are left out for which reason."""
+    """Who on this page gets the mailing, and how many are left out for which reason.
+
+    Once per campaign is once per person (SPEC "person"): a customer whose normalised address
+    already had this campaign (stored, or chosen earlier in this run: ``chosen``) is left out
+    as already sent, whichever record it was under."""
     consent_required = app.config.settings.consent.required
+    chosen = set() if chosen is None else chosen
     people = [_recipient(row, now) for row in page]
     history = app.deliveries.history([p.delivery_order_id for p in people])
+    reached = app.deliveries.reached(
+        mailing.flow, CHANNEL, (normalise_address(p.order.candidate.email or "") for p in people)
+    )
     suppressed = app.suppressions.suppressed(
         CHANNEL, (p.order.candidate.email or "" for p in people)
     )
@@ -269,8 +282,11 @@ def _decide_page(
     needs_cart = app.catalogue.get(mailing.template_id).category == "cart_abandonment"
     cap = None if mailing.ignore_cap else app.config.frequency_cap
     recent: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+    keys = {id(p): _person_keys(p) for p in people}
     if cap is not None:
-        recent = app.deliveries.recent_sends((p.customer_id for p in people), now - cap[1])
+        recent = app.deliveries.recent_sends_to(
+            {k for ks in keys.values() for k in ks}, now - cap[1]
+        )
     out: list[Recipient] = []
     excluded: Counter[str] = Counter()
     for p in people:
@@ -280,7 +296,8 @@ def _decide_page(
             d.flow == flow and d.status in DONE_STATUSES
             for d in history.get(p.delivery_order_id, ())
         )
-        if done:
+        person = normalise_address(address)
+        if done or (person and (person in reached or person in chosen)):
             excluded[Exclusion.ALREADY_SENT.value] += 1
         elif consent_required and not c.email_consent:
             excluded[Exclusion.NO_CONSENT.value] += 1
@@ -290,11 +307,21 @@ def _decide_page(
             excluded[Exclusion.SUPPRESSED.value] += 1
         elif needs_cart and not p.has_order:
             excluded[Exclusion.NO_CART.value] += 1
-        elif cap is not None and _capped(recent.get(p.customer_id, ()), cap[0], now - cap[1]):
+        elif cap is not None and _capped(
+            [s for k in keys[id(p)] for s in recent.get(k, ())], cap[0], now - cap[1]
+        ):
             excluded[Exclusion.FREQUENCY_CAP.value] += 1
         else:
+            chosen.add(person)
             out.append(p)
     return out, excluded
+
+
+def _person_keys(p: Recipient) -> frozenset[str]:
+    """The keys the recipient is known by as a person (SPEC "person"): the frequency cap
+    counts the reminders of every record with the same customer id or e-mail address."""
+    c = p.order.candidate
+    return person_keys(customer_id=c.customer_id, email=c.email)
 
 
 def _capped(
@@ -309,8 +336,9 @@ def _decided_pages(
     app: App, mailing: Mailing, now: datetime
 ) -> Iterator[tuple[list[Recipient], Counter[str], int]]:
     size = app.config.settings.sweep.chunk_size
+    chosen: set[str] = set()
     for page in _pages(customers(app, mailing.filters), size):
-        recipients, excluded = _decide_page(app, mailing, page, now)
+        recipients, excluded = _decide_page(app, mailing, page, now, chosen)
         yield recipients, excluded, len(page)
 
 

@@ -8,7 +8,8 @@ Sunday) or month. DEFINITIONS says what each figure counts; the report prints th
 
 The pure part, :func:`build_report`, takes plain rows (dataclasses) and returns a
 :class:`Report`. The I/O part, :func:`collect`, gets those rows: abandoned orders stream from
-the shop in keyset pages (sql/abandoned_in_period.sql) and are counted as they pass; cartnudge's
+the shop in keyset pages (sql/abandoned.sql) and are counted as they pass, joined by the ones
+cartnudge recorded that the shop has bought back since (the base does not shrink); cartnudge's
 own rows are grouped and counted in SQL (StateStore, "report queries"). Nothing unbounded is held.
 """
 
@@ -23,6 +24,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cartnudge.core.attribution import RULES
 from cartnudge.core.rules import SkipReason
 from cartnudge.operator.lift import (
     LIFT_CSV_COLUMNS,
@@ -42,7 +44,7 @@ PAGE = 1000
 RATE_LABEL = "recovery rate (recovered ÷ reminded orders)"
 CLICK_RATE_LABEL = "click rate (clicked ÷ reminded orders)"
 CLICK_TO_PURCHASE_LABEL = "click-to-purchase rate (clicked and recovered ÷ clicked orders)"
-ATTRIBUTION_RULES = ("url", "click", "window")  # strictest first: the order they are tried in
+ATTRIBUTION_RULES = RULES  # url, cart, click, window: strictest first, the order they are tried in
 # Every reason a sweep records (cartnudge.sweep.UNRECORDED_SKIPS are not skips in this sense).
 SKIP_REASONS = tuple(
     r.value for r in SkipReason if r not in (SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED)
@@ -51,7 +53,8 @@ SKIP_REASONS = tuple(
 DEFINITIONS = {
     "cohort": "carts abandoned on the period's days (configured time zone, both ends "
     "included); every figure is about them, whenever they were reminded or bought",
-    "abandoned": "orders in abandoned state abandoned in the period (the shop's rows): "
+    "abandoned": "orders abandoned in the period: the shop's rows in abandoned state and "
+    "the ones cartnudge reminded or skipped since bought back (the base does not shrink); "
     "abandoned_step 'input' in the input flow, any other step in confirm; "
     "not applicable to bulk mailings",
     "targeted": "distinct orders with a delivery in the flow (any status; a holdout "
@@ -65,10 +68,11 @@ DEFINITIONS = {
     "in_progress": "messages claimed or being sent by a running sweep",
     "reminded": "distinct orders with at least one sent message",
     "recovered": "distinct abandoned orders bought back through a reminder (attributed "
-    "purchases, url, click or window attribution)",
+    "purchases, url, cart, click or window attribution)",
     "recovered_by": "recovered orders by the rule that attributed them: url (the purchase "
-    "carried the reminder's token), click (bought within the attribution window after "
-    "clicking the reminder), window (bought within the window after the reminder was sent)",
+    "carried the reminder's token), cart (the shop recorded that the purchase came from the "
+    "reminded cart), click (bought within the attribution window after clicking the "
+    "reminder), window (bought within the window after the reminder was sent)",
     "recovery_rate": "recovered ÷ reminded orders",
     "recovered_revenue": "yen, total of the attributed purchases",
     "clicks": "clicks on the reminders' recovery links (each resolution of a recovery token "
@@ -187,7 +191,8 @@ class Period:
 
 @dataclass(frozen=True)
 class AbandonedRow:
-    """An order in abandoned state from the shop (sql/abandoned_in_period.sql)."""
+    """An abandoned order of the period: from the shop (sql/abandoned.sql) or cartnudge's
+    records of it."""
 
     order_id: str
     flow: str
@@ -230,6 +235,7 @@ class RecoveryGroup(_Group):
     revenue: int = 0
     clicked: int = 0  # distinct abandoned orders whose attributed delivery was clicked
     url: int = 0  # distinct abandoned orders per attribution rule
+    cart: int = 0
     click: int = 0
     window: int = 0
 
@@ -290,7 +296,7 @@ class Figures:
         return Fraction(self.clicked_recovered, self.clicked) if self.clicked else None
 
     def recovered_by(self) -> dict[str, int]:
-        """Recovered orders per attribution rule (url, click, window)."""
+        """Recovered orders per attribution rule (url, cart, click, window)."""
         return {
             "url": self.recovered_url,
             "click": self.recovered_click,
@@ -461,18 +467,31 @@ def build_report(
 
 
 def _abandoned_rows(app: App, period: Period, chunk_size: int) -> Iterator[AbandonedRow]:
+    """The period's abandoned orders: those the shop still has in abandoned state (abandoned.sql)
+    and those cartnudge recorded (reminded or skipped) that the shop has since bought back or
+    dropped, so recovery rates are computed on a base that does not shrink. Each order once."""
+    from cartnudge.shop.reader import AbandonedOrder
+
+    known = app.report_queries.known_abandoned(period.start, period.end)
     for page in app.reader.abandoned_in_period(
         abandoned_from=period.start, abandoned_to=period.end, chunk_size=chunk_size
     ):
         for row in page:
-            if row["abandoned_at"] is None:
+            if isinstance(row, AbandonedOrder):
+                c = row.candidate
+                flow, at, amount = flow_of(c.abandoned_step.value), c.abandoned_at, row.total_amount
+                order_id = c.order_id
+            elif row.abandoned_at is not None:  # unusable otherwise; counted with its skip
+                flow = flow_of(row.abandoned_step)
+                at, amount, order_id = row.abandoned_at, 0, row.order_id
+            else:
                 continue
-            yield AbandonedRow(
-                order_id=str(row["order_id"]),
-                flow=flow_of(row["abandoned_step"]),
-                abandoned_at=row["abandoned_at"],
-                amount=int(row["total_amount"] or 0),
-            )
+            if not period.start <= at < period.end:
+                continue
+            known.pop((order_id, flow), None)
+            yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
+    for (order_id, flow), (at, amount) in sorted(known.items()):
+        yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
 
 
 def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:

@@ -188,8 +188,8 @@ def recovered_orders(
             if max_amount is not None and (amount is None or amount > max_amount):
                 continue
             yield {
-                "order_id": r["order_id"],
-                "customer_id": r["customer_id"],
+                "order_id": r["raw_order_id"],
+                "customer_id": r["raw_customer_id"],
                 "completed_date": _local(r["completed_at"], tz, "%Y/%m/%d"),
                 "amount": amount,
                 "recovered": MARK if mark else "",

@@ -1,9 +1,20 @@
-"""The shop contract: the named SQL files in ``sql/``, the columns each must return and the bind
+"""The shop contract: the SQL files in ``sql/``, the columns each returns and the bind
 parameters each gets, loaded once and checked when cartnudge starts.
+
+The operator defines "abandoned" ONCE, in ``abandoned.sql``: a plain SELECT returning every
+order (or cart) in abandoned state with the columns of :data:`ABANDONED_COLUMNS`. cartnudge
+wraps it as a subquery for each read it needs (:meth:`ShopContract.abandoned`): the sweep's
+keyset pages, the rows with unusable times, one order by id, the orders of some customers
+(search) and the orders abandoned in a period (report). The wrappers are fixed text around the
+file; every value is a bind parameter, never spliced into the SQL.
+
+Columns are optional where a default makes sense (:data:`ABANDONED_COLUMNS`): the reader finds
+which ones the file returns by running it once with no rows (``LIMIT 0``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import DateTime, bindparam, text
@@ -11,111 +22,275 @@ from sqlalchemy.sql.elements import TextClause
 
 from cartnudge.errors import ContractError
 
-ABANDONED_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "customer_status",
-    "customer_name",
-    "email",
-    "email_consent",
-    "storefront",
-    "lp_id",
-    "abandoned_step",
-    "abandoned_at",
-    "last_activity_at",
-    "total_amount",
-    "fraud_result",
-    "fraud_action",
-    "purchased_at",
-)
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column: ``required`` or else ``default`` (as the README's table says)."""
+
+    name: str
+    kind: str  # id | text | money | time | flag | enum
+    required: bool
+    default: str
+    meaning: str
 
 
-# name -> (columns the file must return, bind parameters it gets, datetime parameters)
-CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "abandoned_orders": (
-        ABANDONED_COLUMNS,
-        ("due_before", "active_since", "after_at", "after_id", "chunk_size"),
-        ("due_before", "active_since", "after_at"),
+ABANDONED_COLUMNS: tuple[Column, ...] = (
+    Column("order_id", "id", True, "-", "the abandoned order's (or cart's) id, unique"),
+    Column(
+        "customer_id",
+        "id",
+        True,
+        "-",
+        "the customer record; NULL for a guest or a deleted customer",
     ),
-    "abandoned_order": (ABANDONED_COLUMNS, ("order_id",), ()),
+    Column("abandoned_at", "time", True, "-", "when the shopper left"),
+    Column(
+        "total_amount",
+        "money",
+        True,
+        "-",
+        "the items' total with tax, without shipping (what the items add up to)",
+    ),
+    Column(
+        "customer_status",
+        "enum",
+        False,
+        "member when customer_id is set, else visitor",
+        "member | visitor",
+    ),
+    Column("customer_name", "text", False, "''", "for {{ customer_name }} 様"),
+    Column("email", "text", False, "NULL", "the address reminders go to"),
+    Column("email_consent", "flag", False, "no", "opt-in to advertising e-mail"),
+    Column("storefront", "enum", False, "shop", "lp | shop"),
+    Column("lp_id", "id", False, "NULL", "the landing page of an LP order"),
+    Column("abandoned_step", "enum", False, "cart", "cart | confirm | payment_failed | input"),
+    Column("last_activity_at", "time", False, "abandoned_at", "the cart's last activity"),
+    Column("fraud_result", "text", False, "NULL (none)", "screening result, e.g. HOLD"),
+    Column("fraud_action", "text", False, "NULL (none)", "screening action, e.g. redirect"),
+    Column(
+        "purchased_at",
+        "time",
+        False,
+        "NULL (the re-check before sending decides)",
+        "the customer's latest completed order",
+    ),
+    Column("phone", "text", False, "NULL", "as typed; normalised to E.164 for SMS"),
+    Column("sms_consent", "flag", False, "no", "opt-in to SMS"),
+    Column("push_token", "text", False, "NULL", "device token for push"),
+    Column("push_consent", "flag", False, "no", "opt-in to push"),
+    Column("line_user_id", "text", False, "NULL", "the shopper's LINE user id"),
+    Column("line_consent", "flag", False, "no", "opt-in to LINE messages"),
+    Column("logged_in", "flag", False, "no", "the shopper was logged in (input flow)"),
+    Column(
+        "ad_input_enabled",
+        "flag",
+        False,
+        "no",
+        "came through an ad URL whose input-abandonment setting is on (input flow)",
+    ),
+)
+ABANDONED_NAMES = tuple(c.name for c in ABANDONED_COLUMNS)
+REQUIRED_ABANDONED = tuple(c.name for c in ABANDONED_COLUMNS if c.required)
+
+# name -> (required columns, optional columns, bind parameters it must use, datetime params)
+FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "abandoned": (REQUIRED_ABANDONED, ABANDONED_NAMES, (), ()),
     "order_items": (
         ("order_id", "product_id", "product_name", "quantity", "unit_price"),
+        (),
         ("order_ids",),
         (),
     ),
-    "purchases_since": (("customer_id", "purchased_at"), ("customer_ids",), ()),
+    "purchases_since": (("customer_id", "purchased_at"), ("email",), ("customer_ids",), ()),
     "search_customers": (
-        (
-            "customer_id",
-            "customer_name",
-            "email",
-            "email_consent",
-            "customer_status",
-            "order_id",
-            "abandoned_step",
-            "abandoned_at",
-            "total_amount",
-            "storefront",
-            "lp_id",
-        ),
-        ("after_id", "chunk_size"),
+        ("customer_id",),
+        ("customer_name", "email", "email_consent", "customer_status"),
+        (),
         (),
     ),
     "completed_orders": (
-        ("order_id", "customer_id", "completed_at", "total_amount", "recovery_token"),
-        ("completed_from", "completed_to", "after_id", "chunk_size"),
+        ("order_id", "customer_id", "completed_at", "total_amount"),
+        ("recovery_token", "abandoned_order_id", "email"),
+        ("completed_from", "completed_to"),
         ("completed_from", "completed_to"),
     ),
-    "abandoned_in_period": (
-        ("order_id", "abandoned_step", "abandoned_at", "total_amount", "customer_status"),
-        ("abandoned_from", "abandoned_to", "after_id", "chunk_size"),
-        ("abandoned_from", "abandoned_to"),
-    ),
 }
+OPTIONAL_PARAMS = {"purchases_since": ("emails",)}
+LIST_PARAMS = {"order_ids", "customer_ids", "emails"}
+# Files of the earlier contract, replaced by abandoned.sql (README, "The shop contract").
+REPLACED = ("abandoned_orders.sql", "abandoned_order.sql", "abandoned_in_period.sql")
+PAGING_PARAMS = ("after_id", "chunk_size")
 
 
-LIST_PARAMS = {"order_ids", "customer_ids"}
-
-
-DATETIME_COLUMNS = {"abandoned_at", "last_activity_at", "purchased_at", "completed_at"}
+def _body(path: Path) -> str:
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot read shop query ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"{path}: the shop query is not UTF-8 (byte {exc.start}); save it as UTF-8"
+        ) from None
+    # The header documents ":name" parameters; text() would bind those too.
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    body = "\n".join(lines).strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    if not body:
+        raise ContractError(f"{path}: empty shop query")
+    return body
 
 
 class ShopContract:
-    """The SQL files, loaded once and checked for the bind parameters they must use."""
+    """The SQL files, loaded once and checked for the bind parameters they must use.
+
+    Raises ContractError naming the file when one cannot be read, misses a parameter, or is
+    a file of the earlier contract that ``abandoned.sql`` replaces."""
 
     def __init__(self, sql_dir: Path) -> None:
         self.sql_dir = sql_dir
+        self.bodies: dict[str, str] = {}
         self.statements: dict[str, TextClause] = {}
-        for name, (_columns, params, dt_params) in CONTRACT.items():
-            path = sql_dir / f"{name}.sql"
-            try:
-                sql = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
+        if not (sql_dir / "abandoned.sql").exists():
+            old = [name for name in REPLACED if (sql_dir / name).exists()]
+            if old:
                 raise ContractError(
-                    f"{path}: the shop query is not UTF-8 (byte {exc.start}); save it as UTF-8"
-                ) from None
-            except OSError as exc:
-                raise ContractError(f"{path}: cannot read shop query ({exc.strerror})") from None
-            # The header documents ":name" parameters; text() would bind those too.
-            body = "\n".join(
-                line for line in sql.splitlines() if not line.lstrip().startswith("--")
-            )
-            stmt = text(body)
-            missing = [p for p in params if p not in stmt._bindparams]
+                    f"{sql_dir / old[0]}: replaced by abandoned.sql, which defines abandoned "
+                    "orders once (README, 'The shop contract'); write it from this file's SELECT"
+                )
+        for name, (_req, _opt, params, dt_params) in FILES.items():
+            path = self.path(name)
+            body = _body(path)
+            probe = text(body)
+            missing = [p for p in params if p not in probe._bindparams]
             if missing:
                 raise ContractError(f"{path}: bind parameter :{missing[0]} is not used")
-            binds = [
-                bindparam(p, expanding=True)
-                if p in LIST_PARAMS
-                else bindparam(p, type_=DateTime())
-                if p in dt_params
-                else bindparam(p)
-                for p in params
-            ]
-            stmt = stmt.bindparams(*binds)
-            dt_cols = [c for c in _columns if c in DATETIME_COLUMNS]
-            stmt = stmt.columns(**{c: DateTime() for c in dt_cols})
-            self.statements[name] = stmt
+            paging = [p for p in PAGING_PARAMS if p in probe._bindparams]
+            if paging and name in ("abandoned", "completed_orders", "search_customers"):
+                raise ContractError(
+                    f"{path}: uses :{paging[0]}; cartnudge pages this query itself now: "
+                    "remove the keyset condition, ORDER BY and LIMIT"
+                )
+            if name == "abandoned" and probe._bindparams:
+                first = next(iter(probe._bindparams))
+                raise ContractError(f"{path}: takes no bind parameters (found :{first})")
+            self.bodies[name] = body
+            all_params = params + tuple(
+                p for p in OPTIONAL_PARAMS.get(name, ()) if p in probe._bindparams
+            )
+            self.statements[name] = self._bind(body, all_params, dt_params)
+
+    @staticmethod
+    def _bind(sql: str, params: tuple[str, ...], dt_params: tuple[str, ...] = ()) -> TextClause:
+        binds = [
+            bindparam(p, expanding=True)
+            if p in LIST_PARAMS
+            else bindparam(p, type_=DateTime())
+            if p in dt_params
+            else bindparam(p)
+            for p in params
+        ]
+        return text(sql).bindparams(*binds)
+
+    def uses(self, name: str, param: str) -> bool:
+        """Whether file ``name`` uses the optional bind parameter ``param``."""
+        return param in self.statements[name]._bindparams
 
     def path(self, name: str) -> Path:
         return self.sql_dir / f"{name}.sql"
+
+    # -- the wrappers: fixed SQL around the operator's file, values only as parameters --------
+
+    def wrapped(self, name: str, where: str, tail: str, params: tuple[str, ...]) -> TextClause:
+        """``SELECT * FROM (<file>) w WHERE <where> <tail>`` with ``params`` bound (the
+        ``dt_`` ones as datetimes, ``ids`` expanding)."""
+        sql = f"SELECT * FROM (\n{self.bodies[name]}\n) w WHERE {where} {tail}".rstrip()
+        binds = [
+            bindparam(p, expanding=True)
+            if p == "ids"
+            else bindparam(p, type_=DateTime())
+            if p.startswith("dt_")
+            else bindparam(p)
+            for p in params
+        ]
+        inner = self.statements[name]._bindparams
+        binds += [inner[p] for p in inner]
+        return text(sql).bindparams(*binds)
+
+    def columns_probe(self, name: str) -> TextClause:
+        """The file with no rows: its columns, at no cost."""
+        return self.wrapped(name, "1 = 0", "", ())
+
+    def sweep_page(self, activity: str, *, first: bool) -> TextClause:
+        """Orders that may be due, keyset-paged by (activity, order_id): abandoned at or before
+        ``:dt_due_before``, active at or after ``:dt_active_since``."""
+        act = f"w.{activity}"
+        if first:
+            where = f"w.abandoned_at <= :dt_due_before AND {act} >= :dt_active_since"
+            params: tuple[str, ...] = ("dt_due_before", "dt_active_since", "chunk_size")
+        else:
+            # One lower bound for the index: the last page's end is after the window's start.
+            where = (
+                f"w.abandoned_at <= :dt_due_before AND {act} >= :after_at "
+                f"AND ({act} > :after_at OR w.order_id > :after_id)"
+            )
+            params = ("dt_due_before", "after_at", "after_id", "chunk_size")
+        return self.wrapped(
+            "abandoned", where, f"ORDER BY {act}, w.order_id LIMIT :chunk_size", params
+        )
+
+    def strays_page(self, activity: str | None, *, first: bool) -> TextClause:
+        """Rows the sweep's pages cannot see: a NULL or implausible abandoned_at (year 0,
+        ``infinity``, an epoch number or ``''`` on SQLite) or a NULL activity time in the
+        window; paged by order_id."""
+        cond = [
+            "w.abandoned_at IS NULL",
+            "w.abandoned_at < :dt_floor",
+            "w.abandoned_at > :dt_ceiling",
+        ]
+        if activity:
+            act = f"w.{activity}"
+            cond += [
+                f"({act} IS NULL AND w.abandoned_at >= :dt_active_since "
+                "AND w.abandoned_at <= :dt_due_before)",
+                # (an activity time beyond the ceiling is in the sweep's own pages already)
+                f"{act} < :dt_floor",
+            ]
+        params: tuple[str, ...] = ("dt_floor", "dt_ceiling", "chunk_size")
+        if activity:
+            params += ("dt_active_since", "dt_due_before")
+        where = "(" + " OR ".join(cond) + ")"
+        if not first:
+            where += " AND w.order_id > :after_id"
+            params += ("after_id",)
+        return self.wrapped("abandoned", where, "ORDER BY w.order_id LIMIT :chunk_size", params)
+
+    def one_order(self) -> TextClause:
+        return self.wrapped("abandoned", "w.order_id = :order_id", "", ("order_id",))
+
+    def orders_of_customers(self) -> TextClause:
+        return self.wrapped("abandoned", "w.customer_id IN :ids", "", ("ids",))
+
+    def period_page(self, *, first: bool) -> TextClause:
+        """Orders abandoned in [``:dt_from``, ``:dt_to``), keyset-paged by order_id."""
+        where = "w.abandoned_at >= :dt_from AND w.abandoned_at < :dt_to"
+        params: tuple[str, ...] = ("dt_from", "dt_to", "chunk_size")
+        if not first:
+            where += " AND w.order_id > :after_id"
+            params += ("after_id",)
+        return self.wrapped("abandoned", where, "ORDER BY w.order_id LIMIT :chunk_size", params)
+
+    def completed_page(self, *, first: bool) -> TextClause:
+        """completed_orders.sql for [``:completed_from``, ``:completed_to``), paged by id."""
+        where = "1 = 1" if first else "w.order_id > :after_id"
+        params: tuple[str, ...] = ("chunk_size",) if first else ("after_id", "chunk_size")
+        return self.wrapped(
+            "completed_orders", where, "ORDER BY w.order_id LIMIT :chunk_size", params
+        )
+
+    def customers_page(self, *, first: bool) -> TextClause:
+        where = "1 = 1" if first else "w.customer_id > :after_id"
+        params: tuple[str, ...] = ("chunk_size",) if first else ("after_id", "chunk_size")
+        return self.wrapped(
+            "search_customers", where, "ORDER BY w.customer_id LIMIT :chunk_size", params
+        )

@@ -1,55 +1,83 @@
-"""Read the shop's database through the named SQL files of the shop contract (sql/).
+"""Read the shop's database through the shop contract (sql/).
 
-Each file is headed by the columns it must return and the bind parameters it takes. Reads are
-short keyset pages, never one long cursor: a sweep that spends minutes sending holds no
-transaction open on the shop (MySQL would drop an idle streaming connection, and an SQLite
-reader would block the shop's writers).
+Each file is headed by the columns it returns and the bind parameters it takes; ``abandoned.sql``
+defines abandoned orders once and every read of them is a wrapper around it
+(:class:`cartnudge.shop.contract.ShopContract`). Reads are short keyset pages, never one long
+cursor: a sweep that spends minutes sending holds no transaction open on the shop.
 
-Shop timestamps are naive, in ``shop.timestamps_timezone``; everything returned here is naive
-UTC, the one form used inside cartnudge.
+Every value is converted once, here (:mod:`cartnudge.shop.convert`): times to naive UTC, money
+to the shop's minor unit, ids to text, consent strictly. A row that cannot be used becomes a
+:class:`RowProblem` naming the file, the order, the column and the skip reason: it is counted and
+skipped, and never stops a command (README, "No row stops anything").
+
+Ids that come from outside the shop (a command line, a token, cartnudge's own rows) are bound
+as text: PostgreSQL, MariaDB and SQLite all compare a text parameter with an integer id column
+correctly, so integer and text ids need no declaration.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import TextClause
 
+from cartnudge.core.persons import normalise_email
 from cartnudge.core.phones import normalise_phone
 from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
 from cartnudge.errors import ContractError, DatabaseError
-from cartnudge.shop.contract import (
-    CONTRACT,
-    ShopContract,
+from cartnudge.shop.contract import FILES, ShopContract
+from cartnudge.shop.convert import (
+    MAX_YEAR,
+    MIN_YEAR,
+    BadValue,
+    count_of,
+    enum_of,
+    flag_of,
+    from_utc,
+    id_of,
+    money_of,
+    text_of,
+    time_of,
 )
-from cartnudge.shop.convert import count_of, enum_of, from_utc, to_utc
 
 log = logging.getLogger("cartnudge.shop")
+# How far a fresh shop time may run ahead of the clock before check calls it a zone mistake.
+SKEW_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class AbandonedOrder:
-    """A row of abandoned_orders: what the rules see, plus what the message shows."""
+    """A row of abandoned.sql: what the rules see, plus what the message shows."""
 
     candidate: Candidate
     raw_order_id: Any
     customer_name: str
-    lp_id: int | None
+    lp_id: str | None
     total_amount: int
 
 
 @dataclass(frozen=True)
 class RowProblem:
-    """A row the contract does not allow: reported and skipped, never fatal to the sweep."""
+    """A row the contract cannot use: counted as a skip with ``reason`` and never fatal.
+
+    ``order_id`` is the row's id as text ("?" when the id itself is unusable); ``column`` the
+    contract column at fault; ``message`` one line naming the file, order and column."""
 
     order_id: str
     message: str
+    reason: str = "invalid_row"
+    column: str = ""
+    customer_id: str | None = None
+    abandoned_at: datetime | None = None
+    abandoned_step: str | None = None
 
 
 class ItemsByOrder(dict[str, list["Item"]]):
@@ -72,244 +100,505 @@ class Item:
         return self.quantity * self.unit_price
 
 
+@dataclass
+class Purchases:
+    """The latest completed order per customer id and per normalised e-mail address (naive
+    UTC), for the re-check before sending: a purchase by another record of the same person
+    counts (SPEC "person")."""
+
+    by_customer: dict[str, datetime] = field(default_factory=dict)
+    by_email: dict[str, datetime] = field(default_factory=dict)
+
+    def latest(self, customer_id: str | None, email: str | None) -> datetime | None:
+        found = [
+            self.by_customer.get(customer_id or ""),
+            self.by_email.get(normalise_email(email) or ""),
+        ]
+        times = [t for t in found if t is not None]
+        return max(times) if times else None
+
+    def get(self, customer_id: str, default: datetime | None = None) -> datetime | None:
+        return self.by_customer.get(customer_id, default)
+
+
+def _note(store: dict[str, datetime], key: str | None, when: datetime) -> None:
+    if key and (key not in store or store[key] < when):
+        store[key] = when
+
+
 class ShopReader:
-    """Reads candidates, items and purchases from the shop. Raises DatabaseError on failure."""
+    """Reads candidates, items and purchases from the shop. Raises DatabaseError on failure
+    (the database cannot be read, or a file misses a required column), never for one row."""
 
     def __init__(
-        self, engine: Engine, contract: ShopContract, shop_tz: ZoneInfo, phone_region: str = "JP"
+        self,
+        engine: Engine,
+        contract: ShopContract,
+        shop_tz: ZoneInfo,
+        phone_region: str = "JP",
+        money_decimals: int = 0,
     ) -> None:
         self.engine = engine
         self.contract = contract
         self.tz = shop_tz
         self.phone_region = phone_region
+        self.money_decimals = money_decimals
+        self._columns: dict[str, frozenset[str]] = {}
 
-    def _run(self, name: str, **params: Any) -> Any:
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _run(self, name: str, stmt: TextClause | None = None, **params: Any) -> list[Any]:
         try:
             with self.engine.connect() as conn:
-                result = conn.execute(self.contract.statements[name], params)
-                # The contract's columns, checked on every query (as `check` does once): a
-                # renamed column is one line and exit 4, never a crash in the middle of a page.
-                missing = [c for c in CONTRACT[name][0] if c not in set(result.keys())]
-                if missing:
-                    result.close()
-                    raise ContractError(
-                        f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
-                    )
+                result = conn.execute(
+                    stmt if stmt is not None else self.contract.statements[name], params
+                )
+                # The contract's columns, checked on every plain query (as `check` does once;
+                # the wrapped abandoned.sql is checked by columns()): a renamed column is one
+                # line and exit 4, never a crash in the middle of a page.
+                if stmt is None:
+                    missing = [c for c in FILES[name][0] if c not in set(result.keys())]
+                    if missing:
+                        result.close()
+                        raise ContractError(
+                            f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
+                        )
                 return list(result.mappings())
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", exc)).splitlines()[0]
             raise DatabaseError(f"{self.contract.path(name)}: {detail}") from None
 
+    def columns(self, name: str) -> frozenset[str]:
+        """The columns file ``name`` returns (run once with no rows, then remembered).
+        Raises ContractError when a required one is missing."""
+        if name not in self._columns:
+            try:
+                with self.engine.connect() as conn:
+                    result = conn.execute(self.contract.columns_probe(name), _probe_params(name))
+                    keys = frozenset(result.keys())
+                    result.close()
+            except SQLAlchemyError as exc:
+                detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+                raise DatabaseError(f"{self.contract.path(name)}: {detail}") from None
+            required = FILES[name][0]
+            missing = [c for c in required if c not in keys]
+            if missing:
+                raise ContractError(
+                    f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
+                )
+            self._columns[name] = keys
+        return self._columns[name]
+
+    def _activity(self) -> str:
+        has = "last_activity_at" in self.columns("abandoned")
+        return "last_activity_at" if has else "abandoned_at"
+
+    # -- abandoned orders ---------------------------------------------------------------------
+
     def abandoned_orders(
         self, *, due_before: datetime, active_since: datetime, chunk_size: int
     ) -> Iterator[list[AbandonedOrder | RowProblem]]:
-        """Yield pages of candidates; each page is one short query."""
-        after_at, after_id = from_utc(active_since, self.tz), -1
+        """Pages of the orders that may be due: abandoned at or before ``due_before`` and
+        active since ``active_since`` (naive UTC), each page one short query."""
+        activity = self._activity()
+        due = from_utc(due_before, self.tz)
+        after_at: Any = None
+        after_id: Any = None
         while True:
+            if after_at is None:
+                rows = self._run(
+                    "abandoned",
+                    self.contract.sweep_page(activity, first=True),
+                    dt_due_before=due,
+                    dt_active_since=from_utc(active_since, self.tz),
+                    chunk_size=chunk_size,
+                )
+            else:
+                rows = self._run(
+                    "abandoned",
+                    self.contract.sweep_page(activity, first=False),
+                    dt_due_before=due,
+                    after_at=after_at,
+                    after_id=after_id,
+                    chunk_size=chunk_size,
+                )
+            if not rows:
+                return
+            yield [self._parse(row) for row in rows]
+            last = rows[-1]
+            after_at, after_id = last[activity], last["order_id"]
+            if len(rows) < chunk_size or after_at is None:
+                return
+
+    def stray_orders(
+        self, *, due_before: datetime, active_since: datetime, chunk_size: int
+    ) -> Iterator[list[AbandonedOrder | RowProblem]]:
+        """Pages of the rows :meth:`abandoned_orders` cannot see, so that none vanishes: a
+        NULL, implausible or unparseable abandoned_at or activity time (skipped with
+        ``invalid_time``), or a NULL activity time in the window (a candidate, its activity
+        defaulting to abandoned_at)."""
+        activity = self._activity()
+        act = activity if activity != "abandoned_at" else None
+        params: dict[str, Any] = dict(
+            dt_floor=datetime(MIN_YEAR, 1, 2),
+            dt_ceiling=datetime(min(due_before.year + 1, MAX_YEAR), 1, 1),
+            chunk_size=chunk_size,
+        )
+        if act:
+            params.update(
+                dt_active_since=from_utc(active_since, self.tz),
+                dt_due_before=from_utc(due_before, self.tz),
+            )
+        after_id: Any = None
+        while True:
+            first = after_id is None
             rows = self._run(
-                "abandoned_orders",
-                due_before=from_utc(due_before, self.tz),
-                active_since=from_utc(active_since, self.tz),
-                after_at=after_at,
-                after_id=after_id,
-                chunk_size=chunk_size,
+                "abandoned",
+                self.contract.strays_page(act, first=first),
+                **(params if first else dict(params, after_id=after_id)),
             )
             if not rows:
                 return
-            if len(rows) and "order_id" not in rows[0]:
-                raise ContractError(f"{self.contract.path('abandoned_orders')}: no order_id column")
             yield [self._parse(row) for row in rows]
-            last = rows[-1]
-            if last["last_activity_at"] is None:
-                raise ContractError(
-                    f"{self.contract.path('abandoned_orders')}: order {last['order_id']}: "
-                    "last_activity_at is NULL (the keyset needs it)"
-                )
-            after_at, after_id = last["last_activity_at"], last["order_id"]
-            if len(rows) < chunk_size:
+            after_id = rows[-1]["order_id"]
+            if len(rows) < chunk_size or after_id is None:
                 return
 
     def _parse(self, row: Any) -> AbandonedOrder | RowProblem:
-        order_id = str(row["order_id"])
+        """One row of abandoned.sql as an order, or the problem that makes it unusable."""
+        path = self.contract.path("abandoned")
         try:
-            abandoned_at = to_utc(row["abandoned_at"], self.tz)
+            order_id = id_of(row["order_id"], "order_id")
+        except BadValue:
+            order_id = None
+        shown = order_id or "?"
+        customer_id: str | None = None
+        abandoned_at: datetime | None = None
+        step: str | None = None
+        try:
+            if order_id is None:
+                raise BadValue("order_id", "invalid_row", "is NULL or unusable")
+            customer_id = id_of(row["customer_id"], "customer_id")
+            raw_step = row.get("abandoned_step")
+            step = str(raw_step).strip().lower() if isinstance(raw_step, str) else None
+            abandoned_at = time_of(row["abandoned_at"], "abandoned_at", self.tz)
             if abandoned_at is None:
-                raise ValueError("abandoned_at is NULL")
-            last_activity = to_utc(row["last_activity_at"], self.tz) or abandoned_at
-            amount = row["total_amount"]
-            if amount is None or int(amount) < 0:
-                raise ValueError(f"total_amount {amount!r} is not a non-negative number")
+                raise BadValue("abandoned_at", "invalid_time", "is NULL")
+            last_activity = time_of(row.get("last_activity_at"), "last_activity_at", self.tz)
+            amount = money_of(row["total_amount"], "total_amount", self.money_decimals)
+            status_default = CustomerStatus.MEMBER if customer_id else CustomerStatus.VISITOR
             candidate = Candidate(
                 order_id=order_id,
-                customer_id=None if row["customer_id"] is None else str(row["customer_id"]),
-                customer_status=enum_of(row["customer_status"], CustomerStatus, "customer_status"),
-                storefront=enum_of(row["storefront"], Storefront, "storefront"),
-                abandoned_step=enum_of(row["abandoned_step"], AbandonedStep, "abandoned_step"),
+                customer_id=customer_id,
+                customer_status=enum_of(
+                    row.get("customer_status"), CustomerStatus, "customer_status", status_default
+                ),
+                storefront=enum_of(
+                    row.get("storefront"), Storefront, "storefront", Storefront.SHOP
+                ),
+                abandoned_step=enum_of(
+                    row.get("abandoned_step"), AbandonedStep, "abandoned_step", AbandonedStep.CART
+                ),
                 abandoned_at=abandoned_at,
-                last_activity_at=max(last_activity, abandoned_at),
-                email=row["email"],
-                email_consent=bool(row["email_consent"]),
-                fraud_result=row["fraud_result"],
-                fraud_action=row["fraud_action"],
-                purchased_at=to_utc(row["purchased_at"], self.tz),
+                last_activity_at=max(last_activity or abandoned_at, abandoned_at),
+                email=text_of(row.get("email"), "email"),
+                email_consent=flag_of(row.get("email_consent")),
+                fraud_result=text_of(row.get("fraud_result"), "fraud_result"),
+                fraud_action=text_of(row.get("fraud_action"), "fraud_action"),
+                purchased_at=_lenient_time(row.get("purchased_at"), self.tz),
                 **self._optional(row),
             )
-        except (ValueError, TypeError, KeyError) as exc:
-            return RowProblem(order_id, f"order {order_id}: {exc}")
+            name = text_of(row.get("customer_name"), "customer_name") or ""
+            lp_id = id_of(row.get("lp_id"), "lp_id")
+        except BadValue as exc:
+            return RowProblem(
+                shown,
+                f"{path}: order {shown}: {exc}",
+                reason=exc.reason,
+                column=exc.column,
+                customer_id=customer_id,
+                abandoned_at=abandoned_at,
+                abandoned_step=step,
+            )
         return AbandonedOrder(
             candidate=candidate,
             raw_order_id=row["order_id"],
-            customer_name=str(row["customer_name"] or ""),
-            lp_id=row["lp_id"],
-            total_amount=int(row["total_amount"]),
+            customer_name=name,
+            lp_id=lp_id,
+            total_amount=amount,
         )
-
-    def order(self, order_id: Any) -> AbandonedOrder | RowProblem | None:
-        """One order by id (any state the query returns), or None when there is none."""
-        rows = self._run("abandoned_order", order_id=order_id)
-        return self._parse(rows[0]) if rows else None
 
     def _optional(self, row: Any) -> dict[str, Any]:
         """The contract's optional columns (SMS, push, LINE, the input flow), absent as "no"."""
-        raw_phone = row.get("phone")
+        raw_phone = text_of(row.get("phone"), "phone")
         phone = normalise_phone(raw_phone, self.phone_region) if raw_phone else None
         return {
-            "phone": phone or (str(raw_phone) if raw_phone else None),
+            "phone": phone or raw_phone or None,
             "phone_valid": phone is not None,
-            "sms_consent": bool(row.get("sms_consent")),
-            "push_token": row.get("push_token") or None,
-            "push_consent": bool(row.get("push_consent")),
-            "line_user_id": str(row.get("line_user_id") or "").strip() or None,
-            "line_consent": bool(row.get("line_consent")),
-            "logged_in": bool(row.get("logged_in")),
-            "ad_input_enabled": bool(row.get("ad_input_enabled")),
+            "sms_consent": flag_of(row.get("sms_consent")),
+            "push_token": text_of(row.get("push_token"), "push_token") or None,
+            "push_consent": flag_of(row.get("push_consent")),
+            "line_user_id": (text_of(row.get("line_user_id"), "line_user_id") or "").strip()
+            or None,
+            "line_consent": flag_of(row.get("line_consent")),
+            "logged_in": flag_of(row.get("logged_in")),
+            "ad_input_enabled": flag_of(row.get("ad_input_enabled")),
         }
 
+    def order(self, order_id: Any) -> AbandonedOrder | RowProblem | None:
+        """One abandoned order by id (integer or text), or None when there is none."""
+        rows = self._run("abandoned", self.contract.one_order(), order_id=str(order_id))
+        return self._parse(rows[0]) if rows else None
+
+    def orders_of_customers(self, customer_ids: Sequence[Any]) -> list[AbandonedOrder]:
+        """The abandoned orders of these customers (search); unusable rows are left out."""
+        ids = sorted({str(c) for c in customer_ids if c is not None})
+        if not ids:
+            return []
+        rows = self._run("abandoned", self.contract.orders_of_customers(), ids=ids)
+        return [o for o in (self._parse(r) for r in rows) if isinstance(o, AbandonedOrder)]
+
+    def abandoned_in_period(
+        self, *, abandoned_from: datetime, abandoned_to: datetime, chunk_size: int
+    ) -> Iterator[list[AbandonedOrder | RowProblem]]:
+        """Pages of the orders abandoned in [from, to) (naive UTC), for the report."""
+        params = dict(
+            dt_from=from_utc(abandoned_from, self.tz),
+            dt_to=from_utc(abandoned_to, self.tz),
+            chunk_size=chunk_size,
+        )
+        after_id: Any = None
+        while True:
+            first = after_id is None
+            rows = self._run(
+                "abandoned",
+                self.contract.period_page(first=first),
+                **(params if first else dict(params, after_id=after_id)),
+            )
+            if not rows:
+                return
+            yield [self._parse(row) for row in rows]
+            after_id = rows[-1]["order_id"]
+            if len(rows) < chunk_size or after_id is None:
+                return
+
+    # -- items, purchases, completed orders, customers ----------------------------------------
+
     def order_items(self, order_ids: Sequence[Any]) -> ItemsByOrder:
-        """The items per order id. An order with an item row the contract does not allow has no
-        items here but a line in ``.problems``: its reminder fails, naming the row, and the
-        rest of the sweep goes on."""
+        """The items per order id (text). An order with an item row the contract does not
+        allow has no items here but a line in ``.problems``: its reminder fails, naming the
+        row, and the rest of the sweep goes on."""
         items = ItemsByOrder()
         if not order_ids:
             return items
-        for row in self._run("order_items", order_ids=list(order_ids)):
-            order_id = str(row["order_id"])
+        path = self.contract.path("order_items")
+        ids = list(dict.fromkeys(order_ids))
+        for row in self._run("order_items", order_ids=ids):
             try:
-                name = row["product_name"]
-                if name is None or not str(name).strip():
+                order_id = id_of(row["order_id"], "order_id")
+            except BadValue:
+                continue
+            if order_id is None:
+                continue
+            try:
+                name = text_of(row["product_name"], "product_name")
+                if name is None or not name.strip():
                     raise ValueError("product_name is empty")
                 item = Item(
-                    row["product_id"],
-                    str(name),
+                    _plain_id(row["product_id"]),
+                    name,
                     count_of(row, "quantity", 1),
-                    count_of(row, "unit_price", 0),
+                    money_of(row["unit_price"], "unit_price", self.money_decimals),
                 )
             except (ValueError, TypeError) as exc:
-                items.problems[order_id] = (
-                    f"{self.contract.path('order_items')}: order {order_id}: {exc}"
-                )
+                items.problems[order_id] = f"{path}: order {order_id}: {exc}"
                 continue
             items.setdefault(order_id, []).append(item)
         for order_id in items.problems:
             items.pop(order_id, None)
         return items
 
-    def purchases(self, customer_ids: Sequence[Any]) -> dict[str, datetime]:
-        """The latest completed order per customer, for the re-check just before sending."""
-        ids = sorted({c for c in customer_ids if c is not None})
-        if not ids:
-            return {}
-        out: dict[str, datetime] = {}
-        for row in self._run("purchases_since", customer_ids=ids):
-            when = row["purchased_at"]
-            if isinstance(when, datetime):
-                out[str(row["customer_id"])] = to_utc(when, self.tz)
-            elif when is not None:
-                log.warning(
-                    "%s: customer %s: purchased_at %r is not a time (ignored)",
-                    self.contract.path("purchases_since"),
-                    row["customer_id"],
-                    when,
-                )
+    def purchases(
+        self, customer_ids: Sequence[Any], emails: Sequence[str | None] = ()
+    ) -> Purchases:
+        """The latest completed order per customer id and, when purchases_since.sql takes
+        ``:emails``, per normalised e-mail address (both naive UTC). Rows with an unusable
+        time are left out with a warning."""
+        ids = sorted({str(c) for c in customer_ids if c is not None})
+        wanted = sorted({e for e in (normalise_email(x) for x in emails) if e})
+        out = Purchases()
+        uses_emails = self.contract.uses("purchases_since", "emails")
+        if not ids and not (wanted and uses_emails):
+            return out
+        # An empty list would render "IN ()" on some databases: a value no id or address has.
+        params: dict[str, Any] = {"customer_ids": ids or [""]}
+        if uses_emails:
+            params["emails"] = wanted or [""]
+        for row in self._run("purchases_since", **params):
+            try:
+                when = time_of(row["purchased_at"], "purchased_at", self.tz)
+                cid = id_of(row["customer_id"], "customer_id")
+                email = normalise_email(text_of(row.get("email"), "email"))
+            except BadValue as exc:
+                log.warning("%s: %s (ignored)", self.contract.path("purchases_since"), exc)
+                continue
+            if when is None:
+                continue
+            _note(out.by_customer, cid, when)
+            _note(out.by_email, email, when)
         return out
-
-    def _pages(
-        self, name: str, key: str, chunk_size: int, **params: Any
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The rows of contract query ``name``, page by page, keyset-paged on column ``key``
-        (``after_id`` starts at -1); a page shorter than ``chunk_size`` is the last."""
-        after_id: Any = -1
-        while True:
-            rows = self._run(name, after_id=after_id, chunk_size=chunk_size, **params)
-            if not rows:
-                return
-            yield rows
-            after_id = rows[-1][key]
-            if len(rows) < chunk_size:
-                return
-
-    def _in_period(
-        self, name: str, what: str, start: datetime, end: datetime, chunk_size: int
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of contract query ``name`` over [start, end) (bind parameters ``WHAT_from`` and
-        ``WHAT_to``), keyset-paged on order_id, with column ``WHAT_at`` converted to naive UTC."""
-        column = f"{what}_at"
-        params = {f"{what}_from": from_utc(start, self.tz), f"{what}_to": from_utc(end, self.tz)}
-        for rows in self._pages(name, "order_id", chunk_size, **params):
-            yield [dict(row, **{column: to_utc(row[column], self.tz)}) for row in rows]
 
     def completed_orders(
         self, *, completed_from: datetime, completed_to: datetime, chunk_size: int
     ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of orders completed in [from, to), with times converted to naive UTC."""
-        pages = self._in_period(
-            "completed_orders", "completed", completed_from, completed_to, chunk_size
+        """Pages of orders completed in [from, to): ``order_id`` and ``customer_id`` as text,
+        ``completed_at`` naive UTC, ``total_amount`` in the minor unit, ``recovery_token``,
+        ``abandoned_order_id`` and ``email`` (None when the file does not return them). A row
+        that cannot be used is left out with a warning naming it."""
+        path = self.contract.path("completed_orders")
+        params = dict(
+            completed_from=from_utc(completed_from, self.tz),
+            completed_to=from_utc(completed_to, self.tz),
+            chunk_size=chunk_size,
         )
-        for rows in pages:
-            yield [row for row in rows if row["completed_at"] is not None]
-
-    def abandoned_in_period(
-        self, *, abandoned_from: datetime, abandoned_to: datetime, chunk_size: int
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of orders abandoned in [from, to), with times converted to naive UTC."""
-        yield from self._in_period(
-            "abandoned_in_period", "abandoned", abandoned_from, abandoned_to, chunk_size
-        )
+        after_id: Any = None
+        while True:
+            first = after_id is None
+            rows = self._run(
+                "completed_orders",
+                self.contract.completed_page(first=first),
+                **(params if first else dict(params, after_id=after_id)),
+            )
+            if not rows:
+                return
+            page = []
+            for row in rows:
+                try:
+                    order_id = id_of(row["order_id"], "order_id")
+                    completed_at = time_of(row["completed_at"], "completed_at", self.tz)
+                    if order_id is None or completed_at is None:
+                        continue
+                    page.append(
+                        {
+                            "order_id": order_id,
+                            "customer_id": id_of(row["customer_id"], "customer_id"),
+                            "completed_at": completed_at,
+                            "total_amount": money_of(
+                                row["total_amount"], "total_amount", self.money_decimals
+                            ),
+                            "recovery_token": text_of(row.get("recovery_token"), "recovery_token"),
+                            "abandoned_order_id": id_of(
+                                row.get("abandoned_order_id"), "abandoned_order_id"
+                            ),
+                            "email": text_of(row.get("email"), "email"),
+                            # As the shop returned them (integers stay integers in output).
+                            "raw_order_id": _plain_id(row["order_id"]),
+                            "raw_customer_id": _plain_id(row["customer_id"]),
+                        }
+                    )
+                except BadValue as exc:
+                    log.warning("%s: order %s: %s (ignored)", path, _safe_id(row), exc)
+            yield page
+            after_id = rows[-1]["order_id"]
+            if len(rows) < chunk_size or after_id is None:
+                return
 
     def customers(self, *, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
-        """Pages of every customer with their latest abandoned order (times naive UTC)."""
-        for rows in self._pages("search_customers", "customer_id", chunk_size):
-            yield [dict(row, abandoned_at=to_utc(row["abandoned_at"], self.tz)) for row in rows]
+        """Pages of every customer (search_customers.sql) with their latest abandoned order
+        (from abandoned.sql): the keys of sql/search_customers.sql's header plus the order's
+        ``order_id``, ``abandoned_step``, ``abandoned_at`` (naive UTC), ``total_amount``,
+        ``storefront`` and ``lp_id`` (None when the customer has none), and ``_order``."""
+        after_id: Any = None
+        while True:
+            first = after_id is None
+            rows = self._run(
+                "search_customers",
+                self.contract.customers_page(first=first),
+                **(
+                    dict(chunk_size=chunk_size)
+                    if first
+                    else dict(chunk_size=chunk_size, after_id=after_id)
+                ),
+            )
+            if not rows:
+                return
+            latest: dict[str, AbandonedOrder] = {}
+            for o in self.orders_of_customers([r["customer_id"] for r in rows]):
+                cid = o.candidate.customer_id or ""
+                best = latest.get(cid)
+                key = (o.candidate.abandoned_at, o.candidate.order_id)
+                if best is None or key > (best.candidate.abandoned_at, best.candidate.order_id):
+                    latest[cid] = o
+            page = []
+            for row in rows:
+                try:
+                    cid = id_of(row["customer_id"], "customer_id")
+                    out = {
+                        "customer_id": row["customer_id"],
+                        "customer_name": text_of(row.get("customer_name"), "customer_name") or "",
+                        "email": text_of(row.get("email"), "email"),
+                        "email_consent": flag_of(row.get("email_consent")),
+                        "customer_status": text_of(row.get("customer_status"), "customer_status"),
+                    }
+                except BadValue as exc:
+                    log.warning(
+                        "%s: customer %s: %s (ignored)",
+                        self.contract.path("search_customers"),
+                        _safe_id(row, "customer_id"),
+                        exc,
+                    )
+                    continue
+                order = latest.get(cid or "")
+                c = order.candidate if order else None
+                out.update(
+                    order_id=order.raw_order_id if order else None,
+                    abandoned_step=c.abandoned_step.value if c else None,
+                    abandoned_at=c.abandoned_at if c else None,
+                    total_amount=order.total_amount if order else None,
+                    storefront=c.storefront.value if c else None,
+                    lp_id=order.lp_id if order else None,
+                    _order=order,
+                )
+                if out["customer_status"] is None and c is not None:
+                    out["customer_status"] = c.customer_status.value
+                page.append(out)
+            yield page
+            after_id = rows[-1]["customer_id"]
+            if len(rows) < chunk_size or after_id is None:
+                return
+
+    # -- check --------------------------------------------------------------------------------
 
     def check(self, now: datetime) -> list[str]:
-        """Run every contract query once; return one line per problem (empty: all good)."""
+        """Run every contract query once; return one line per problem (empty: all good).
+
+        Ids are bound as text (``'-1'``), which all three databases compare with integer and
+        text id columns alike. Also compares the newest abandoned_at with ``now``: a shop time
+        in the future by more than a few minutes means shop.timestamps_timezone is wrong."""
         problems: list[str] = []
-        samples = {
-            "abandoned_orders": dict(
-                due_before=now,
-                active_since=now - timedelta(days=365),
-                after_at=now - timedelta(days=365),
-                after_id=-1,
-                chunk_size=1,
-            ),
-            "abandoned_order": dict(order_id=-1),
-            "order_items": dict(order_ids=[-1]),
-            "purchases_since": dict(customer_ids=[-1]),
-            "search_customers": dict(after_id=-1, chunk_size=1),
-            "completed_orders": dict(
-                completed_from=now - timedelta(days=1),
-                completed_to=now,
-                after_id=-1,
-                chunk_size=1,
-            ),
-            "abandoned_in_period": dict(
-                abandoned_from=now - timedelta(days=1),
-                abandoned_to=now,
-                after_id=-1,
-                chunk_size=1,
-            ),
+        samples: dict[str, dict[str, Any]] = {
+            "order_items": dict(order_ids=["-1"]),
+            "purchases_since": dict(customer_ids=["-1"]),
         }
-        for name, (columns, _params, _dt) in CONTRACT.items():
+        if self.contract.uses("purchases_since", "emails"):
+            samples["purchases_since"]["emails"] = ["-1"]
+        try:
+            self.columns("abandoned")
+            self.columns("completed_orders")
+            self.columns("search_customers")
+            self.order("-1")
+            list(
+                self.completed_orders(
+                    completed_from=now - timedelta(days=1), completed_to=now, chunk_size=1
+                )
+            )
+            self.customers(chunk_size=1).__next__()
+        except StopIteration:
+            pass
+        except DatabaseError as exc:
+            problems.append(exc.message)
+        for name in ("order_items", "purchases_since"):
+            required, _optional, _params, _dt = FILES[name]
             try:
                 with self.engine.connect() as conn:
                     result = conn.execute(self.contract.statements[name], samples[name])
@@ -319,9 +608,85 @@ class ShopReader:
                 detail = str(getattr(exc, "orig", exc)).splitlines()[0]
                 problems.append(f"{self.contract.path(name)}: {detail}")
                 continue
-            missing = [c for c in columns if c not in keys]
+            missing = [c for c in required if c not in keys]
             if missing:
                 problems.append(
                     f"{self.contract.path(name)}: missing column(s) {', '.join(missing)}"
                 )
+        if not problems:
+            skew = self.skew(now)
+            if skew is not None:
+                problems.append(skew)
         return problems
+
+    def optional_columns(self) -> dict[str, list[str]]:
+        """Per file, the optional columns it provides (``check`` prints them)."""
+        out = {}
+        for name in ("abandoned", "completed_orders", "search_customers"):
+            optional = FILES[name][1]
+            out[name] = [c for c in optional if c in self.columns(name) and c not in FILES[name][0]]
+        return out
+
+    def skew(self, now: datetime) -> str | None:
+        """A one-line error when the shop's freshest abandoned_at is in the future (the
+        configured time zone is not the one the shop writes in), else None."""
+        newest: datetime | None = None
+        rows = self._run(
+            "abandoned",
+            self.contract.wrapped(
+                "abandoned",
+                "1 = 1",
+                "ORDER BY w.abandoned_at DESC LIMIT :chunk_size",
+                ("chunk_size",),
+            ),
+            chunk_size=5,
+        )
+        for row in rows:
+            try:
+                when = time_of(row["abandoned_at"], "abandoned_at", self.tz)
+            except BadValue:
+                continue
+            if when is not None and when <= now + timedelta(days=2):
+                newest = when if newest is None else max(newest, when)
+        if newest is None or newest <= now + SKEW_TOLERANCE:
+            return None
+        ahead = newest - now
+        hours = round(ahead.total_seconds() / 3600, 1)
+        return (
+            f"{self.contract.path('abandoned')}: the newest abandoned_at is {hours} hours in "
+            f"the future: the shop does not write times in "
+            f"shop.timestamps_timezone ({self.tz.key}); set it to the zone the shop writes in"
+        )
+
+
+def _lenient_time(value: Any, tz: ZoneInfo) -> datetime | None:
+    """purchased_at is a hint (the re-check before sending decides): unusable reads as NULL."""
+    try:
+        return time_of(value, "purchased_at", tz)
+    except BadValue:
+        return None
+
+
+def _plain_id(value: Any) -> Any:
+    """An id for output: an integer stays one (also from DECIMAL), anything else as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    try:
+        return id_of(value, "id")
+    except BadValue:
+        return None
+
+
+def _safe_id(row: Any, column: str = "order_id") -> str:
+    try:
+        return id_of(row[column], column) or "?"
+    except (BadValue, KeyError):
+        return "?"
+
+
+def _probe_params(name: str) -> dict[str, Any]:
+    if name == "completed_orders":
+        return {"completed_from": datetime(2000, 1, 1), "completed_to": datetime(2000, 1, 1)}
+    return {}

@@ -36,6 +36,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, tuple
 from cartnudge.core.attribution import SentDelivery
 from cartnudge.core.durations import format_duration
 from cartnudge.core.rules import (
+    DONE_STATUSES,
     REMINDED_STATUSES,
     DeliveryStatus,
     PastDelivery,
@@ -102,6 +103,10 @@ class SkipRecord:
     reason: str
     customer_id: str | None
     abandoned_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (self.order_id, self.flow, self.episode, self.reason)
 
 
 @dataclass(frozen=True)
@@ -462,41 +467,6 @@ class Deliveries(Store):
         )
         return self._write("record click", lambda c: c.execute(stmt).rowcount) > 0
 
-    def recent_sends(
-        self, customer_ids: Iterable[str], since: datetime
-    ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
-        """Each customer's reminders since ``since`` as (order id, flow, step, episode, when),
-        across flows and channels (for the frequency cap): sent, being sent or in doubt."""
-        ids = sorted({c for c in customer_ids if c})
-        if not ids:
-            return {}
-        d = deliveries.c
-        # No status in the WHERE clause: with it SQLite plans on (status, lease_until) and reads
-        # every sent delivery for each page (docs/performance.md); the customer index is right.
-        stmt = select(
-            d.customer_id,
-            d.order_id,
-            d.flow,
-            d.step,
-            d.episode,
-            d.status,
-            d.sent_at,
-            d.created_at,
-        ).where(d.customer_id.in_(ids), d.created_at >= since)
-        reminded = {s.value for s in REMINDED_STATUSES}
-        out: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
-
-        def read(conn: Any) -> None:
-            for row in conn.execute(stmt):
-                if row.status not in reminded:
-                    continue
-                out.setdefault(row.customer_id, []).append(
-                    (row.order_id, row.flow, row.step, row.episode, row.sent_at or row.created_at)
-                )
-
-        self._read("recent sends", read)
-        return out
-
     def channel_sends_since(self, channel: str, since: datetime) -> int:
         """How many messages ``channel`` carried since ``since`` (sent, being sent or in
         doubt: each may have reached the shopper and counts against a provider's quota)."""
@@ -509,24 +479,28 @@ class Deliveries(Store):
         )
         return self._read("channel sends", lambda c: int(c.execute(stmt).scalar() or 0))
 
-    def record_skips(self, found: Sequence[SkipRecord], now: datetime) -> None:
-        """Remember each (order, flow, episode, reason) once; reads first, so an hourly sweep
-        that sees the same skipped carts again writes nothing."""
+    def known_skips(self, found: Sequence[SkipRecord]) -> set[tuple[str, str, int, str]]:
+        """The keys (order, flow, episode, reason) of ``found`` already recorded."""
         if not found:
-            return
+            return set()
         s = skips.c
         ids = sorted({f.order_id for f in found})
         known_q = select(s.order_id, s.flow, s.episode, s.reason).where(s.order_id.in_(ids))
-        known = self._read("skips", lambda c: {tuple(r) for r in c.execute(known_q)})
-        rows = [
-            row_of(f, first_seen_at=now)
-            for f in found
-            if (f.order_id, f.flow, f.episode, f.reason) not in known
-        ]
+        return self._read("skips", lambda c: {tuple(r) for r in c.execute(known_q)})
+
+    def record_skips(self, found: Sequence[SkipRecord], now: datetime) -> list[SkipRecord]:
+        """Remember each (order, flow, episode, reason) once; reads first, so an hourly sweep
+        that sees the same skipped carts again writes nothing. Returns the ones that were new."""
+        if not found:
+            return []
+        known = self.known_skips(found)
+        fresh = list({f.key: f for f in found if f.key not in known}.values())
+        rows = [row_of(f, first_seen_at=now) for f in fresh]
         if rows:
             self._write(
                 "record skips", lambda c: c.execute(_insert_ignoring_conflicts(c, skips), rows)
             )
+        return fresh
 
     def _sent(self, where: Any) -> list[SentDelivery]:
         d = deliveries.c
@@ -562,14 +536,147 @@ class Deliveries(Store):
             return {}
         return {d.id: d for d in self._sent(deliveries.c.id.in_(ids))}
 
-    def sent_to_customers(
-        self, customer_ids: Iterable[str], since: datetime
-    ) -> dict[str, list[SentDelivery]]:
-        ids = sorted(set(customer_ids))
+    def recent_sends_to(
+        self, keys: Iterable[str], since: datetime
+    ) -> dict[str, list[tuple[str, str, int, int, datetime]]]:
+        """Per person key (:mod:`cartnudge.core.persons`), the reminders since ``since`` as
+        (order id, flow, step, episode, when), across flows and channels: sent, being sent or
+        in doubt. A delivery reaches its customer id's key and its address's key."""
+        cids, addresses = _split_keys(keys)
+        if not cids and not addresses:
+            return {}
+        d = deliveries.c
+        wanted = [d.customer_id.in_(sorted(cids))] if cids else []
+        wanted += [d.recipient.in_(sorted(addresses))] if addresses else []
+        stmt = select(
+            d.customer_id,
+            d.recipient,
+            d.channel,
+            d.order_id,
+            d.flow,
+            d.step,
+            d.episode,
+            d.status,
+            d.sent_at,
+            d.created_at,
+        ).where(or_(*wanted), d.created_at >= since)
+        reminded = {s.value for s in REMINDED_STATUSES}
+        keyset = set(keys)
+        out: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
+
+        def read(conn: Any) -> None:
+            for row in conn.execute(stmt):
+                if row.status not in reminded:
+                    continue
+                entry = (
+                    row.order_id,
+                    row.flow,
+                    row.step,
+                    row.episode,
+                    row.sent_at or row.created_at,
+                )
+                for key in _row_keys(row.customer_id, row.channel, row.recipient):
+                    if key in keyset:
+                        out.setdefault(key, []).append(entry)
+
+        self._read("recent sends", read)
+        return out
+
+    def reached(self, flow: str, channel: str, recipients: Iterable[str]) -> set[str]:
+        """Which of ``recipients`` (normalised addresses) already have a delivery of ``flow``
+        on ``channel`` that counts as done (sending, sent, failed, in doubt): send-bulk's once
+        per campaign, per person."""
+        wanted = sorted({r for r in recipients if r})
+        if not wanted:
+            return set()
+        d = deliveries.c
+        done = [s.value for s in DONE_STATUSES]
+        stmt = select(d.recipient).where(
+            d.recipient.in_(wanted), d.flow == flow, d.channel == channel, d.status.in_(done)
+        )
+        return self._read("reached", lambda c: {r[0] for r in c.execute(stmt)})
+
+    def sent_for_orders(self, order_ids: Iterable[str]) -> dict[str, list[SentDelivery]]:
+        """Sent (or in-doubt) deliveries per abandoned order id, for attribution by cart."""
+        ids = sorted({str(i) for i in order_ids if i})
         if not ids:
             return {}
         out: dict[str, list[SentDelivery]] = {}
-        where = and_(deliveries.c.customer_id.in_(ids), deliveries.c.created_at >= since)
-        for d in self._sent(where):
-            out.setdefault(d.customer_id or "", []).append(d)
+        for d in self._sent(deliveries.c.order_id.in_(ids)):
+            out.setdefault(d.order_id, []).append(d)
         return out
+
+    def sent_to_persons(
+        self, keys: Iterable[str], since: datetime
+    ) -> dict[str, list[SentDelivery]]:
+        """Sent deliveries since ``since`` per person key (customer id or address)."""
+        cids, addresses = _split_keys(keys)
+        if not cids and not addresses:
+            return {}
+        d = deliveries.c
+        wanted = [d.customer_id.in_(sorted(cids))] if cids else []
+        wanted += [d.recipient.in_(sorted(addresses))] if addresses else []
+        keyset = set(keys)
+        out: dict[str, list[SentDelivery]] = {}
+        for sent, channel, recipient in self._sent_with_address(
+            and_(or_(*wanted), d.created_at >= since)
+        ):
+            for key in _row_keys(sent.customer_id, channel, recipient):
+                if key in keyset:
+                    out.setdefault(key, []).append(sent)
+        return out
+
+    def _sent_with_address(self, where: Any) -> list[tuple[SentDelivery, str, str | None]]:
+        d = deliveries.c
+        stmt = select(
+            d.id,
+            d.order_id,
+            d.flow,
+            d.customer_id,
+            d.sent_at,
+            d.created_at,
+            d.first_click_at,
+            d.last_click_at,
+            d.channel,
+            d.recipient,
+        ).where(d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where)
+        return self._read(
+            "deliveries",
+            lambda c: [
+                (
+                    SentDelivery(
+                        r.id,
+                        r.order_id,
+                        r.flow,
+                        r.customer_id,
+                        r.sent_at or r.created_at,
+                        r.first_click_at,
+                        r.last_click_at,
+                    ),
+                    r.channel,
+                    r.recipient,
+                )
+                for r in c.execute(stmt)
+            ],
+        )
+
+
+
+def _split_keys(keys: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Person keys as the customer ids and the recipient addresses they name (a delivery's
+    ``recipient`` is kept in the same normalised form as the key's address)."""
+    cids, addresses = set(), set()
+    for key in keys:
+        kind, _, value = key.partition(":")
+        if kind == "customer":
+            cids.add(value)
+        elif kind in ("email", "sms", "push", "line"):
+            addresses.add(value)
+    return cids, addresses
+
+
+def _row_keys(customer_id: str | None, channel: str, recipient: str | None) -> list[str]:
+    keys = [f"customer:{customer_id}"] if customer_id else []
+    if recipient:
+        keys.append(f"{channel}:{recipient}")
+    return keys

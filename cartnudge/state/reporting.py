@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from cartnudge.core.attribution import RULES as ATTRIBUTION_RULES
 from cartnudge.core.rules import DeliveryStatus
 from cartnudge.state.schema import deliveries, recoveries, skips
 from cartnudge.state.store import Store
@@ -75,7 +76,7 @@ class ReportQueries(Store):
     ) -> list[dict[str, Any]]:
         """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
         the delivery each was attributed to; of them, those whose delivery was clicked
-        ("clicked") and those per attribution rule ("url", "click", "window")."""
+        ("clicked") and those per attribution rule (``core.attribution.RULES``)."""
         from sqlalchemy import case
 
         d, r = deliveries.c, recoveries.c
@@ -104,7 +105,7 @@ class ReportQueries(Store):
         def distinct_where(condition: Any) -> Any:
             return func.count(case((condition, order)).distinct())
 
-        rules = ("url", "click", "window")
+        rules = ATTRIBUTION_RULES
         stmt = select(
             *keys,
             func.count(order.distinct()).label("orders"),
@@ -169,6 +170,34 @@ class ReportQueries(Store):
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
         stmt = select(*keys, func.count(rows.c.order_id.distinct()).label("orders")).group_by(*keys)
         return self._read("report skips", lambda c: _report_rows(c.execute(stmt), ("orders",)))
+
+    def known_abandoned(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], tuple[datetime, int]]:
+        """Orders of the confirm and input flows abandoned in [start, end) that cartnudge has
+        records of (a delivery or a skip), as (order id, flow) -> (abandoned_at, amount): the
+        report's abandoned base keeps them after the shop moved them out of abandoned state
+        (bought back, cancelled)."""
+        d, s = deliveries.c, skips.c
+        flows = ("confirm", "input")
+        out: dict[tuple[str, str], tuple[datetime, int]] = {}
+
+        def read(conn: Any) -> None:
+            for row in conn.execute(
+                select(s.order_id, s.flow, s.abandoned_at).where(
+                    s.abandoned_at >= start, s.abandoned_at < end, s.flow.in_(flows)
+                )
+            ):
+                out[(row.order_id, row.flow)] = (row.abandoned_at, 0)
+            for row in conn.execute(
+                select(d.order_id, d.flow, d.abandoned_at, func.max(d.amount))
+                .where(d.abandoned_at >= start, d.abandoned_at < end, d.flow.in_(flows))
+                .group_by(d.order_id, d.flow, d.abandoned_at)
+            ):
+                out[(row[0], row[1])] = (row[2], int(row[3] or 0))
+
+        self._read("report abandoned", read)
+        return out
 
 
 def _report_bucket(at: Any, bounds: Sequence[datetime]) -> Any:

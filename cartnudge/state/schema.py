@@ -34,7 +34,7 @@ deliveries = Table(
     Column("customer_id", String(64)),
     Column("recipient", String(254)),
     Column("template_id", Integer),
-    Column("amount", Integer),
+    Column("amount", BigInteger),
     Column("abandoned_at", DateTime),
     Column("episode_started_at", DateTime),
     Column("due_at", DateTime),
@@ -59,6 +59,7 @@ deliveries = Table(
     Index("ix_cartnudge_deliveries_claimed_by", "claimed_by"),
     Index("ix_cartnudge_deliveries_created_at", "created_at"),
     Index("ix_cartnudge_deliveries_customer", "customer_id", "sent_at"),
+    Index("ix_cartnudge_deliveries_recipient", "recipient", "created_at"),
 )
 
 suppressions = Table(
@@ -94,8 +95,8 @@ recoveries = Table(
     Column("abandoned_order_id", String(64), nullable=False),
     Column("flow", String(64), nullable=False),
     Column("customer_id", String(64)),
-    Column("attribution", String(16), nullable=False),  # url | window
-    Column("amount", Integer, nullable=False),
+    Column("attribution", String(16), nullable=False),  # url | cart | window
+    Column("amount", BigInteger, nullable=False),
     Column("completed_at", DateTime, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
     Index("ix_cartnudge_recoveries_completed_at", "completed_at"),

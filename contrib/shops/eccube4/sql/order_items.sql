@@ -15,7 +15,7 @@
 -- EC-CUBE mapping (draft): order rows: dtb_order_item lines of type 商品 (order_item_type_id
 -- 1; the delivery fee, charge and discount are lines too), unit price with tax = price + tax
 -- when the line is 税抜 (tax_display_type_id 1), price when 税込. Cart rows (order_id
--- 1000000000 + dtb_cart.id, see abandoned_orders.sql): dtb_cart_item, whose price already
+-- 1000000000 + dtb_cart.id, see abandoned.sql): dtb_cart_item, whose price already
 -- includes tax and which has no name: it comes from dtb_product through dtb_product_class.
 -- quantity and prices are NUMERIC: whole numbers in JPY.
 SELECT

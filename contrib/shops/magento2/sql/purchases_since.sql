@@ -1,22 +1,17 @@
--- cartnudge shop contract: purchases_since — FIRST DRAFT for Magento 2.4 on MariaDB
+-- cartnudge shop contract: purchases_since — Magento 2.4 on MariaDB
 --
--- Re-checked just before sending: the latest completed order of each of these customers, so a
--- shopper who bought between selection and sending is not reminded (skip reason "purchased").
---
--- Columns it must return:
---   customer_id   integer
---   purchased_at  timestamp  the customer's latest completed order
+-- The latest order (not canceled) of these customers and of these e-mail addresses (a guest
+-- order under a member's address is that person's purchase). The utf8mb4 general collation
+-- compares addresses without regard to case.
 --
 -- Bind parameters:
---   :customer_ids  a list of customer ids (expanded to IN (...))
---
--- Magento mapping (draft): any order not canceled, by its created_at (the order is placed;
--- state 'complete' comes later, after invoice and shipment). A member who buys as a guest
--- (logged out) has customer_id NULL on that order and is not seen here.
+--   :customer_ids  a list of customer ids
+--   :emails        a list of e-mail addresses in lower case
 SELECT
   o.customer_id       AS customer_id,
+  LOWER(o.customer_email) AS email,
   MAX(o.created_at)   AS purchased_at
 FROM sales_order o
 WHERE o.state <> 'canceled'
-  AND o.customer_id IN :customer_ids
-GROUP BY o.customer_id
+  AND (o.customer_id IN :customer_ids OR o.customer_email IN :emails)
+GROUP BY o.customer_id, LOWER(o.customer_email)
