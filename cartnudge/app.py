@@ -165,7 +165,8 @@ class App:
             enabled=s.flows.confirm.enabled,
             target=Target(s.flows.confirm.target),
             steps=tuple(
-                StepRule(st.index, st.delay, st.channel) for st in self.config.confirm_steps
+                StepRule(st.index, st.delay, st.channel, st.segment)
+                for st in self.config.confirm_steps
             ),
             **self._common(),
         )
@@ -186,7 +187,7 @@ class App:
                     flow="input",
                     enabled=True,
                     target=Target.ALL,
-                    steps=(StepRule(st.index, st.delay, st.channel),),
+                    steps=(StepRule(st.index, st.delay, st.channel, st.segment),),
                     kind=FlowKind.INPUT,
                     channel=st.channel,
                     **self._common(),

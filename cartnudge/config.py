@@ -25,6 +25,7 @@ from cartnudge.channels.line import LineSettings
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
 from cartnudge.core.durations import format_duration, parse_duration
+from cartnudge.core.segments import CustomerHistory, Segment
 from cartnudge.errors import ConfigError
 
 # The shipped shop contract and templates: inside the package when installed (read through
@@ -84,10 +85,24 @@ class FraudSettings(_Strict):
 Channel = Literal["email", "sms", "push", "line"]
 
 
+class SegmentSettings(_Strict):
+    """``segment:`` of a flow or a step (cartnudge.core.segments): which carts it reminds."""
+
+    min_amount: int | None = Field(default=None, ge=0)  # yen; the flow's default is 1
+    max_amount: int | None = Field(default=None, ge=0)
+    customer_status: list[Literal["member", "visitor"]] | None = None
+    customer: Literal["any", "first_time", "returning"] | None = None
+    include_products: list[str | int] | None = None
+    exclude_products: list[str | int] | None = None
+    include_categories: list[str] | None = None
+    exclude_categories: list[str] | None = None
+
+
 class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
     channel: Channel = "email"
+    segment: SegmentSettings | None = None
 
 
 class ConfirmFlowSettings(_Strict):
@@ -98,6 +113,7 @@ class ConfirmFlowSettings(_Strict):
     steps: list[StepSettings] | None = None
     wide_delays: bool = False
     resend_after: str = "3d"
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
 
 
 class InputFlowSettings(_Strict):
@@ -106,6 +122,7 @@ class InputFlowSettings(_Strict):
     delay: str | int = 1
     channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"])
     wide_delays: bool = False
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
 
 
 class FlowsSettings(_Strict):
@@ -187,6 +204,7 @@ class Step:
     delay: timedelta
     template_id: int
     channel: str
+    segment: Segment = Segment()
 
 
 @dataclass(frozen=True)
@@ -389,7 +407,10 @@ def _input_steps(flow: InputFlowSettings, source: str) -> tuple[Step, ...]:
     delay = _duration(flow.delay, f"{key}.delay", source)
     for channel in flow.channels:
         _check_delay(delay, flow.delay, channel, f"{key}.delay", key, flow.wide_delays, source)
-    return tuple(Step(0, delay, flow.template, channel) for channel in dict.fromkeys(flow.channels))
+    segment = _segment(Segment(), flow.segment, f"{key}.segment", source)
+    return tuple(
+        Step(0, delay, flow.template, channel, segment) for channel in dict.fromkeys(flow.channels)
+    )
 
 
 def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[time, time]]:
@@ -412,6 +433,28 @@ def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[t
     return out
 
 
+def _segment(base: Segment, given: SegmentSettings | None, key: str, source: str) -> Segment:
+    """``base`` refined by the keys ``given`` sets (a flow's over the default, a step's over
+    its flow's)."""
+    if given is None:
+        return base
+    changes: dict[str, object] = {}
+    for name in given.model_fields_set:
+        value = getattr(given, name)
+        if name == "customer":
+            value = None if value in (None, "any") else CustomerHistory(value)
+        elif isinstance(value, list):
+            value = frozenset(str(v).strip() for v in value) or None
+        changes[name] = value
+    segment = base.refined(changes)
+    low, high = segment.min_amount, segment.max_amount
+    if low is not None and high is not None and low > high:
+        raise ConfigError(
+            f"{source}: {key}: min_amount ({low}) is above max_amount ({high}): no cart fits"
+        )
+    return segment
+
+
 def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     key = "flows.confirm"
     if flow.steps is not None and flow.delay is not None:
@@ -419,6 +462,7 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
     if flow.steps is not None and not flow.steps:
         raise ConfigError(f"{source}: {key}.steps: give at least one step (got [])")
     raw = flow.steps or [StepSettings(delay=flow.delay if flow.delay is not None else 1)]
+    flow_segment = _segment(Segment(), flow.segment, f"{key}.segment", source)
     steps: list[Step] = []
     for i, step in enumerate(raw):
         step_key = f"{key}.steps[{i}].delay" if flow.steps is not None else f"{key}.delay"
@@ -429,7 +473,8 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
                 f"{source}: {step_key}: steps must have increasing delays "
                 f"(got {step.delay!r} after {format_duration(steps[-1].delay)})"
             )
-        steps.append(Step(i, delay, step.template or flow.template, step.channel))
+        segment = _segment(flow_segment, step.segment, f"{key}.steps[{i}].segment", source)
+        steps.append(Step(i, delay, step.template or flow.template, step.channel, segment))
     return tuple(steps)
 
 

@@ -33,6 +33,7 @@ from cartnudge.core.rules import (
     decide,
     normalise_address,
 )
+from cartnudge.core.segments import ItemFacts, Segment, items_reason
 from cartnudge.errors import (
     EXIT_CHANNEL,
     EXIT_DELIVERY_PROBLEMS,
@@ -210,6 +211,23 @@ class Due:
     @property
     def template_id(self) -> int:
         return self.track.templates[self.decision.step]
+
+    @property
+    def segment(self) -> Segment | None:
+        return next(
+            (s.segment for s in self.track.rules.steps if s.index == self.decision.step), None
+        )
+
+    def items_outside(self, items: ItemsByOrder) -> SkipReason | None:
+        """The segment's item conditions (products, categories) for this cart, once its
+        items are read; None when they hold or the segment has none."""
+        segment = self.segment
+        if segment is None or not segment.needs_items:
+            return None
+        found = items.get(self.order.candidate.order_id, [])
+        facts = [ItemFacts(str(i.product_id), i.category) for i in found]
+        reason = items_reason(facts, segment)
+        return None if reason is None else SkipReason(reason.value)
 
 
 class Sweep:
@@ -543,6 +561,10 @@ class Sweep:
     def _dry_run(self, due: list[Due]) -> None:
         items = self.app.reader.order_items([d.order.raw_order_id for d in due])
         for item in due:
+            outside = item.items_outside(items)
+            if outside is not None:
+                self.summary.count_skip(item.track.rules.flow, outside)
+                continue
             self._render(item, items, delivery_id=0)
             self.summary.would_send += 1
 
@@ -650,6 +672,32 @@ class Sweep:
         items = self.app.reader.order_items(
             list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))
         )
+        # The segment's item conditions need the items: a cart outside them is released.
+        outside_skips: list[SkipRecord] = []
+        released: list[int] = []
+        kept: list[tuple[Claimed, Due]] = []
+        for cl, item in sendable:
+            outside = item.items_outside(items)
+            if outside is None:
+                kept.append((cl, item))
+                continue
+            c = item.order.candidate
+            released.append(cl.id)
+            s.count_skip(item.track.rules.flow, outside)
+            outside_skips.append(
+                SkipRecord(
+                    c.order_id,
+                    item.track.rules.flow,
+                    item.decision.episode,
+                    outside.value,
+                    c.customer_id,
+                    c.abandoned_at,
+                )
+            )
+        if released:
+            self.app.deliveries.release(released)
+            self.app.deliveries.record_skips(outside_skips, self.now)
+        sendable = kept
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
         for cl, item in sendable:
             by_channel.setdefault(item.decision.channel, []).append((cl, item))

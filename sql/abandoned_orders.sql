@@ -29,6 +29,8 @@
 --   line_user_id      text      the shopper's LINE user id (U + 32 hex digits) for the shop's
 --                               official account, NULL if none (from LINE Login / the webhook)
 --   line_consent      boolean   opt-in to LINE messages (false once the user blocked the account)
+--   returning_customer boolean  the customer completed an order before (segments' customer:
+--                               first_time / returning); NULL or absent: an earlier purchased_at
 --   logged_in         boolean   the shopper was logged in (the input flow wants not)
 --   ad_input_enabled  boolean   arrived through an ad URL whose input-abandonment setting is on
 --

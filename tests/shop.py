@@ -31,8 +31,20 @@ class ShopBuilder:
             conn.execute(
                 products.insert(),
                 [
-                    {"id": 1, "name": "国産有機抹茶 100g", "price": 1980, "stock": 50},
-                    {"id": 2, "name": "今治タオル フェイスタオル 2枚組", "price": 2200, "stock": 5},
+                    {
+                        "id": 1,
+                        "name": "国産有機抹茶 100g",
+                        "price": 1980,
+                        "stock": 50,
+                        "category": "tea",
+                    },
+                    {
+                        "id": 2,
+                        "name": "今治タオル フェイスタオル 2枚組",
+                        "price": 2200,
+                        "stock": 5,
+                        "category": "towel",
+                    },
                 ],
             )
             conn.execute(

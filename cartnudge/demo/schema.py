@@ -45,6 +45,7 @@ products = Table(
     Column("name", String(200), nullable=False),
     Column("price", Integer, nullable=False),  # yen, tax included
     Column("stock", Integer, nullable=False),
+    Column("category", String(100)),  # for segments (include/exclude_categories)
 )
 
 # Ad URLs: the input flow (SPEC 2.6) only reminds shoppers who came through one whose

@@ -66,6 +66,7 @@ class Item:
     name: str
     quantity: int
     unit_price: int
+    category: str | None = None  # the optional column category of order_items.sql
 
     @property
     def subtotal(self) -> int:
@@ -143,6 +144,7 @@ class ShopReader:
                 fraud_result=row["fraud_result"],
                 fraud_action=row["fraud_action"],
                 purchased_at=to_utc(row["purchased_at"], self.tz),
+                total_amount=int(amount),
                 **self._optional(row),
             )
         except (ValueError, TypeError, KeyError) as exc:
@@ -172,6 +174,9 @@ class ShopReader:
             "push_consent": bool(row.get("push_consent")),
             "line_user_id": str(row.get("line_user_id") or "").strip() or None,
             "line_consent": bool(row.get("line_consent")),
+            "returning_customer": None
+            if row.get("returning_customer") is None
+            else bool(row.get("returning_customer")),
             "logged_in": bool(row.get("logged_in")),
             "ad_input_enabled": bool(row.get("ad_input_enabled")),
         }
@@ -194,6 +199,9 @@ class ShopReader:
                     str(name),
                     count_of(row, "quantity", 1),
                     count_of(row, "unit_price", 0),
+                    str(row["category"]).strip() or None
+                    if row.get("category") is not None
+                    else None,
                 )
             except (ValueError, TypeError) as exc:
                 items.problems[order_id] = (
