@@ -107,11 +107,18 @@ class App:
 
     @cached_property
     def shop_engine(self) -> Engine:
-        return build_engine(self.config.shop_url, key="shop.url")
+        return build_engine(self.config.shop_url, key="shop.url", must_exist=True)
 
     @cached_property
     def state_engine(self) -> Engine:
-        return build_engine(self.config.state_url, writer=True, key="state.url")
+        # In the shop's own database (the default), the state never creates the shop's file.
+        shared = self.config.state_url == self.config.shop_url
+        return build_engine(
+            self.config.state_url,
+            writer=True,
+            key="shop.url" if shared else "state.url",
+            must_exist=shared,
+        )
 
     @cached_property
     def reader(self) -> ShopReader:

@@ -171,6 +171,12 @@ class RecoverySettings(_Strict):
     attribution_window: str = "3d"
 
 
+class HealthcheckSettings(_Strict):
+    url: str | None = None
+    url_env: str | None = None
+    timeout: float = Field(default=10.0, gt=0, le=60)
+
+
 class SweepSettings(_Strict):
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     send_batch: int = Field(default=20, ge=1, le=1000)
@@ -188,6 +194,7 @@ class Settings(_Strict):
     email: EmailSettings = Field(default_factory=EmailSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
+    healthcheck: HealthcheckSettings = Field(default_factory=HealthcheckSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     line: LineSettings = Field(default_factory=LineSettings)
@@ -236,6 +243,7 @@ class Config:
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
     line_token: str | None = field(repr=False, default=None)
+    healthcheck_url: str | None = field(repr=False, default=None)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -631,6 +639,13 @@ def parse_config(
     if settings.email.transport == "smtp" and smtp.password_env:
         smtp_password = _secret(smtp.password_env, "email.smtp.password_env", source, environ)
 
+    healthcheck = settings.healthcheck
+    healthcheck_url = healthcheck.url
+    if healthcheck.url_env:
+        healthcheck_url = _secret(healthcheck.url_env, "healthcheck.url_env", source, environ)
+    if healthcheck_url and not healthcheck_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: healthcheck: the ping URL is not an http(s) URL")
+
     return Config(
         settings=settings,
         source=source,
@@ -670,6 +685,7 @@ def parse_config(
         sms_secret=sms_secret,
         push_secret=push_secret,
         line_token=line_token,
+        healthcheck_url=healthcheck_url,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from cartnudge.errors import ConfigError
+from cartnudge.errors import ConfigError, DatabaseError
 
 # Extras the operator installs for each database (README, "Databases").
 _DRIVER_HINT = {"postgresql": "cartnudge[postgres]", "mysql": "cartnudge[mysql]"}
@@ -31,9 +32,15 @@ def redact(url: str) -> str:
         return "<unparseable URL>"
 
 
-def build_engine(url: str, *, writer: bool = False, key: str = "shop.url") -> Engine:
+def build_engine(
+    url: str, *, writer: bool = False, key: str = "shop.url", must_exist: bool = False
+) -> Engine:
     """An engine for ``url``. ``writer`` engines on SQLite take the write lock at BEGIN
-    (``BEGIN IMMEDIATE``), so concurrent sweeps queue instead of failing mid-transaction."""
+    (``BEGIN IMMEDIATE``), so concurrent sweeps queue instead of failing mid-transaction.
+
+    With ``must_exist``, an SQLite URL naming a file that does not exist raises DatabaseError
+    (SQLite would silently create an empty database: a mistyped path must not look like an
+    empty shop)."""
     url = _normalise(url)
     kwargs: dict[str, Any] = {"future": True}
     try:
@@ -43,6 +50,14 @@ def build_engine(url: str, *, writer: bool = False, key: str = "shop.url") -> En
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": 60}
+        database = parsed.database or ""
+        memory = database in ("", ":memory:") or "mode=memory" in url
+        local = not memory and not database.startswith("file:")
+        if must_exist and local and not Path(database).is_file():
+            raise DatabaseError(
+                f"{key}: the SQLite file {database} does not exist (check the path; "
+                "cartnudge never creates a shop database)"
+            )
     else:
         kwargs["pool_pre_ping"] = True
     if backend == "mysql":

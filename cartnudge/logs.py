@@ -4,8 +4,12 @@ reaches a log line, whoever wrote the message (our code, a driver, a server's an
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import os
 import re
 import sys
+import time
+from collections import deque
 
 # Not after "//" or ":" (the user of a database URL is no customer); the last domain label
 # starts with a letter (so "user@127.0.0.1" in a URL is left alone).
@@ -34,6 +38,24 @@ class MaskingFormatter(logging.Formatter):
 
 
 _verbosity = 0
+_destination: dict[str, object] = {"log_file": None, "syslog": False}
+# The last log lines of the run, for a healthcheck failure ping (already masked).
+TAIL_LINES = 20
+_tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+LINE_FORMAT = "%(asctime)s %(levelname)s cartnudge: %(message)s"
+
+
+class _UtcFormatter(MaskingFormatter):
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", self.converter(record.created))
+
+
+class _TailHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _tail.append(self.format(record))
 
 
 def verbosity() -> int:
@@ -41,14 +63,42 @@ def verbosity() -> int:
     return _verbosity
 
 
-def setup_logging(verbosity: int) -> None:
-    """Log to stderr through :class:`MaskingFormatter`; ``verbosity`` is the ``-v`` count."""
+def log_tail() -> list[str]:
+    """The run's last log lines (at most :data:`TAIL_LINES`, masked), oldest first."""
+    return list(_tail)
+
+
+def setup_logging(verbosity: int, *, log_file: str | None = None, syslog: bool = False) -> None:
+    """Log through :class:`MaskingFormatter`, each line with its UTC time and level
+    (``2026-11-22T00:05:01Z WARNING cartnudge: ...``); ``verbosity`` is the ``-v`` count.
+
+    Lines go to stderr, or appended to ``log_file``, or to syslog (``/dev/log``, facility
+    user, tagged ``cartnudge``). A later call (``-v`` after the subcommand) keeps the
+    destination. Raises OSError when ``log_file`` cannot be opened."""
     global _verbosity
     _verbosity = verbosity
+    if log_file is not None or syslog:
+        _destination.update(log_file=log_file, syslog=syslog)
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(MaskingFormatter("cartnudge: %(levelname)s: %(message)s"))
+    handler: logging.Handler
+    if _destination["syslog"]:
+        from logging.handlers import SysLogHandler
+
+        address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
+        handler = SysLogHandler(address=address)
+        handler.setFormatter(MaskingFormatter("cartnudge[%(process)d]: %(levelname)s %(message)s"))
+    elif _destination["log_file"]:
+        handler = logging.FileHandler(str(_destination["log_file"]), encoding="utf-8", delay=True)
+        handler.setFormatter(_UtcFormatter(LINE_FORMAT))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_UtcFormatter(LINE_FORMAT))
+    tail = _TailHandler()
+    tail.setFormatter(_UtcFormatter(LINE_FORMAT))
     root = logging.getLogger("cartnudge")
-    root.handlers[:] = [handler]
+    for old in root.handlers:
+        if isinstance(old, logging.FileHandler | logging.handlers.SysLogHandler):
+            old.close()
+    root.handlers[:] = [handler, tail]
     root.setLevel(level)
     root.propagate = False

@@ -261,6 +261,7 @@ class Sweep:
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
+        self._page_number = 0
 
     @property
     def clock(self) -> datetime:
@@ -350,6 +351,7 @@ class Sweep:
                 self.summary.unusable_channels[kind] = str(exc)
                 return None
             self._opened.append(channel)
+            log.info("%s channel opened (%s)", kind, channel.name)
         return channel
 
     def _suppressed(self, orders: list[AbandonedOrder]) -> dict[str, set[str]]:
@@ -449,6 +451,14 @@ class Sweep:
                             c.abandoned_at,
                         )
                     )
+        self._page_number += 1
+        log.info(
+            "page %d: %d orders read, %d due, %d skipped",
+            self._page_number,
+            len(page),
+            len(due),
+            len(skipped),
+        )
         if not self.dry_run:
             self.app.deliveries.record_skips(skipped, self.now)
         if due:
@@ -779,6 +789,13 @@ class Sweep:
                 self.now,
                 detail="the server refused the recipient",
             )
+        tally = Counter(o.status.value for o in outcomes)
+        log.info(
+            "%s batch of %d: %s",
+            kind,
+            len(batch),
+            ", ".join(f"{status} {n}" for status, n in sorted(tally.items())) or "nothing sent",
+        )
         for o in outcomes:
             self.summary.count_outcome(flows[o.delivery_id], o)
             if o.status is DeliveryStatus.IN_DOUBT:

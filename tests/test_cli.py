@@ -141,7 +141,7 @@ def test_an_unreachable_database_exits_4(tmp_path: Path, command: str) -> None:
     result = invoke(command, "--config", str(path))
     assert result.exit_code == 4
     assert result.stderr.startswith("cartnudge: error: ")
-    assert "unable to open database file" in result.stderr
+    assert "does not exist (check the path; cartnudge never creates" in result.stderr
     assert result.stderr.count("\n") == 1
 
 

@@ -50,6 +50,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line (runs of whitespace, newlines included, become one space)."""
+    return _one_line(text)
+
+
 def handle_errors(fn: F) -> F:
     """Turn every error into one line on stderr and its exit code (the one place this happens).
 
@@ -101,15 +106,55 @@ def load_app(config_path: str) -> Any:
     return App(load_config(config_path))
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    envvar="CARTNUDGE_CONFIG",
-    default="cartnudge.yaml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Configuration file (or set CARTNUDGE_CONFIG).",
-)
+CONFIG_META = "cartnudge.config"
+DEFAULT_CONFIG = "cartnudge.yaml"
+
+
+def _resolve_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The subcommand's ``--config`` wins, then the group's (``cartnudge --config X sweep``),
+    then CARTNUDGE_CONFIG, then ./cartnudge.yaml."""
+    source = ctx.get_parameter_source("config_path")
+    if value is not None and source is click.core.ParameterSource.COMMANDLINE:
+        return value
+    given = ctx.find_root().meta.get(CONFIG_META)
+    return given or value or DEFAULT_CONFIG
+
+
+def _add_verbosity(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    """``-v`` after the subcommand adds to the group's ``-v`` (``cartnudge sweep -v``)."""
+    from cartnudge.logs import setup_logging, verbosity
+
+    if value:
+        setup_logging(verbosity() + value)
+    return value
+
+
+def verbose_option(fn: F) -> F:
+    """``-v``/``--verbose`` on a subcommand, the same as before it."""
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_add_verbosity,
+        help="More logging on stderr (-v info, -vv debug); also before the command.",
+    )(fn)
+
+
+def config_option(fn: F) -> F:
+    """``--config`` (also accepted before the subcommand) and ``-v``."""
+    fn = click.option(
+        "--config",
+        "config_path",
+        envvar="CARTNUDGE_CONFIG",
+        default=None,
+        callback=_resolve_config,
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help=f"Configuration file (or set CARTNUDGE_CONFIG; default ./{DEFAULT_CONFIG}); "
+        "also before the command.",
+    )(fn)
+    return verbose_option(fn)
 
 
 YES_NO = click.Choice(["yes", "no", "any"])

@@ -38,9 +38,12 @@ def init_db(config_path: str) -> None:
 @click.option("--offline", is_flag=True, help="Do not open the enabled channels (SMTP, SMS, push).")
 @handle_errors
 def check(config_path: str, offline: bool) -> None:
-    """Check the configuration, the templates, both databases and the shop contract.
+    """Check the configuration, the templates, both databases, the shop contract and the
+    channels.
 
-    Prints one line per check; exits non-zero on the first kind of problem found.
+    Prints one line per check; exits non-zero on the first kind of problem found. Each
+    enabled channel is opened as a sweep would (SMTP: connect, EHLO, STARTTLS, AUTH; SMS and
+    push: credentials obtainable, endpoint reachable), nothing sent; --offline skips that.
 
     \b
     Example:
@@ -70,6 +73,19 @@ def check(config_path: str, offline: bool) -> None:
         click.echo(f"ok   shop contract in {app.contract.sql_dir}")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
+        if not offline:
+            from cartnudge.errors import ChannelError
+            from cartnudge.operator.probe import enabled_channels, probe
+
+            failed: list[ChannelError] = []
+            for kind in enabled_channels(app):
+                try:
+                    click.echo(f"ok   {probe(app, kind)}")
+                except ChannelError as exc:
+                    click.echo(f"FAIL {exc}")
+                    failed.append(exc)
+            if failed:
+                raise ChannelError("; ".join(str(e) for e in failed))
     finally:
         app.dispose()
 
