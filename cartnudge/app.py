@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from cartnudge.channels.base import Channel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.config import Config
+from cartnudge.core.coupons import CouponRule
 from cartnudge.core.rules import FlowKind, FlowRules, FrequencyCap, QuietHours, StepRule, Target
 from cartnudge.engines import build_engine
 from cartnudge.errors import ConfigError
@@ -25,6 +26,7 @@ from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
+from cartnudge.state.coupons import Coupons
 from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.recoveries import Recoveries
 from cartnudge.state.reporting import ReportQueries
@@ -39,6 +41,7 @@ class Track:
 
     rules: FlowRules
     templates: dict[int, int] = field(default_factory=dict)  # step index -> template id
+    coupons: dict[int, CouponRule] = field(default_factory=dict)  # step index -> its coupon
 
 
 @dataclass
@@ -142,6 +145,10 @@ class App:
         return Runs(self.state_engine)
 
     @cached_property
+    def coupons(self) -> Coupons:
+        return Coupons(self.state_engine)
+
+    @cached_property
     def recoveries(self) -> Recoveries:
         return Recoveries(self.state_engine)
 
@@ -186,6 +193,7 @@ class App:
                 Track(
                     self.confirm_rules(),
                     {st.index: st.template_id for st in self.config.confirm_steps},
+                    {st.index: st.coupon for st in self.config.confirm_steps if st.coupon},
                 )
             )
         if self.config.settings.flows.input.enabled:

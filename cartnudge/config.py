@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +24,7 @@ from cartnudge import bundled
 from cartnudge.channels.line import LineSettings
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
+from cartnudge.core.coupons import CouponRule
 from cartnudge.core.durations import format_duration, parse_duration
 from cartnudge.core.segments import CustomerHistory, Segment
 from cartnudge.errors import ConfigError
@@ -98,11 +99,28 @@ class SegmentSettings(_Strict):
     exclude_categories: list[str] | None = None
 
 
+class CouponStepSettings(_Strict):
+    """``coupon:`` of a step: the step's message carries a code from the pool."""
+
+    expires_after: str | None = "7d"  # valid this long after the send
+    expires_at: datetime | None = None  # or until then (local time in `timezone`)
+
+
 class StepSettings(_Strict):
     delay: str | int
     template: int | None = None
     channel: Channel = "email"
     segment: SegmentSettings | None = None
+    coupon: CouponStepSettings | None = None
+
+
+class CouponsSettings(_Strict):
+    """``coupons:``: the pool's rules (cartnudge.core.coupons)."""
+
+    repeat_window: str = "90d"  # no code again to the same person within this
+    empty_pool: Literal["send_without", "wait"] = "send_without"
+    low_pool: int = Field(default=20, ge=0)  # warn when fewer free codes are left
+    allow_first_step: bool = False  # anti-gaming: the first step carries no coupon
 
 
 class ConfirmFlowSettings(_Strict):
@@ -198,6 +216,7 @@ class Settings(_Strict):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     line: LineSettings = Field(default_factory=LineSettings)
+    coupons: CouponsSettings = Field(default_factory=CouponsSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     frequency_cap: FrequencyCapSettings = Field(default_factory=FrequencyCapSettings)
     phone_region: str = "JP"
@@ -212,6 +231,7 @@ class Step:
     template_id: int
     channel: str
     segment: Segment = Segment()
+    coupon: CouponRule | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +263,7 @@ class Config:
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
     line_token: str | None = field(repr=False, default=None)
+    coupon_repeat_window: timedelta = timedelta(days=90)
     healthcheck_url: str | None = field(repr=False, default=None)
 
 
@@ -463,8 +484,44 @@ def _segment(base: Segment, given: SegmentSettings | None, key: str, source: str
     return segment
 
 
-def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
+def _coupon(
+    given: CouponStepSettings | None,
+    index: int,
+    key: str,
+    source: str,
+    coupons: CouponsSettings,
+    tz: ZoneInfo,
+) -> CouponRule | None:
+    if given is None:
+        return None
+    if index == 0 and not coupons.allow_first_step:
+        raise ConfigError(
+            f"{source}: {key}: the first step carries no coupon, so that abandoning is never "
+            "the way to one (set coupons.allow_first_step: true to allow it)"
+        )
+    after = (
+        _duration(given.expires_after, f"{key}.expires_after", source, bare_unit="d")
+        if given.expires_after is not None
+        else None
+    )
+    at = given.expires_at
+    if at is not None:
+        local = at if at.tzinfo else at.replace(tzinfo=tz)
+        at = local.astimezone(UTC).replace(tzinfo=None)
+    if after is None and at is None:
+        raise ConfigError(f"{source}: {key}: give expires_after or expires_at")
+    return CouponRule(after, at)
+
+
+def _confirm_steps(
+    flow: ConfirmFlowSettings,
+    source: str,
+    coupons: CouponsSettings | None = None,
+    tz: ZoneInfo | None = None,
+) -> tuple[Step, ...]:
     key = "flows.confirm"
+    coupons = coupons or CouponsSettings()
+    tz = tz or ZoneInfo("UTC")
     if flow.steps is not None and flow.delay is not None:
         raise ConfigError(f"{source}: {key}: give either delay or steps, not both")
     if flow.steps is not None and not flow.steps:
@@ -482,7 +539,8 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
                 f"(got {step.delay!r} after {format_duration(steps[-1].delay)})"
             )
         segment = _segment(flow_segment, step.segment, f"{key}.steps[{i}].segment", source)
-        steps.append(Step(i, delay, step.template or flow.template, step.channel, segment))
+        coupon = _coupon(step.coupon, i, f"{key}.steps[{i}].coupon", source, coupons, tz)
+        steps.append(Step(i, delay, step.template or flow.template, step.channel, segment, coupon))
     return tuple(steps)
 
 
@@ -563,7 +621,7 @@ def parse_config(
 
     ttl_raw = settings.shop.cart_ttl
     cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
-    steps = _confirm_steps(settings.flows.confirm, source)
+    steps = _confirm_steps(settings.flows.confirm, source, settings.coupons, tz)
     input_steps = _input_steps(settings.flows.input, source)
     if cart_ttl is not None:
         for step in input_steps:
@@ -685,6 +743,9 @@ def parse_config(
         sms_secret=sms_secret,
         push_secret=push_secret,
         line_token=line_token,
+        coupon_repeat_window=_duration(
+            settings.coupons.repeat_window, "coupons.repeat_window", source, bare_unit="d"
+        ),
         healthcheck_url=healthcheck_url,
     )
 

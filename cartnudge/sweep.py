@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.coupons import CouponChoice, choose, expiry
+from cartnudge.core.persons import person_keys
 from cartnudge.core.rules import (
     AbandonedStep,
     Candidate,
@@ -51,6 +53,7 @@ from cartnudge.messages.compose import (
 )
 from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
+from cartnudge.state.coupons import Coupon
 from cartnudge.state.deliveries import (
     MAX_ATTEMPTS,
     Claimed,
@@ -91,6 +94,9 @@ class Summary:
     # kind -> why it takes nothing more this run (LINE's monthly quota or the API's limits);
     # its due reminders are left unclaimed ("held") for a later sweep.
     stopped_channels: dict[str, str] = field(default_factory=dict)
+    coupons: Counter[str] = field(default_factory=Counter)  # given, recently_given, pool_empty
+    coupon_pool_left: int | None = None  # free codes after this run (when a step gives any)
+    coupon_pool_low: bool = False
     held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
 
     def _flow(self, flow: str) -> Counter[str]:
@@ -167,6 +173,9 @@ class Summary:
             "unusable_channels": dict(sorted(self.unusable_channels.items())),
             "stopped_channels": dict(sorted(self.stopped_channels.items())),
             "held": dict(sorted(self.held.items())),
+            "coupons": dict(sorted(self.coupons.items())),
+            "coupon_pool_left": self.coupon_pool_left,
+            "coupon_pool_low": self.coupon_pool_low,
             "status": self.status,
         }
 
@@ -198,6 +207,23 @@ def recipient_for(c: Candidate, channel: str) -> str:
     if channel == "line":
         return (c.line_user_id or "").strip()
     return (c.push_token or "").strip()
+
+
+@dataclass
+class _CouponRound:
+    waiting: set[int] = field(default_factory=set)  # released: the pool is empty, they wait
+
+
+def _persons(c: Candidate, region: str) -> frozenset[str]:
+    """Every key the shopper is known by, for "no coupon again within the window"."""
+    return person_keys(
+        customer_id=c.customer_id,
+        email=c.email,
+        phone=c.phone,
+        push_token=c.push_token,
+        line_user_id=c.line_user_id,
+        region=region,
+    )
 
 
 @dataclass(frozen=True)
@@ -261,6 +287,7 @@ class Sweep:
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
+        self._coupon_of: dict[int, Coupon] = {}  # delivery id -> the code it carries
         self._page_number = 0
 
     @property
@@ -529,6 +556,7 @@ class Sweep:
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
         c, d = item.order.candidate, item.decision
+        coupon = self._coupon_of.get(delivery_id)
         rendered, links = render_order(
             self.config,
             self.app.catalogue,
@@ -537,6 +565,7 @@ class Sweep:
             items.get(c.order_id, []),
             delivery_id=delivery_id,
             now=self.now,
+            coupon=coupon.context() if coupon else None,
         )
         if d.channel == "sms":
             return sms_envelope(
@@ -708,12 +737,65 @@ class Sweep:
             self.app.deliveries.release(released)
             self.app.deliveries.record_skips(outside_skips, self.now)
         sendable = kept
+        coupons = self._coupons(sendable)
+        if coupons is not None:
+            sendable = [(cl, i) for cl, i in sendable if cl.id not in coupons.waiting]
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
         for cl, item in sendable:
             by_channel.setdefault(item.decision.channel, []).append((cl, item))
         for kind, group in by_channel.items():
             for batch in _batches(group, self.config.settings.sweep.send_batch):
                 self._send_batch(kind, batch, items)
+
+    def _coupons(self, sendable: list[tuple[Claimed, Due]]) -> _CouponRound | None:
+        """Give each coupon step's delivery its code (or find the one it holds), by the
+        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon."""
+        wanted = [(cl, i) for cl, i in sendable if i.decision.step in i.track.coupons]
+        if not wanted:
+            return None
+        s = self.summary
+        settings = self.config.settings.coupons
+        store = self.app.coupons
+        held = store.of_deliveries([cl.id for cl, _ in wanted])
+        out = _CouponRound()
+        since = self.now - self.config.coupon_repeat_window
+        for cl, item in wanted:
+            if cl.id in held:
+                self._coupon_of[cl.id] = held[cl.id]
+                continue
+            rule = item.track.coupons[item.decision.step]
+            persons = _persons(item.order.candidate, self.config.settings.phone_region)
+            choice = choose(
+                item.decision.step,
+                rule,
+                recently_given=bool(store.granted_since(persons, since)),
+                allow_first_step=settings.allow_first_step,
+            )
+            if choice is not CouponChoice.GIVE:
+                s.coupons[choice.value] += 1
+                continue
+            coupon = store.assign(cl.id, persons, self.now, expiry(rule, self.now))
+            if coupon is not None:
+                self._coupon_of[cl.id] = coupon
+                s.coupons["given"] += 1
+            elif settings.empty_pool == "wait":
+                out.waiting.add(cl.id)
+                s.coupons["pool_empty_waiting"] += 1
+            else:
+                s.coupons["pool_empty_sent_without"] += 1
+        if out.waiting:
+            self.app.deliveries.release(sorted(out.waiting))
+        left = store.available(self.now)
+        s.coupon_pool_left = left
+        if left < settings.low_pool and not s.coupon_pool_low:
+            s.coupon_pool_low = True
+            log.warning(
+                "coupon pool low: %d free codes left (coupons.low_pool is %d); "
+                "import more with 'cartnudge coupons import'",
+                left,
+                settings.low_pool,
+            )
+        return out
 
     def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
         outcomes: list[Outcome] = []

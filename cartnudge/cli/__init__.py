@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from cartnudge.cli import bulk, optout, report, search, setup, sweep, templates
+from cartnudge.cli import bulk, coupons, optout, report, search, setup, sweep, templates
 from cartnudge.cli.common import CONFIG_META
 from cartnudge.logs import setup_logging
 
@@ -61,5 +61,6 @@ for command in (
     search.search,
     report.report,
     bulk.send_bulk,
+    coupons.coupons,
 ):
     main.add_command(command)

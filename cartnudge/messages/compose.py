@@ -4,9 +4,10 @@ links, and the MIME bytes. Pure apart from reading the clock-free inputs it is g
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
@@ -60,7 +61,13 @@ def links_for(
     )
 
 
-def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], links: Links) -> dict:
+def context_for(
+    config: Config,
+    order: AbandonedOrder,
+    items: Sequence[Item],
+    links: Links,
+    coupon: Mapping[str, Any] | None = None,
+) -> dict:
     s = config.settings.sender
     abandoned_local = order.candidate.abandoned_at.replace(tzinfo=UTC).astimezone(config.tz)
     return {
@@ -80,6 +87,7 @@ def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], li
         "abandoned_at": abandoned_local,
         "recovery_url": links.recovery_url,
         "unsubscribe_url": links.unsubscribe_url,
+        "coupon": _local_coupon(coupon, config),
         "sender": {
             "name": s.name,
             "email": s.email,
@@ -87,6 +95,16 @@ def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], li
             "contact": s.contact,
         },
     }
+
+
+def _local_coupon(coupon: Mapping[str, Any] | None, config: Config) -> dict | None:
+    """``coupon`` for templates: code, discount and expires_at in local time (or None)."""
+    if coupon is None:
+        return None
+    expires = coupon.get("expires_at")
+    if isinstance(expires, datetime):
+        expires = expires.replace(tzinfo=UTC).astimezone(config.tz)
+    return {"code": coupon["code"], "discount": coupon["discount"], "expires_at": expires}
 
 
 def render_order(
@@ -98,9 +116,12 @@ def render_order(
     *,
     delivery_id: int,
     now: datetime,
+    coupon: Mapping[str, Any] | None = None,
 ) -> tuple[Rendered, Links]:
+    """Render a template for one order; ``coupon`` (code, discount, expires_at in naive UTC)
+    is the delivery's code, None when it carries none."""
     links = links_for(config, order, delivery_id=delivery_id, now=now)
-    rendered = catalogue.render(template_id, context_for(config, order, items, links))
+    rendered = catalogue.render(template_id, context_for(config, order, items, links, coupon))
     return rendered, links
 
 
