@@ -55,7 +55,6 @@ from cartnudge.messages.tokens import RECOVERY, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
 from cartnudge.state.coupons import Coupon
 from cartnudge.state.deliveries import (
-    MAX_ATTEMPTS,
     Claimed,
     ClaimLost,
     ClaimRequest,
@@ -68,6 +67,14 @@ RECOVERY_OVERLAP = timedelta(hours=1)
 # Not skips in the report's sense: the flow is off, or the order was handled already.
 UNRECORDED_SKIPS = frozenset({SkipReason.FLOW_DISABLED, SkipReason.ALREADY_DELIVERED})
 FIRST_RECOVERY_LOOKBACK = timedelta(days=1)
+
+
+# An outcome's status -> (the Summary attribute, the per-flow counter's key); any other: failed.
+_OUTCOME_COUNTS = {
+    DeliveryStatus.SENT: ("sent", "sent"),
+    DeliveryStatus.RETRY: ("retry_later", "retry_later"),
+    DeliveryStatus.IN_DOUBT: ("in_doubt_found", "in_doubt"),
+}
 
 
 @dataclass
@@ -105,18 +112,20 @@ class Summary:
     def count_candidate(self, flow: str) -> None:
         self._flow(flow)["candidates"] += 1
 
+    def _add(self, flow: str, total: str, per_flow: str) -> None:
+        """One more of attribute ``total`` overall and of ``per_flow`` in the flow's counter."""
+        setattr(self, total, getattr(self, total) + 1)
+        self._flow(flow)[per_flow] += 1
+
     def count(self, flow: str, decision: Decision) -> None:
         """Count one decision (one per channel of a flow), overall and for its flow."""
-        per_flow = self._flow(flow)
         if decision.kind is Kind.SEND:
-            self.due += 1
-            per_flow["due"] += 1
+            self._add(flow, "due", "due")
         elif decision.kind is Kind.WAIT:
-            self.waiting += 1
-            per_flow["waiting"] += 1
+            self._add(flow, "waiting", "waiting")
             if decision.deferred_by is not None:
                 self.deferred[decision.deferred_by.value] += 1
-                per_flow["deferred"] += 1
+                self._flow(flow)["deferred"] += 1
         else:
             self.count_skip(flow, decision.reason)
 
@@ -125,19 +134,8 @@ class Summary:
         self._flow(flow)["skipped"] += 1
 
     def count_outcome(self, flow: str, outcome: Outcome) -> None:
-        per_flow = self._flow(flow)
-        if outcome.status is DeliveryStatus.SENT:
-            self.sent += 1
-            per_flow["sent"] += 1
-        elif outcome.status is DeliveryStatus.RETRY:
-            self.retry_later += 1
-            per_flow["retry_later"] += 1
-        elif outcome.status is DeliveryStatus.IN_DOUBT:
-            self.in_doubt_found += 1
-            per_flow["in_doubt"] += 1
-        else:
-            self.failed += 1
-            per_flow["failed"] += 1
+        total, per_flow = _OUTCOME_COUNTS.get(outcome.status, ("failed", "failed"))
+        self._add(flow, total, per_flow)
 
     @property
     def exit_code(self) -> int:
@@ -803,14 +801,9 @@ class Sweep:
         flows: dict[int, str] = {}
         for cl, item in batch:
             flows[cl.id] = item.track.rules.flow
-            if cl.attempts >= MAX_ATTEMPTS:
-                outcomes.append(
-                    Outcome(
-                        cl.id,
-                        DeliveryStatus.FAILED,
-                        f"gave up after {cl.attempts} temporary failures",
-                    )
-                )
+            worn_out = cl.worn_out()
+            if worn_out is not None:
+                outcomes.append(worn_out)
                 continue
             problem = items.problems.get(item.order.candidate.order_id)
             if problem:

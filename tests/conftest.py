@@ -15,12 +15,25 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, MetaData, text
 
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.engines import build_engine
 from cartnudge.state.schema import metadata as state_metadata
 from tests.shop import ShopBuilder
+
+# Hypothesis profiles: "ci" (CI=true) is bounded and derandomised so the whole suite stays within
+# CI's time and fails the same way twice; "deep" searches far more (HYPOTHESIS_PROFILE=deep, for
+# a local run after touching a property-tested module); "default" is Hypothesis's own.
+# A test's own @settings(max_examples=...) still wins over the profile.
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile(
+    "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "default")
+)
 
 TOKEN_ENV = "CARTNUDGE_TEST_TOKEN_KEYS"
 TOKEN_KEYS = "test-signing-key-0123456789"

@@ -7,10 +7,15 @@ usable as a context manager. A channel never raises for one bad message: it answ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 
 class Result(StrEnum):
@@ -38,6 +43,47 @@ class SendResult:
     result: Result
     detail: str = ""  # the server's answer, for the delivery row
     hard_bounce: bool = False  # the recipient does not exist: put it on the suppression list
+
+
+class Failure(Exception):
+    """A failure a channel handles itself. ``detail``: one line for the delivery row or the
+    log, already free of secrets; ``retry_after``: the seconds the server asked to wait, if it
+    did; ``stops_batch``: after the last try, do not try the rest of the batch."""
+
+    def __init__(
+        self, detail: str, retry_after: float | None = None, *, stops_batch: bool = False
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+        self.stops_batch = stops_batch
+
+
+def check_tries(max_tries: int) -> int:
+    """``max_tries`` itself; :class:`ValueError` when it is below 1."""
+    if max_tries < 1:
+        raise ValueError("max_tries must be at least 1")
+    return max_tries
+
+
+def log_retry(
+    log: logging.Logger, where: str, clean: Callable[[str], str], max_tries: int
+) -> Callable[[RetryCallState], None]:
+    """A tenacity ``before_sleep`` hook: one INFO line "WHERE: WHY; try N of M", the failure
+    passed through ``clean`` (which removes secrets). ``where`` may be empty."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        why = clean(str(exc))
+        log.info(
+            "%s%s; try %d of %d",
+            f"{where}: " if where else "",
+            why,
+            state.attempt_number + 1,
+            max_tries,
+        )
+
+    return before_sleep
 
 
 class Channel:

@@ -25,6 +25,24 @@ Answers:
 
 Secrets (the service-account JSON and its key, the access token, the signed assertion, the
 webhook secret) never appear in an exception, a delivery detail or a log line.
+
+Why not google-auth: the service-account flow is a dozen lines here (:func:`service_account_jwt`,
+:func:`parse_token_response`), and google-auth (2.63, checked when this was written) does not
+serve it. Its assertion takes ``iat``/``exp`` from the real clock, so the channel's injectable
+clock, which the token cache and its refresh before expiry run on, cannot drive it; it pins the
+assertion's audience to https://oauth2.googleapis.com/token whatever the service account's
+``token_uri`` (or ``push.token_uri``) says, so it cannot be pointed at another token endpoint;
+its token request retries 5xx/408/429 on its own with real sleeps and no ``Retry-After``, under
+this channel's retries (``max_tries``, backoff, ``Retry-After``); it has no httpx transport (it
+wants requests or urllib3, neither a dependency, or an adapter); and importing it would add
+some 40-100 ms to the push channel's start (``python -X importtime``, this project's machine).
+So the flow stays here, and tests/test_push_google_auth.py holds it to google-auth's own
+logic: google-auth verifies our assertion (``google.auth.jwt.decode`` with the service account's
+public key) and finds the claims its own service-account credentials write; its token exchange
+(``google.oauth2._client``), run against the same token endpoint, gets the same token and
+lifetime from the same answers, and refuses or retries where this channel does (that comparison
+is why a 408 and the OAuth errors ``server_error``/``temporarily_unavailable`` are retried).
+google-auth is a test dependency only (``.[dev]``).
 """
 
 from __future__ import annotations
@@ -48,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
+from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.errors import ChannelError
 
@@ -75,6 +94,9 @@ _NOT_SENT = (
 )
 _GONE_CODES = frozenset({"UNREGISTERED"})
 _THIRD_PARTY_AUTH = "THIRD_PARTY_AUTH_ERROR"  # APNs / web push credentials at Firebase
+# OAuth error codes that say "the server's trouble, try again" (RFC 6749 4.1.2.1; google-auth's
+# token client retries them whatever the status)
+_OAUTH_RETRYABLE = ("internal_failure", "server_error", "temporarily_unavailable")
 
 
 class PushSettings(BaseModel):
@@ -210,6 +232,25 @@ def service_account_jwt(
     return f"{signing_input}.{_b64url(signature)}"
 
 
+def parse_token_response(doc: Any) -> tuple[str, float]:
+    """The access token and its lifetime in seconds from a token endpoint's 200 answer (parsed
+    JSON): ``expires_in`` may be a number or a numeric string (RFC 6749 5.1 says a number; some
+    servers send a string); missing or unusable, :data:`DEFAULT_EXPIRES_IN` (the lifetime Google
+    issues). :class:`ValueError` when there is no access token."""
+    token = doc.get("access_token") if isinstance(doc, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ValueError("the token endpoint answered 200 without an access_token")
+    expires_in = doc.get("expires_in", DEFAULT_EXPIRES_IN)
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in)
+        except ValueError:
+            expires_in = DEFAULT_EXPIRES_IN
+    if not isinstance(expires_in, int | float) or not math.isfinite(expires_in):
+        expires_in = DEFAULT_EXPIRES_IN
+    return token, max(0.0, float(expires_in))
+
+
 # -- answers ------------------------------------------------------------------------------------
 
 
@@ -275,24 +316,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def _retryable(status: int) -> bool:
-    return status == 429 or 500 <= status < 600
+    """408, 429 and 5xx: worth another try (google-auth's token client retries the same)."""
+    return status in (408, 429) or 500 <= status < 600
 
 
-class _Retry(Exception):
+class _Retry(base.Failure):
     """Worth another try now: 429, 5xx, the request did not leave."""
 
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
 
-
-class _Unusable(Exception):
+class _Unusable(base.Failure):
     """Nothing more can be sent in this batch (credentials refused); not the message's fault."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 # -- the channel --------------------------------------------------------------------------------
@@ -313,11 +346,9 @@ class PushChannel(Channel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_tries < 1:
-            raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._secret = secret
-        self.max_tries = max_tries
+        self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._clock = clock
         self._client: httpx.Client | None = None
@@ -331,7 +362,7 @@ class PushChannel(Channel):
             stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception_type(_Retry),
-            before_sleep=self._log_retry,
+            before_sleep=base.log_retry(log, f"push {self.where}", self._clean, max_tries),
             sleep=sleep,
             reraise=True,
         )
@@ -512,26 +543,16 @@ class PushChannel(Channel):
             raise _Retry(self._clean(f"token request failed: {_describe(exc)}")) from None
         status = response.status_code
         if status != 200:
-            detail = self._clean(f"token request answered {status} {_api_error(response).summary}")
-            if _retryable(status):
+            error = _api_error(response)
+            detail = self._clean(f"token request answered {status} {error.summary}")
+            oauth_retry = error.status in _OAUTH_RETRYABLE or error.message in _OAUTH_RETRYABLE
+            if _retryable(status) or oauth_retry:
                 raise _Retry(detail, self._retry_after(response))
             raise _Unusable(f"{detail} (are the service account and its key valid?)")
         try:
-            doc = response.json()
+            token, expires_in = parse_token_response(response.json())
         except ValueError:
-            doc = None
-        token = doc.get("access_token") if isinstance(doc, dict) else None
-        if not isinstance(token, str) or not token:
-            raise _Unusable("the token endpoint answered 200 without an access_token")
-        expires_in = doc.get("expires_in", DEFAULT_EXPIRES_IN)
-        if isinstance(expires_in, str):
-            try:
-                expires_in = float(expires_in)
-            except ValueError:
-                expires_in = DEFAULT_EXPIRES_IN
-        if not isinstance(expires_in, int | float) or not math.isfinite(expires_in):
-            expires_in = DEFAULT_EXPIRES_IN
-        expires_in = max(0.0, float(expires_in))
+            raise _Unusable("the token endpoint answered 200 without an access_token") from None
         self._forget(token)
         self._token = token
         self._refresh_at = now + expires_in - min(REFRESH_MARGIN, expires_in / 2)
@@ -715,16 +736,6 @@ class PushChannel(Channel):
         else:
             why = f"gave up after {self.max_tries} tries"
         return self._clean(f"{exc.detail} ({why})")
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.info(
-            "push %s: %s; try %d of %d",
-            self.where,
-            self._clean(str(exc)),
-            state.attempt_number + 1,
-            self.max_tries,
-        )
 
 
 def _json_bytes(doc: dict) -> bytes:

@@ -63,6 +63,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.phones import mask_phone
 from cartnudge.errors import ChannelError
@@ -299,16 +300,8 @@ class _Progress:
             self.request_sent = True
 
 
-class _Retry(Exception):
+class _Retry(base.Failure):
     """A failure worth another try now: 408, 429, 5xx, no connection."""
-
-    def __init__(
-        self, detail: str, *, retry_after: float | None = None, stops_batch: bool = False
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
-        self.stops_batch = stops_batch  # after the last try: do not try the rest of the batch
 
 
 # -- the channel --------------------------------------------------------------------------------
@@ -328,11 +321,9 @@ class SmsChannel(Channel):
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_tries < 1:
-            raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._secret = secret or None
-        self.max_tries = max_tries
+        self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._client: httpx.Client | None = None
         self._endpoint = settings.endpoint()
@@ -348,7 +339,7 @@ class SmsChannel(Channel):
             stop=stop_after_attempt(max_tries),
             wait=self._wait,
             retry=retry_if_exception_type(_Retry),
-            before_sleep=self._log_retry,
+            before_sleep=base.log_retry(log, "", self._clean, max_tries),
             sleep=sleep,
             reraise=True,
         )
@@ -588,12 +579,3 @@ class SmsChannel(Channel):
         if isinstance(exc, _Retry) and exc.retry_after is not None:
             return min(exc.retry_after, MAX_WAIT)
         return float(self._backoff_wait(state))
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.info(
-            "%s; try %d of %d",
-            self._clean(str(exc)),
-            state.attempt_number + 1,
-            self.max_tries,
-        )

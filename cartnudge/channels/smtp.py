@@ -30,14 +30,9 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.config import SmtpSettings
 from cartnudge.errors import ChannelError
@@ -94,12 +89,8 @@ def _describe(exc: BaseException) -> str:
     return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip()
 
 
-class _Retry(Exception):
+class _Retry(base.Failure):
     """A temporary failure worth another try now: 4xx, connection lost, timeout."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class SmtpChannel(Channel):
@@ -115,18 +106,16 @@ class SmtpChannel(Channel):
         max_tries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        if max_tries < 1:
-            raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._password = password
-        self.max_tries = max_tries
+        self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._conn: smtplib.SMTP | None = None
         self._retrying = Retrying(
             stop=stop_after_attempt(max_tries),
             wait=wait_exponential(multiplier=backoff, max=MAX_BACKOFF),
             retry=retry_if_exception_type(_Retry),
-            before_sleep=self._log_retry,
+            before_sleep=base.log_retry(log, f"smtp {self.where}", self._clean, max_tries),
             reraise=True,
         )
 
@@ -328,13 +317,3 @@ class SmtpChannel(Channel):
             self._conn.rset()
         except OSError:
             self._drop()
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.info(
-            "smtp %s: %s; try %d of %d",
-            self.where,
-            self._clean(str(exc)),
-            state.attempt_number + 1,
-            self.max_tries,
-        )

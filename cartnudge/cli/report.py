@@ -29,6 +29,7 @@ from cartnudge.operator.report import (
     csv_columns,
     csv_rows,
     figure_cells,
+    figure_headers,
     flow_figures,
     report_to_dict,
     sparkline,
@@ -43,17 +44,7 @@ def _right(table: Table, *names: str) -> None:
         table.add_column(name, justify="right")
 
 
-FIGURE_COLUMNS = (
-    "targeted",
-    "sent",
-    "failed",
-    "in doubt",
-    "retry",
-    "reminded",
-    "recovered",
-    "rate",
-    "revenue",
-)
+FIGURE_COLUMNS = figure_headers("rate")
 
 
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from cartnudge.core.segments import CartFacts, Segment, SegmentReason, cart_reason
 
@@ -453,16 +454,21 @@ def decide(
     if not remaining:
         return skip(SkipReason.ALREADY_DELIVERED, episode.number)
     due = [s for s in remaining if episode.started_at + s.delay <= now]
+
+    def decide(kind: Kind, step: StepRule, due_at: datetime, **more: Any) -> Decision:
+        return Decision(
+            kind,
+            step=step.index,
+            episode=episode.number,
+            channel=step.channel,
+            due_at=due_at,
+            episode_started_at=episode.started_at,
+            **more,
+        )
+
     if not due:
         first = min(remaining, key=lambda s: s.delay)
-        return Decision(
-            Kind.WAIT,
-            step=first.index,
-            episode=episode.number,
-            channel=first.channel,
-            due_at=episode.started_at + first.delay,
-            episode_started_at=episode.started_at,
-        )
+        return decide(Kind.WAIT, first, episode.started_at + first.delay)
     latest = max(due, key=lambda s: s.delay)
     outside = segment_reason(c, latest.segment)
     if outside is not None:
@@ -477,21 +483,6 @@ def decide(
         held_by = SkipReason.FREQUENCY_CAP if capped > now else SkipReason.QUIET_HOURS
         if cart_expired(c.abandoned_at, rules.cart_ttl, allowed):
             return skip(held_by, episode.number)
-        return Decision(
-            Kind.WAIT,
-            step=latest.index,
-            episode=episode.number,
-            channel=latest.channel,
-            due_at=allowed,
-            episode_started_at=episode.started_at,
-            deferred_by=held_by,
-        )
-    return Decision(
-        Kind.SEND,
-        step=latest.index,
-        episode=episode.number,
-        channel=latest.channel,
-        due_at=episode.started_at + latest.delay,
-        episode_started_at=episode.started_at,
-        superseded=tuple(s.index for s in due if s is not latest),
-    )
+        return decide(Kind.WAIT, latest, allowed, deferred_by=held_by)
+    superseded = tuple(s.index for s in due if s is not latest)
+    return decide(Kind.SEND, latest, episode.started_at + latest.delay, superseded=superseded)

@@ -46,7 +46,7 @@ from cartnudge.messages.compose import Links, email_envelope, render_order
 from cartnudge.messages.templates import Rendered, TemplateInfo
 from cartnudge.operator.search import Filters, customers
 from cartnudge.shop.reader import AbandonedOrder, Item
-from cartnudge.state.deliveries import MAX_ATTEMPTS, Claimed, ClaimLost, ClaimRequest, Outcome
+from cartnudge.state.deliveries import Claimed, ClaimLost, ClaimRequest, Outcome
 from cartnudge.sweep import outcome_of
 
 CATEGORIES = ("cart_abandonment", "remarketing")
@@ -440,14 +440,9 @@ def _send_batch(
     outcomes: list[Outcome] = []
     envelopes = []
     for cl, r in owned:
-        if cl.attempts >= MAX_ATTEMPTS:
-            outcomes.append(
-                Outcome(
-                    cl.id,
-                    DeliveryStatus.FAILED,
-                    f"gave up after {cl.attempts} temporary failures",
-                )
-            )
+        worn_out = cl.worn_out()
+        if worn_out is not None:
+            outcomes.append(worn_out)
             continue
         try:
             rendered, links = _render(app, mailing, r, items, delivery_id=cl.id, now=now)

@@ -170,8 +170,8 @@ class AbandonedRow:
 
 
 @dataclass(frozen=True)
-class DeliveryGroup:
-    """Delivery rows of one group. ``level``: "flow" (the whole flow), "variant" (one step,
+class _Group:
+    """What identifies a group. ``level``: "flow" (the whole flow), "variant" (one step,
     channel and template) or "bucket" (one point of the series)."""
 
     level: str
@@ -180,7 +180,13 @@ class DeliveryGroup:
     channel: str | None = None
     template_id: int | None = None
     bucket: int | None = None
-    orders: int = 0  # distinct orders, any status
+    orders: int = 0  # distinct orders (deliveries: any status; recoveries: abandoned orders)
+
+
+@dataclass(frozen=True)
+class DeliveryGroup(_Group):
+    """Delivery rows of one group."""
+
     reminded: int = 0  # distinct orders with a sent row
     sent: int = 0
     failed: int = 0
@@ -190,16 +196,9 @@ class DeliveryGroup:
 
 
 @dataclass(frozen=True)
-class RecoveryGroup:
+class RecoveryGroup(_Group):
     """Recoveries of one group (the level of the delivery each was attributed to)."""
 
-    level: str
-    flow: str
-    step: int | None = None
-    channel: str | None = None
-    template_id: int | None = None
-    bucket: int | None = None
-    orders: int = 0  # distinct abandoned orders
     revenue: int = 0
 
 
@@ -466,6 +465,15 @@ def yen(amount: int | None) -> str:
 
 def count_text(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
+
+
+COUNT_HEADERS = ("targeted", "sent", "failed", "in doubt", "retry", "reminded", "recovered")
+
+
+def figure_headers(rate_header: str) -> tuple[str, ...]:
+    """The headers of :func:`figure_cells`' columns, in order; each output names the rate its
+    own way."""
+    return (*COUNT_HEADERS, rate_header, "revenue")
 
 
 def figure_cells(f: Figures) -> list[str]:

@@ -18,6 +18,7 @@ from cartnudge.operator.report import (
     Report,
     count_text,
     figure_cells,
+    figure_headers,
     flow_figures,
 )
 
@@ -68,18 +69,7 @@ def _figure_cells(f: Figures) -> list[str]:
     return [*figure_cells(f), "n/a"]  # and clicks, not tracked
 
 
-FIGURE_HEADERS = (
-    "targeted",
-    "sent",
-    "failed",
-    "in doubt",
-    "retry",
-    "reminded",
-    "recovered",
-    "recovered ÷ reminded",
-    "revenue",
-    "clicks",
-)
+FIGURE_HEADERS = (*figure_headers("recovered ÷ reminded"), "clicks")
 
 
 def _variants_table(fr: FlowReport) -> str:

@@ -232,61 +232,53 @@ class ShopReader:
                 )
         return out
 
+    def _pages(
+        self, name: str, key: str, chunk_size: int, **params: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of contract query ``name``, page by page, keyset-paged on column ``key``
+        (``after_id`` starts at -1); a page shorter than ``chunk_size`` is the last."""
+        after_id: Any = -1
+        while True:
+            rows = self._run(name, after_id=after_id, chunk_size=chunk_size, **params)
+            if not rows:
+                return
+            yield rows
+            after_id = rows[-1][key]
+            if len(rows) < chunk_size:
+                return
+
+    def _in_period(
+        self, name: str, what: str, start: datetime, end: datetime, chunk_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of contract query ``name`` over [start, end) (bind parameters ``WHAT_from`` and
+        ``WHAT_to``), keyset-paged on order_id, with column ``WHAT_at`` converted to naive UTC."""
+        column = f"{what}_at"
+        params = {f"{what}_from": from_utc(start, self.tz), f"{what}_to": from_utc(end, self.tz)}
+        for rows in self._pages(name, "order_id", chunk_size, **params):
+            yield [dict(row, **{column: to_utc(row[column], self.tz)}) for row in rows]
+
     def completed_orders(
         self, *, completed_from: datetime, completed_to: datetime, chunk_size: int
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of orders completed in [from, to), with times converted to naive UTC."""
-        after_id: Any = -1
-        while True:
-            rows = self._run(
-                "completed_orders",
-                completed_from=from_utc(completed_from, self.tz),
-                completed_to=from_utc(completed_to, self.tz),
-                after_id=after_id,
-                chunk_size=chunk_size,
-            )
-            if not rows:
-                return
-            yield [
-                dict(row, completed_at=to_utc(row["completed_at"], self.tz))
-                for row in rows
-                if row["completed_at"] is not None
-            ]
-            after_id = rows[-1]["order_id"]
-            if len(rows) < chunk_size:
-                return
+        pages = self._in_period(
+            "completed_orders", "completed", completed_from, completed_to, chunk_size
+        )
+        for rows in pages:
+            yield [row for row in rows if row["completed_at"] is not None]
 
     def abandoned_in_period(
         self, *, abandoned_from: datetime, abandoned_to: datetime, chunk_size: int
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of orders abandoned in [from, to), with times converted to naive UTC."""
-        after_id: Any = -1
-        while True:
-            rows = self._run(
-                "abandoned_in_period",
-                abandoned_from=from_utc(abandoned_from, self.tz),
-                abandoned_to=from_utc(abandoned_to, self.tz),
-                after_id=after_id,
-                chunk_size=chunk_size,
-            )
-            if not rows:
-                return
-            yield [dict(row, abandoned_at=to_utc(row["abandoned_at"], self.tz)) for row in rows]
-            after_id = rows[-1]["order_id"]
-            if len(rows) < chunk_size:
-                return
+        yield from self._in_period(
+            "abandoned_in_period", "abandoned", abandoned_from, abandoned_to, chunk_size
+        )
 
     def customers(self, *, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of every customer with their latest abandoned order (times naive UTC)."""
-        after_id: Any = -1
-        while True:
-            rows = self._run("search_customers", after_id=after_id, chunk_size=chunk_size)
-            if not rows:
-                return
+        for rows in self._pages("search_customers", "customer_id", chunk_size):
             yield [dict(row, abandoned_at=to_utc(row["abandoned_at"], self.tz)) for row in rows]
-            after_id = rows[-1]["customer_id"]
-            if len(rows) < chunk_size:
-                return
 
     def check(self, now: datetime) -> list[str]:
         """Run every contract query once; return one line per problem (empty: all good)."""

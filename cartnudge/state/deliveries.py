@@ -38,7 +38,7 @@ from cartnudge.core.durations import format_duration
 from cartnudge.core.rules import REMINDED_STATUSES, DeliveryStatus, PastDelivery
 from cartnudge.errors import DatabaseError
 from cartnudge.state.schema import deliveries, skips
-from cartnudge.state.store import Store, _insert_ignoring_conflicts
+from cartnudge.state.store import Store, _insert_ignoring_conflicts, row_of
 
 MAX_ATTEMPTS = 5  # temporary failures: after this many sweeps' tries, a delivery fails for good
 
@@ -72,6 +72,14 @@ class Claimed:
     id: int
     key: tuple[str, str, int, int, str]
     attempts: int
+
+    def worn_out(self) -> Outcome | None:
+        """The ``failed`` outcome of a claim whose earlier sweeps used up its
+        :data:`MAX_ATTEMPTS` temporary failures; None while it may still be tried."""
+        if self.attempts < MAX_ATTEMPTS:
+            return None
+        detail = f"gave up after {self.attempts} temporary failures"
+        return Outcome(self.id, DeliveryStatus.FAILED, detail)
 
 
 @dataclass(frozen=True)
@@ -143,20 +151,9 @@ class Deliveries(Store):
         key = uuid.uuid4().hex
         ordered = sorted(requests, key=lambda r: r.key)  # one lock order for every sweeper
         rows = [
-            dict(
-                order_id=r.order_id,
-                flow=r.flow,
-                step=r.step,
-                episode=r.episode,
-                channel=r.channel,
+            row_of(
+                r,
                 status=DeliveryStatus.CLAIMED.value,
-                customer_id=r.customer_id,
-                recipient=r.recipient,
-                template_id=r.template_id,
-                amount=r.amount,
-                abandoned_at=r.abandoned_at,
-                episode_started_at=r.episode_started_at,
-                due_at=r.due_at,
                 claimed_by=key,
                 lease_until=now + lease,
                 attempts=0,
@@ -429,15 +426,7 @@ class Deliveries(Store):
         known_q = select(s.order_id, s.flow, s.episode, s.reason).where(s.order_id.in_(ids))
         known = self._read("skips", lambda c: {tuple(r) for r in c.execute(known_q)})
         rows = [
-            dict(
-                order_id=f.order_id,
-                flow=f.flow,
-                episode=f.episode,
-                reason=f.reason,
-                customer_id=f.customer_id,
-                abandoned_at=f.abandoned_at,
-                first_seen_at=now,
-            )
+            row_of(f, first_seen_at=now)
             for f in found
             if (f.order_id, f.flow, f.episode, f.reason) not in known
         ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cartnudge.core.attribution import Recovery
 from cartnudge.state.schema import recoveries
-from cartnudge.state.store import Store, _insert_ignoring_conflicts
+from cartnudge.state.store import Store, _insert_ignoring_conflicts, row_of
 
 
 class Recoveries(Store):
@@ -37,20 +37,7 @@ class Recoveries(Store):
         were new."""
         if not found:
             return 0
-        rows = [
-            dict(
-                order_id=r.order_id,
-                delivery_id=r.delivery_id,
-                abandoned_order_id=r.abandoned_order_id,
-                flow=r.flow,
-                customer_id=r.customer_id,
-                attribution=r.attribution,
-                amount=r.amount,
-                completed_at=r.completed_at,
-                recorded_at=now,
-            )
-            for r in found
-        ]
+        rows = [row_of(r, recorded_at=now) for r in found]
         ids = [r["order_id"] for r in rows]
         count_new = (
             select(func.count()).select_from(recoveries).where(recoveries.c.order_id.in_(ids))

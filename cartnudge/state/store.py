@@ -4,8 +4,10 @@ writes in transactions and turns database errors into one-line ``DatabaseError``
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from alembic import command
@@ -62,6 +64,18 @@ def _transient(exc: DBAPIError) -> bool:
         marker in text
         for marker in ("deadlock", "database is locked", "lock wait timeout", "could not serialize")
     )
+
+
+def row_of(record: Any, **more: Any) -> dict[str, Any]:
+    """A dataclass record as a row to insert: its fields (named as the columns) plus ``more``."""
+    row = {name: getattr(record, name) for name in _field_names(type(record))}
+    row.update(more)
+    return row
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _insert_ignoring_conflicts(conn: Any, table: Any) -> Any:
