@@ -504,6 +504,13 @@ class Sweep:
             completed_to=self.now,
             chunk_size=self.config.settings.sweep.chunk_size,
         ):
+            codes = [
+                (str(row["coupon_code"]).strip(), str(row["order_id"]), row["completed_at"])
+                for row in page
+                if row.get("coupon_code") and str(row["coupon_code"]).strip()
+            ]
+            if codes:
+                self.summary.coupons["redeemed"] += self.app.coupons.redeem(codes)
             orders = [self._completed(row) for row in page]
             by_id = self.app.deliveries.sent_by_id(
                 o.token_delivery_id for o in orders if o.token_delivery_id

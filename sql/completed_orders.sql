@@ -11,6 +11,9 @@
 --   total_amount    integer    yen
 --   recovery_token  text       the token of the recovery URL the shopper came back with, or NULL
 --
+-- Optional columns:
+--   coupon_code     text       the coupon code the order used, or NULL (marks a given code redeemed)
+--
 -- Bind parameters:
 --   :completed_from  orders completed at or after this
 --   :completed_to    and before this
@@ -21,7 +24,8 @@ SELECT
   o.customer_id    AS customer_id,
   o.completed_at   AS completed_at,
   o.total_amount   AS total_amount,
-  o.recovery_token AS recovery_token
+  o.recovery_token AS recovery_token,
+  o.coupon_code    AS coupon_code
 FROM orders o
 WHERE o.state = 'completed'
   AND o.completed_at >= :completed_from

@@ -161,7 +161,12 @@ class ShopBuilder:
         return oid
 
     def complete_purchase(
-        self, customer_id: int, at: datetime, amount: int = 1980, recovery_token: str | None = None
+        self,
+        customer_id: int,
+        at: datetime,
+        amount: int = 1980,
+        recovery_token: str | None = None,
+        coupon_code: str | None = None,
     ) -> int:
         oid = next(self._ids)
         with self.engine.begin() as conn:
@@ -177,6 +182,7 @@ class ShopBuilder:
                     last_activity_at=at,
                     total_amount=amount,
                     recovery_token=recovery_token,
+                    coupon_code=coupon_code,
                 )
             )
         return oid

@@ -257,3 +257,23 @@ def test_coupons_import_reports_bad_rows_by_line(sqlite_shop: ShopBuilder, tmp_p
     assert refused.exit_code == 3 and "needs a header row with 'code' and 'discount'" in (
         refused.stderr
     )
+
+
+def test_a_completed_order_with_a_given_code_marks_it_redeemed(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, coupon_config(config_data))
+    import_codes(config, tmp_path, "SAVE-1", "SAVE-2")
+    customer = shop.customer()
+    shop.abandoned(NOW - timedelta(hours=4), customer_id=customer)
+    app = App(load_config(config))
+    Sweep(app, MemoryChannel(), now=NOW).run()
+    shop.complete_purchase(customer, NOW + timedelta(minutes=30), coupon_code="SAVE-1")
+    shop.complete_purchase(customer, NOW + timedelta(minutes=40), coupon_code="SAVE-2")  # free
+    later = Sweep(app, MemoryChannel(), now=NOW + timedelta(hours=1)).run()
+    again = Sweep(app, MemoryChannel(), now=NOW + timedelta(hours=2)).run()
+    app.dispose()
+    listed = CliRunner().invoke(main, ["coupons", "list", "--config", str(config)])
+    states = [line.split("\t")[:3] for line in listed.output.splitlines()]
+    assert later.coupons["redeemed"] == 1 and again.coupons.get("redeemed", 0) == 0
+    assert states == [["SAVE-1", "500円", "redeemed"], ["SAVE-2", "500円", "free"]]
