@@ -14,6 +14,8 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from cartnudge.errors import ChannelError
+
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
@@ -84,6 +86,31 @@ def log_retry(
         )
 
     return before_sleep
+
+
+def open_or_refuse(channel: Channel, batch: Sequence[Envelope]) -> list[SendResult]:
+    """Open ``channel`` for ``batch`` (``open()`` is idempotent): nothing when that works, else
+    every envelope ``temporary`` with "not tried: WHY", since a channel never raises for a
+    batch. Raises only what ``open()`` raises besides :class:`ChannelError`."""
+    try:
+        channel.open()
+    except ChannelError as exc:
+        return [SendResult(e.delivery_id, Result.TEMPORARY, f"not tried: {exc}") for e in batch]
+    return []
+
+
+def http_url(value: str) -> str:
+    """``value`` when it is an http:// or https:// URL with a host; :class:`ValueError` (for a
+    pydantic validator) otherwise."""
+    import httpx  # here: the outbox and in-memory channels never need it
+
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        raise ValueError("is not a URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
 
 
 class Channel:

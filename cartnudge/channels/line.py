@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.answers import AnswerKind, classify_line
 from cartnudge.errors import ChannelError
@@ -79,13 +80,7 @@ class LineSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        try:
-            url = httpx.URL(value)
-        except httpx.InvalidURL:
-            raise ValueError("is not a URL") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value
+        return base.http_url(value)
 
     @field_validator("message")
     @classmethod
@@ -204,13 +199,9 @@ class LineChannel(Channel):
         plan, rate or monthly limit), the rest of the batch is ``temporary``, not tried."""
         if not batch:
             return []
-        if self._client is None:
-            try:
-                self.open()
-            except ChannelError as exc:
-                return [
-                    SendResult(e.delivery_id, Result.TEMPORARY, f"not tried: {exc}") for e in batch
-                ]
+        refused = base.open_or_refuse(self, batch) if self._client is None else []
+        if refused:
+            return refused
         results: list[SendResult] = []
         for envelope in batch:
             if self.stopped is not None:

@@ -568,13 +568,9 @@ class PushChannel(Channel):
         """
         if not batch:
             return []
-        if self._client is None:
-            try:
-                self.open()
-            except ChannelError as exc:
-                return [
-                    SendResult(e.delivery_id, Result.TEMPORARY, f"not tried: {exc}") for e in batch
-                ]
+        refused = base.open_or_refuse(self, batch) if self._client is None else []
+        if refused:
+            return refused
         results: list[SendResult] = []
         unusable: str | None = None
         for envelope in batch:

@@ -181,14 +181,7 @@ class SmsSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if value:
-            try:
-                url = httpx.URL(value)
-            except httpx.InvalidURL:
-                raise ValueError("is not a URL") from None
-            if url.scheme not in ("http", "https") or not url.host:
-                raise ValueError("must be an http:// or https:// URL with a host")
-        return value
+        return base.http_url(value) if value else value
 
     @field_validator("body")
     @classmethod
