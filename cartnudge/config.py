@@ -329,15 +329,7 @@ def _token_keys(
     raw = environ.get(env_name, "")
     key = "recovery.keys_env"
     if recovery.keys_file:
-        names = re.findall(r"\$\{?(\w+)\}?", recovery.keys_file)
-        unset = [name for name in names if not environ.get(name)]
-        if unset:
-            raise ConfigError(
-                f"{source}: recovery.keys_file: environment variable {unset[0]} is not set "
-                f"(got {recovery.keys_file!r})"
-            )
-        expanded = re.sub(r"\$\{?(\w+)\}?", lambda m: environ[m.group(1)], recovery.keys_file)
-        path = _resolve_path(base_dir, expanded)
+        path = _file_path(recovery.keys_file, "recovery.keys_file", source, environ, base_dir)
         key = "recovery.keys_file"
         try:
             mode = path.stat().st_mode
@@ -390,6 +382,22 @@ def _check_url(pattern: str, key: str, allowed: tuple[str, ...], source: str) ->
             )
     if "token" not in names:
         raise ConfigError(f"{source}: {key}: must contain {{token}} (got {pattern!r})")
+
+
+_ENV_REF = re.compile(r"\$\{?(\w+)\}?")
+
+
+def _file_path(
+    value: str, key: str, source: str, environ: Mapping[str, str], base_dir: Path
+) -> Path:
+    """A key file's path from config key ``key``: ``$VAR``/``${VAR}`` expanded from ``environ``,
+    relative to ``base_dir``; :class:`ConfigError` naming the first unset variable."""
+    unset = [name for name in _ENV_REF.findall(value) if not environ.get(name)]
+    if unset:
+        raise ConfigError(
+            f"{source}: {key}: environment variable {unset[0]} is not set (got {value!r})"
+        )
+    return _resolve_path(base_dir, _ENV_REF.sub(lambda m: environ[m.group(1)], value))
 
 
 def _resolve_path(base: Path, value: str) -> Path:
@@ -557,15 +565,7 @@ def _line_token(
     if line.token_env:
         return _secret(line.token_env, "line.token_env", source, environ).strip()
     if line.token_file:
-        names = re.findall(r"\$\{?(\w+)\}?", line.token_file)
-        unset = [name for name in names if not environ.get(name)]
-        if unset:
-            raise ConfigError(
-                f"{source}: line.token_file: environment variable {unset[0]} is not set "
-                f"(got {line.token_file!r})"
-            )
-        expanded = re.sub(r"\$\{?(\w+)\}?", lambda m: environ[m.group(1)], line.token_file)
-        path = _resolve_path(base_dir, expanded)
+        path = _file_path(line.token_file, "line.token_file", source, environ, base_dir)
         try:
             mode = path.stat().st_mode
             token = path.read_text(encoding="utf-8").strip()
