@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from cartnudge.channels.base import Channel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.config import Config
+from cartnudge.core.coupons import CouponRule
 from cartnudge.core.rules import (
     DEFAULT_CELLS,
     FlowKind,
@@ -35,6 +36,7 @@ from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
+from cartnudge.state.coupons import Coupons
 from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.experiments import Experiments
 from cartnudge.state.recoveries import Recoveries
@@ -50,6 +52,7 @@ class Track:
 
     rules: FlowRules
     templates: dict[int, int] = field(default_factory=dict)  # step index -> template id
+    coupons: dict[int, CouponRule] = field(default_factory=dict)  # step index -> its coupon
 
 
 @dataclass
@@ -174,6 +177,10 @@ class App:
         return Runs(self.state_engine)
 
     @cached_property
+    def coupons(self) -> Coupons:
+        return Coupons(self.state_engine)
+
+    @cached_property
     def recoveries(self) -> Recoveries:
         return Recoveries(self.state_engine)
 
@@ -210,7 +217,8 @@ class App:
             enabled=s.flows.confirm.enabled,
             target=Target(s.flows.confirm.target),
             steps=tuple(
-                StepRule(st.index, st.delay, st.channel) for st in self.config.confirm_steps
+                StepRule(st.index, st.delay, st.channel, st.segment)
+                for st in self.config.confirm_steps
             ),
             **self._common(),
         )
@@ -223,6 +231,7 @@ class App:
                 Track(
                     self.confirm_rules(),
                     {st.index: st.template_id for st in self.config.confirm_steps},
+                    {st.index: st.coupon for st in self.config.confirm_steps if st.coupon},
                 )
             )
         if self.config.settings.flows.input.enabled:
@@ -231,7 +240,7 @@ class App:
                     flow="input",
                     enabled=True,
                     target=Target.ALL,
-                    steps=(StepRule(st.index, st.delay, st.channel),),
+                    steps=(StepRule(st.index, st.delay, st.channel, st.segment),),
                     kind=FlowKind.INPUT,
                     channel=st.channel,
                     **self._common(),

@@ -14,7 +14,7 @@ import stat
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,8 +26,10 @@ from cartnudge import bundled
 from cartnudge.channels.line import LineSettings
 from cartnudge.channels.push import PushSettings
 from cartnudge.channels.sms import SmsSettings, settings_problem
+from cartnudge.core.coupons import CouponRule
 from cartnudge.core.durations import format_duration, parse_duration
 from cartnudge.core.experiments import Experiment, HoldoutPlan, Variant
+from cartnudge.core.segments import CustomerHistory, Segment
 from cartnudge.errors import ConfigError
 
 # The shipped shop contract and templates: inside the package when installed (read through
@@ -100,6 +102,24 @@ class VariantSettings(_Strict):
     weight: float = Field(default=1.0, ge=0)
     template: int | None = None
     delay: str | int | None = None
+class SegmentSettings(_Strict):
+    """``segment:`` of a flow or a step (cartnudge.core.segments): which carts it reminds."""
+
+    min_amount: int | None = Field(default=None, ge=0)  # yen; the flow's default is 1
+    max_amount: int | None = Field(default=None, ge=0)
+    customer_status: list[Literal["member", "visitor"]] | None = None
+    customer: Literal["any", "first_time", "returning"] | None = None
+    include_products: list[str | int] | None = None
+    exclude_products: list[str | int] | None = None
+    include_categories: list[str] | None = None
+    exclude_categories: list[str] | None = None
+
+
+class CouponStepSettings(_Strict):
+    """``coupon:`` of a step: the step's message carries a code from the pool."""
+
+    expires_after: str | None = "7d"  # valid this long after the send
+    expires_at: datetime | None = None  # or until then (local time in `timezone`)
 
 
 class StepSettings(_Strict):
@@ -111,6 +131,17 @@ class StepSettings(_Strict):
         default=None, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
     )
     variants: list[VariantSettings] | None = None
+    segment: SegmentSettings | None = None
+    coupon: CouponStepSettings | None = None
+
+
+class CouponsSettings(_Strict):
+    """``coupons:``: the pool's rules (cartnudge.core.coupons)."""
+
+    repeat_window: str = "90d"  # no code again to the same person within this
+    empty_pool: Literal["send_without", "wait"] = "send_without"
+    low_pool: int = Field(default=20, ge=0)  # warn when fewer free codes are left
+    allow_first_step: bool = False  # anti-gaming: the first step carries no coupon
 
 
 class ConfirmFlowSettings(_Strict):
@@ -136,6 +167,7 @@ class ConfirmFlowSettings(_Strict):
             for cell in v:
                 parse_cell(cell)
         return v
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
 
 
 class InputFlowSettings(_Strict):
@@ -146,6 +178,7 @@ class InputFlowSettings(_Strict):
     wide_delays: bool = False
     holdout: str | float | None = None
     holdout_name: str = "1"
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
 
 
 class FlowsSettings(_Strict):
@@ -249,6 +282,7 @@ class Settings(_Strict):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     line: LineSettings = Field(default_factory=LineSettings)
+    coupons: CouponsSettings = Field(default_factory=CouponsSettings)
     quiet_hours: QuietHoursSettings = Field(default_factory=QuietHoursSettings)
     frequency_cap: FrequencyCapSettings = Field(default_factory=FrequencyCapSettings)
     phone_region: str = "JP"
@@ -262,6 +296,8 @@ class Step:
     delay: timedelta
     template_id: int
     channel: str
+    segment: Segment = Segment()
+    coupon: CouponRule | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +339,7 @@ class Config:
     sms_secret: str | None = field(repr=False, default=None)
     push_secret: str | None = field(repr=False, default=None)
     line_token: str | None = field(repr=False, default=None)
+    coupon_repeat_window: timedelta = timedelta(days=90)
     healthcheck_url: str | None = field(repr=False, default=None)
 
     def link_patterns(self) -> tuple[str, str, str]:
@@ -572,7 +609,10 @@ def _input_steps(flow: InputFlowSettings, source: str) -> tuple[Step, ...]:
     delay = _duration(flow.delay, f"{key}.delay", source)
     for channel in flow.channels:
         _check_delay(delay, flow.delay, channel, f"{key}.delay", key, flow.wide_delays, source)
-    return tuple(Step(0, delay, flow.template, channel) for channel in dict.fromkeys(flow.channels))
+    segment = _segment(Segment(), flow.segment, f"{key}.segment", source)
+    return tuple(
+        Step(0, delay, flow.template, channel, segment) for channel in dict.fromkeys(flow.channels)
+    )
 
 
 def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[time, time]]:
@@ -595,13 +635,72 @@ def _quiet_hours(settings: QuietHoursSettings, source: str) -> dict[str, tuple[t
     return out
 
 
-def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
+def _segment(base: Segment, given: SegmentSettings | None, key: str, source: str) -> Segment:
+    """``base`` refined by the keys ``given`` sets (a flow's over the default, a step's over
+    its flow's)."""
+    if given is None:
+        return base
+    changes: dict[str, object] = {}
+    for name in given.model_fields_set:
+        value = getattr(given, name)
+        if name == "customer":
+            value = None if value in (None, "any") else CustomerHistory(value)
+        elif isinstance(value, list):
+            value = frozenset(str(v).strip() for v in value) or None
+        changes[name] = value
+    segment = base.refined(changes)
+    low, high = segment.min_amount, segment.max_amount
+    if low is not None and high is not None and low > high:
+        raise ConfigError(
+            f"{source}: {key}: min_amount ({low}) is above max_amount ({high}): no cart fits"
+        )
+    return segment
+
+
+def _coupon(
+    given: CouponStepSettings | None,
+    index: int,
+    key: str,
+    source: str,
+    coupons: CouponsSettings,
+    tz: ZoneInfo,
+) -> CouponRule | None:
+    if given is None:
+        return None
+    if index == 0 and not coupons.allow_first_step:
+        raise ConfigError(
+            f"{source}: {key}: the first step carries no coupon, so that abandoning is never "
+            "the way to one (set coupons.allow_first_step: true to allow it)"
+        )
+    after = (
+        _duration(given.expires_after, f"{key}.expires_after", source, bare_unit="d")
+        if given.expires_after is not None
+        else None
+    )
+    at = given.expires_at
+    if at is not None:
+        local = at if at.tzinfo else at.replace(tzinfo=tz)
+        at = local.astimezone(UTC).replace(tzinfo=None)
+    if after is None and at is None:
+        raise ConfigError(f"{source}: {key}: give expires_after or expires_at")
+    return CouponRule(after, at)
+
+
+def _confirm_steps(
+    flow: ConfirmFlowSettings,
+    source: str,
+    coupons: CouponsSettings | None = None,
+    tz: ZoneInfo | None = None,
+) -> tuple[Step, ...]:
     key = "flows.confirm"
+    coupons = coupons or CouponsSettings()
+    tz = tz or ZoneInfo("UTC")
     if flow.steps is not None and flow.delay is not None:
         raise ConfigError(f"{source}: {key}: give either delay or steps, not both")
     if flow.steps is not None and not flow.steps:
         raise ConfigError(f"{source}: {key}.steps: give at least one step (got [])")
     raw = flow.steps or [StepSettings(delay=flow.delay if flow.delay is not None else 1)]
+    flow_segment = _segment(Segment(), flow.segment, f"{key}.segment", source)
     steps: list[Step] = []
     for i, step in enumerate(raw):
         step_key = f"{key}.steps[{i}].delay" if flow.steps is not None else f"{key}.delay"
@@ -612,7 +711,9 @@ def _confirm_steps(flow: ConfirmFlowSettings, source: str) -> tuple[Step, ...]:
                 f"{source}: {step_key}: steps must have increasing delays "
                 f"(got {step.delay!r} after {format_duration(steps[-1].delay)})"
             )
-        steps.append(Step(i, delay, step.template or flow.template, step.channel))
+        segment = _segment(flow_segment, step.segment, f"{key}.steps[{i}].segment", source)
+        coupon = _coupon(step.coupon, i, f"{key}.steps[{i}].coupon", source, coupons, tz)
+        steps.append(Step(i, delay, step.template or flow.template, step.channel, segment, coupon))
     return tuple(steps)
 
 
@@ -790,7 +891,7 @@ def parse_config(
 
     ttl_raw = settings.shop.cart_ttl
     cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
-    steps = _confirm_steps(settings.flows.confirm, source)
+    steps = _confirm_steps(settings.flows.confirm, source, settings.coupons, tz)
     input_steps = _input_steps(settings.flows.input, source)
     if cart_ttl is not None:
         for step in input_steps:
@@ -942,6 +1043,9 @@ def parse_config(
         sms_secret=sms_secret,
         push_secret=push_secret,
         line_token=line_token,
+        coupon_repeat_window=_duration(
+            settings.coupons.repeat_window, "coupons.repeat_window", source, bare_unit="d"
+        ),
         healthcheck_url=healthcheck_url,
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.coupons import CouponChoice, choose, expiry
 from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key, person_keys
 from cartnudge.core.rules import (
@@ -36,6 +37,7 @@ from cartnudge.core.rules import (
     decide,
     normalise_address,
 )
+from cartnudge.core.segments import ItemFacts, Segment, items_reason
 from cartnudge.errors import (
     EXIT_CHANNEL,
     EXIT_DELIVERY_PROBLEMS,
@@ -55,6 +57,7 @@ from cartnudge.messages.compose import (
 )
 from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
+from cartnudge.state.coupons import Coupon
 from cartnudge.state.deliveries import (
     Bounce,
     Claimed,
@@ -142,6 +145,9 @@ class Summary:
     # kind -> why it takes nothing more this run (LINE's monthly quota or the API's limits);
     # its due reminders are left unclaimed ("held") for a later sweep.
     stopped_channels: dict[str, str] = field(default_factory=dict)
+    coupons: Counter[str] = field(default_factory=Counter)  # given, recently_given, pool_empty
+    coupon_pool_left: int | None = None  # free codes after this run (when a step gives any)
+    coupon_pool_low: bool = False
     held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
 
     def _flow(self, flow: str) -> Counter[str]:
@@ -213,6 +219,9 @@ class Summary:
             "throttled_channels": dict(sorted(self.throttled_channels.items())),
             "stopped_channels": dict(sorted(self.stopped_channels.items())),
             "held": dict(sorted(self.held.items())),
+            "coupons": dict(sorted(self.coupons.items())),
+            "coupon_pool_left": self.coupon_pool_left,
+            "coupon_pool_low": self.coupon_pool_low,
             "status": self.status,
         }
 
@@ -277,6 +286,23 @@ def recipient_for(c: Candidate, channel: str) -> str:
     return (c.push_token or "").strip()
 
 
+@dataclass
+class _CouponRound:
+    waiting: set[int] = field(default_factory=set)  # released: the pool is empty, they wait
+
+
+def _persons(c: Candidate, region: str) -> frozenset[str]:
+    """Every key the shopper is known by, for "no coupon again within the window"."""
+    return person_keys(
+        customer_id=c.customer_id,
+        email=c.email,
+        phone=c.phone,
+        push_token=c.push_token,
+        line_user_id=c.line_user_id,
+        region=region,
+    )
+
+
 @dataclass(frozen=True)
 class Due:
     """A decision to send, with what sending it needs."""
@@ -291,6 +317,23 @@ class Due:
         if self.variant is not None:
             return self.variant.template_id
         return self.track.templates[self.decision.step]
+
+    @property
+    def segment(self) -> Segment | None:
+        return next(
+            (s.segment for s in self.track.rules.steps if s.index == self.decision.step), None
+        )
+
+    def items_outside(self, items: ItemsByOrder) -> SkipReason | None:
+        """The segment's item conditions (products, categories) for this cart, once its
+        items are read; None when they hold or the segment has none."""
+        segment = self.segment
+        if segment is None or not segment.needs_items:
+            return None
+        found = items.get(self.order.candidate.order_id, [])
+        facts = [ItemFacts(str(i.product_id), i.category) for i in found]
+        reason = items_reason(facts, segment)
+        return None if reason is None else SkipReason(reason.value)
 
 
 class Sweep:
@@ -327,6 +370,7 @@ class Sweep:
         # This run's sends per customer, so the frequency cap sees them before they are stored.
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
+        self._coupon_of: dict[int, Coupon] = {}  # delivery id -> the code it carries
         self._page_number = 0
 
     @property
@@ -692,6 +736,13 @@ class Sweep:
             completed_to=self.now,
             chunk_size=self.config.settings.sweep.chunk_size,
         ):
+            codes = [
+                (str(row["coupon_code"]).strip(), str(row["order_id"]), row["completed_at"])
+                for row in page
+                if row.get("coupon_code") and str(row["coupon_code"]).strip()
+            ]
+            if codes:
+                self.summary.coupons["redeemed"] += self.app.coupons.redeem(codes)
             orders = [self._completed(row) for row in page]
             by_id = self.app.deliveries.sent_by_id(
                 o.token_delivery_id for o in orders if o.token_delivery_id
@@ -745,6 +796,7 @@ class Sweep:
 
     def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
         c, d = item.order.candidate, item.decision
+        coupon = self._coupon_of.get(delivery_id)
         # Checked against the channel's limits with this message's own data (a long cart makes
         # a long SMS): shortened by the documented rule, or OverLimit (a ValueError: failed).
         rendered, links = render_within_limits(
@@ -756,6 +808,7 @@ class Sweep:
             delivery_id=delivery_id,
             now=self.now,
             channel=d.channel,
+            coupon=coupon.context() if coupon else None,
         )
         if d.channel == "sms":
             return sms_envelope(
@@ -790,6 +843,10 @@ class Sweep:
     def _dry_run(self, due: list[Due]) -> None:
         items = self.app.reader.order_items([d.order.raw_order_id for d in due])
         for item in due:
+            outside = item.items_outside(items)
+            if outside is not None:
+                self.summary.count_skip(item.track.rules.flow, outside)
+                continue
             if self._held_out(item.order.candidate, item.track.rules.flow, item.decision.step):
                 self.summary.held_out += 1
                 continue
@@ -898,27 +955,111 @@ class Sweep:
                         c.abandoned_at,
                     )
                 )
-            elif level := self._held_out(c, item.track.rules.flow, d.step):
-                # Sendable by every rule: recorded as the reminder the shopper would have had.
-                held.append(Outcome(cl.id, DeliveryStatus.HELD_OUT, f"holdout: {level}"))
-                flows_held[cl.id] = item.track.rules.flow
             else:
                 sendable.append((cl, item))
         self.app.deliveries.release(release)
         self.app.deliveries.record_skips(bought_skips, self.now)
-        self.app.deliveries.record(held, self.now)
-        for o in held:
-            self.summary.count_outcome(flows_held[o.delivery_id], o)
 
         items = self.app.reader.order_items(
             list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))
         )
+        # The segment's item conditions need the items: a cart outside them is released
+        # (before the holdout, so held-out shoppers are the ones who would have been sent).
+        outside_skips: list[SkipRecord] = []
+        released: list[int] = []
+        kept: list[tuple[Claimed, Due]] = []
+        for cl, item in sendable:
+            outside = item.items_outside(items)
+            if outside is None:
+                kept.append((cl, item))
+                continue
+            c = item.order.candidate
+            released.append(cl.id)
+            s.count_skip(item.track.rules.flow, outside)
+            outside_skips.append(
+                SkipRecord(
+                    c.order_id,
+                    item.track.rules.flow,
+                    item.decision.episode,
+                    outside.value,
+                    c.customer_id,
+                    c.abandoned_at,
+                )
+            )
+        if released:
+            self.app.deliveries.release(released)
+            self.app.deliveries.record_skips(outside_skips, self.now)
+        sendable = []
+        for cl, item in kept:
+            flow = item.track.rules.flow
+            if level := self._held_out(item.order.candidate, flow, item.decision.step):
+                # Sendable by every rule: recorded as the reminder the shopper would have had.
+                held.append(Outcome(cl.id, DeliveryStatus.HELD_OUT, f"holdout: {level}"))
+                flows_held[cl.id] = flow
+            else:
+                sendable.append((cl, item))
+        self.app.deliveries.record(held, self.now)
+        for o in held:
+            self.summary.count_outcome(flows_held[o.delivery_id], o)
+        coupons = self._coupons(sendable)
+        if coupons is not None:
+            sendable = [(cl, i) for cl, i in sendable if cl.id not in coupons.waiting]
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
         for cl, item in sendable:
             by_channel.setdefault(item.decision.channel, []).append((cl, item))
         for kind, group in by_channel.items():
             for batch in _batches(group, self.config.settings.sweep.send_batch):
                 self._send_batch(kind, batch, items)
+
+    def _coupons(self, sendable: list[tuple[Claimed, Due]]) -> _CouponRound | None:
+        """Give each coupon step's delivery its code (or find the one it holds), by the
+        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon."""
+        wanted = [(cl, i) for cl, i in sendable if i.decision.step in i.track.coupons]
+        if not wanted:
+            return None
+        s = self.summary
+        settings = self.config.settings.coupons
+        store = self.app.coupons
+        held = store.of_deliveries([cl.id for cl, _ in wanted])
+        out = _CouponRound()
+        since = self.now - self.config.coupon_repeat_window
+        for cl, item in wanted:
+            if cl.id in held:
+                self._coupon_of[cl.id] = held[cl.id]
+                continue
+            rule = item.track.coupons[item.decision.step]
+            persons = _persons(item.order.candidate, self.config.settings.phone_region)
+            choice = choose(
+                item.decision.step,
+                rule,
+                recently_given=bool(store.granted_since(persons, since)),
+                allow_first_step=settings.allow_first_step,
+            )
+            if choice is not CouponChoice.GIVE:
+                s.coupons[choice.value] += 1
+                continue
+            coupon = store.assign(cl.id, persons, self.now, expiry(rule, self.now))
+            if coupon is not None:
+                self._coupon_of[cl.id] = coupon
+                s.coupons["given"] += 1
+            elif settings.empty_pool == "wait":
+                out.waiting.add(cl.id)
+                s.coupons["pool_empty_waiting"] += 1
+            else:
+                s.coupons["pool_empty_sent_without"] += 1
+        if out.waiting:
+            self.app.deliveries.release(sorted(out.waiting))
+        left = store.available(self.now)
+        s.coupon_pool_left = left
+        if left < settings.low_pool and not s.coupon_pool_low:
+            s.coupon_pool_low = True
+            log.warning(
+                "coupon pool low: %d free codes left (coupons.low_pool is %d); "
+                "import more with 'cartnudge coupons import'",
+                left,
+                settings.low_pool,
+            )
+        return out
 
     def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
         outcomes: list[Outcome] = []

@@ -14,7 +14,7 @@
 --   optional  customer_status, customer_name, email, email_consent, storefront, lp_id,
 --             abandoned_step, last_activity_at, fraud_result, fraud_action, purchased_at,
 --             phone, sms_consent, push_token, push_consent, line_user_id, line_consent,
---             logged_in, ad_input_enabled
+--             logged_in, ad_input_enabled, returning_customer
 -- Leave an optional column out and it takes its documented default; extra columns are ignored.
 SELECT
   o.id               AS order_id,

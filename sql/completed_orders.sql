@@ -14,6 +14,8 @@
 --   recovery_token      text              optional: the recovery URL's token, or NULL
 --   abandoned_order_id  integer or text   optional: the abandoned order/cart it came from
 --   email               text              optional: lets window attribution match the person
+--   coupon_code         text              optional: the coupon code the order used, or NULL
+--                                         (marks a code cartnudge gave as redeemed)
 --
 -- Bind parameters:
 --   :completed_from  orders completed at or after this
@@ -23,7 +25,8 @@ SELECT
   o.customer_id    AS customer_id,
   o.completed_at   AS completed_at,
   o.total_amount   AS total_amount,
-  o.recovery_token AS recovery_token
+  o.recovery_token AS recovery_token,
+  o.coupon_code    AS coupon_code
 FROM orders o
 WHERE o.state = 'completed'
   AND o.completed_at >= :completed_from

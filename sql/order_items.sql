@@ -9,6 +9,9 @@
 --   quantity      integer
 --   unit_price    number   the unit price with tax (minor unit after conversion; see total_amount)
 --
+-- Optional columns:
+--   category      text     the product's category, for segments' include/exclude_categories
+--
 -- Bind parameters:
 --   :order_ids    a list of order ids (expanded to IN (...))
 SELECT
@@ -16,7 +19,9 @@ SELECT
   oi.product_id   AS product_id,
   oi.product_name AS product_name,
   oi.quantity     AS quantity,
-  oi.unit_price   AS unit_price
+  oi.unit_price   AS unit_price,
+  p.category      AS category
 FROM order_items oi
+LEFT JOIN products p ON p.id = oi.product_id
 WHERE oi.order_id IN :order_ids
 ORDER BY oi.order_id, oi.id

@@ -31,8 +31,20 @@ class ShopBuilder:
             conn.execute(
                 products.insert(),
                 [
-                    {"id": 1, "name": "国産有機抹茶 100g", "price": 1980, "stock": 50},
-                    {"id": 2, "name": "今治タオル フェイスタオル 2枚組", "price": 2200, "stock": 5},
+                    {
+                        "id": 1,
+                        "name": "国産有機抹茶 100g",
+                        "price": 1980,
+                        "stock": 50,
+                        "category": "tea",
+                    },
+                    {
+                        "id": 2,
+                        "name": "今治タオル フェイスタオル 2枚組",
+                        "price": 2200,
+                        "stock": 5,
+                        "category": "towel",
+                    },
                 ],
             )
             conn.execute(
@@ -149,7 +161,12 @@ class ShopBuilder:
         return oid
 
     def complete_purchase(
-        self, customer_id: int, at: datetime, amount: int = 1980, recovery_token: str | None = None
+        self,
+        customer_id: int,
+        at: datetime,
+        amount: int = 1980,
+        recovery_token: str | None = None,
+        coupon_code: str | None = None,
     ) -> int:
         oid = next(self._ids)
         with self.engine.begin() as conn:
@@ -165,6 +182,7 @@ class ShopBuilder:
                     last_activity_at=at,
                     total_amount=amount,
                     recovery_token=recovery_token,
+                    coupon_code=coupon_code,
                 )
             )
         return oid

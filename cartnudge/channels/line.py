@@ -165,6 +165,31 @@ class LineChannel(Channel):
         if client is not None:
             client.close()
 
+    def verify(self) -> str:
+        """Ask LINE who the channel's bot is (``GET /v2/bot/info``): the token works when it
+        answers 200. Returns the bot's display name; :class:`ChannelError` otherwise."""
+        self.open()
+        assert self._client is not None
+        url = self.settings.base_url.rstrip("/") + "/v2/bot/info"
+        try:
+            response = self._client.get(url, headers={"Authorization": f"Bearer {self._token}"})
+        except httpx.TransportError as exc:
+            raise ChannelError(
+                self._clean(f"line: {url} is not reachable: {_describe(exc)}")
+            ) from None
+        if response.status_code != 200:
+            raise ChannelError(
+                self._clean(
+                    f"line: the token was refused ({response.status_code} {self._text(response)})"
+                )
+            )
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = {}
+        name = doc.get("displayName") if isinstance(doc, dict) else None
+        return str(name or "")
+
     @property
     def url(self) -> str:
         return self.settings.base_url.rstrip("/") + PUSH_PATH

@@ -12,6 +12,7 @@ import click
 
 from cartnudge.cli import (
     bulk,
+    coupons,
     experiments,
     optout,
     report,
@@ -73,5 +74,6 @@ for command in (
     serve.serve,
     experiments.experiments,
     bulk.send_bulk,
+    coupons.coupons,
 ):
     main.add_command(command)

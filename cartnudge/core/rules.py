@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from cartnudge.core.persons import normalise_email
+from cartnudge.core.segments import CartFacts, Segment, SegmentReason, cart_reason
 
 
 class CustomerStatus(StrEnum):
@@ -99,6 +100,16 @@ class SkipReason(StrEnum):
     INVALID_ROW = "invalid_row"  # an id, text or enum column holds what the contract refuses
     INVALID_AMOUNT = "invalid_amount"  # total_amount is NULL, NaN, ±Infinity, negative, huge
     INVALID_TIME = "invalid_time"  # abandoned_at (or activity) is NULL, infinity, year 0, ...
+    # Segments (cartnudge.core.segments): the flow's or the step's conditions exclude the cart.
+    BELOW_MIN_AMOUNT = SegmentReason.BELOW_MIN_AMOUNT.value
+    ABOVE_MAX_AMOUNT = SegmentReason.ABOVE_MAX_AMOUNT.value
+    SEGMENT_STATUS = SegmentReason.SEGMENT_STATUS.value
+    RETURNING_CUSTOMER = SegmentReason.RETURNING_CUSTOMER.value
+    FIRST_TIME_CUSTOMER = SegmentReason.FIRST_TIME_CUSTOMER.value
+    EXCLUDED_PRODUCT = SegmentReason.EXCLUDED_PRODUCT.value
+    EXCLUDED_CATEGORY = SegmentReason.EXCLUDED_CATEGORY.value
+    NO_INCLUDED_PRODUCT = SegmentReason.NO_INCLUDED_PRODUCT.value
+    NO_INCLUDED_CATEGORY = SegmentReason.NO_INCLUDED_CATEGORY.value
 
 
 class Kind(StrEnum):
@@ -132,6 +143,10 @@ class Candidate:
     # LINE (the Messaging API's user id of the shopper for this shop's official account).
     line_user_id: str | None = None
     line_consent: bool = False
+    # Segments: the cart's total (whole yen; None: not known, no amount condition applies) and
+    # whether the customer completed an order before (None: not known, taken as first-time).
+    total_amount: int | None = None
+    returning_customer: bool | None = None
     # The input flow's conditions (SPEC 2.6).
     logged_in: bool = False
     ad_input_enabled: bool = False  # came through an ad URL whose input-abandonment is on
@@ -155,6 +170,7 @@ class StepRule:
     index: int
     delay: timedelta
     channel: str = "email"
+    segment: Segment | None = None  # the flow's segment refined by the step's (None: any cart)
 
 
 @dataclass(frozen=True)
@@ -381,6 +397,26 @@ def contact_reason(
     return None
 
 
+# --- SPEC 2.8: segments -------------------------------------------------------------------
+
+
+def segment_reason(c: Candidate, segment: Segment | None) -> SkipReason | None:
+    """The cart-level conditions of a step's segment (amount, status, first-time/returning);
+    the item conditions are checked by the shell once it has read the items
+    (:func:`cartnudge.core.segments.items_reason`). A candidate whose amount is not known
+    (``total_amount`` None) passes the amount conditions."""
+    if segment is None:
+        return None
+    if c.total_amount is None:
+        segment = segment.refined({"min_amount": None, "max_amount": None})
+    returning = c.returning_customer
+    if returning is None and c.purchased_at is not None:
+        returning = True  # an earlier completed order is on record
+    facts = CartFacts(c.total_amount or 0, c.customer_status.value, returning)
+    reason = cart_reason(facts, segment)
+    return None if reason is None else SkipReason(reason.value)
+
+
 # --- SPEC 2.8: not over-sending -------------------------------------------------------------
 
 
@@ -483,6 +519,9 @@ def decide(
         first = min(remaining, key=lambda s: s.delay)
         return decide(Kind.WAIT, first, episode.started_at + first.delay)
     latest = max(due, key=lambda s: s.delay)
+    outside = segment_reason(c, latest.segment)
+    if outside is not None:
+        return skip(outside, episode.number)
     blocked = suppressed if isinstance(suppressed, bool) else latest.channel in suppressed
     contact = contact_reason(c, latest.channel, rules, blocked)
     if contact is not None:

@@ -45,6 +45,7 @@ products = Table(
     Column("name", String(200), nullable=False),
     Column("price", Integer, nullable=False),  # yen, tax included
     Column("stock", Integer, nullable=False),
+    Column("category", String(100)),  # for segments (include/exclude_categories)
 )
 
 # Ad URLs: the input flow (SPEC 2.6) only reminds shoppers who came through one whose
@@ -77,6 +78,7 @@ orders = Table(
     Column("fraud_result", String(16)),  # e.g. O-PLUX: OK | HOLD | REVIEW | NG
     Column("fraud_action", String(32)),  # e.g. 'redirect' (redirect to URL)
     Column("recovery_token", String(600)),  # token the shopper came back with, if any
+    Column("coupon_code", String(64)),  # the coupon code a completed order used, if any
     # The sweep reads abandoned orders by last activity, in keyset pages (sql/abandoned.sql).
     Index("ix_orders_state_activity", "state", "last_activity_at", "id"),
     Index("ix_orders_customer_state_completed", "customer_id", "state", "completed_at"),

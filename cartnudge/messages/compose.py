@@ -4,9 +4,10 @@ links, and the MIME bytes. Pure apart from reading the clock-free inputs it is g
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
@@ -60,7 +61,13 @@ def links_for(
     )
 
 
-def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], links: Links) -> dict:
+def context_for(
+    config: Config,
+    order: AbandonedOrder,
+    items: Sequence[Item],
+    links: Links,
+    coupon: Mapping[str, Any] | None = None,
+) -> dict:
     s = config.settings.sender
     abandoned_local = order.candidate.abandoned_at.replace(tzinfo=UTC).astimezone(config.tz)
     return {
@@ -80,6 +87,7 @@ def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], li
         "abandoned_at": abandoned_local,
         "recovery_url": links.recovery_url,
         "unsubscribe_url": links.unsubscribe_url,
+        "coupon": _local_coupon(coupon, config),
         "sender": {
             "name": s.name,
             "email": s.email,
@@ -87,6 +95,16 @@ def context_for(config: Config, order: AbandonedOrder, items: Sequence[Item], li
             "contact": s.contact,
         },
     }
+
+
+def _local_coupon(coupon: Mapping[str, Any] | None, config: Config) -> dict | None:
+    """``coupon`` for templates: code, discount and expires_at in local time (or None)."""
+    if coupon is None:
+        return None
+    expires = coupon.get("expires_at")
+    if isinstance(expires, datetime):
+        expires = expires.replace(tzinfo=UTC).astimezone(config.tz)
+    return {"code": coupon["code"], "discount": coupon["discount"], "expires_at": expires}
 
 
 def render_order(
@@ -98,9 +116,12 @@ def render_order(
     *,
     delivery_id: int,
     now: datetime,
+    coupon: Mapping[str, Any] | None = None,
 ) -> tuple[Rendered, Links]:
+    """Render a template for one order; ``coupon`` (code, discount, expires_at in naive UTC)
+    is the delivery's code, None when it carries none."""
     links = links_for(config, order, delivery_id=delivery_id, now=now)
-    rendered = catalogue.render(template_id, context_for(config, order, items, links))
+    rendered = catalogue.render(template_id, context_for(config, order, items, links, coupon))
     return rendered, links
 
 
@@ -248,9 +269,11 @@ def render_within_limits(
     delivery_id: int,
     now: datetime,
     channel: str,
+    coupon: Mapping[str, Any] | None = None,
 ) -> tuple[Rendered, Links]:
     """Render a message and check it against its channel's limits, with this message's data
-    (a long cart or name makes a long SMS even when the template's sample fit).
+    (a long cart or name makes a long SMS even when the template's sample fit); ``coupon`` as
+    for :func:`render_order`.
 
     The documented rule when it does not fit: the item list is cut to fewer items, the last
     one kept followed by "他N点" for the N left out, down to one item; a subject (an e-mail's, a
@@ -258,13 +281,20 @@ def render_within_limits(
     :class:`OverLimit` says why: the message is not sent (the sweep records it failed with that
     reason). Never a message over ``sms.max_segments`` or the push payload limit."""
     rendered, links = render_order(
-        config, catalogue, template_id, order, items, delivery_id=delivery_id, now=now
+        config,
+        catalogue,
+        template_id,
+        order,
+        items,
+        delivery_id=delivery_id,
+        now=now,
+        coupon=coupon,
     )
     why = _fits(config, channel, rendered, links, order)
     keep = len(items)
     while why is not None and keep > 1:
         keep -= 1
-        context = context_for(config, order, _cut_items(items, keep), links)
+        context = context_for(config, order, _cut_items(items, keep), links, coupon)
         rendered = catalogue.render(template_id, context)
         why = _fits(config, channel, rendered, links, order)
     if why is not None:

@@ -80,6 +80,12 @@ def sample_context() -> dict[str, Any]:
         "abandoned_at": datetime(2026, 11, 22, 9, 30),
         "recovery_url": "https://shop.example.jp/cart/restore?token=SAMPLE",
         "unsubscribe_url": "https://shop.example.jp/unsubscribe?token=SAMPLE",
+        # The step's coupon (None when it carries none): templates test {% if coupon %}.
+        "coupon": {
+            "code": "SAMPLE-0001",
+            "discount": "500円",
+            "expires_at": datetime(2026, 11, 29, 23, 59),
+        },
         "sender": {
             "name": "サンプル商店",
             "email": "info@shop.example.jp",
@@ -217,6 +223,8 @@ class Catalogue:
         """Render every template against the sample; raise on the first broken one."""
         for template_id in self.templates:
             self.render(template_id, sample_context())
+            # and without a coupon, as a step without one renders it
+            self.render(template_id, dict(sample_context(), coupon=None))
 
     def require(self, template_id: int, category: str, key: str, source: str) -> TemplateInfo:
         """The template a flow names, refused (as configuration) when missing or of another

@@ -24,9 +24,15 @@ def _reachable(origin: str, timeout: float) -> None:
 
 
 def enabled_channels(app: App) -> list[str]:
-    """The channels the configuration would use: e-mail always, SMS and push when enabled."""
+    """The channels the configuration would use: e-mail always, SMS, push and LINE when
+    enabled."""
     s = app.config.settings
-    return ["email"] + (["sms"] if s.sms.enabled else []) + (["push"] if s.push.enabled else [])
+    return (
+        ["email"]
+        + (["sms"] if s.sms.enabled else [])
+        + (["push"] if s.push.enabled else [])
+        + (["line"] if s.line.enabled else [])
+    )
 
 
 def probe(app: App, kind: str, *, timeout: float = PROBE_TIMEOUT) -> str:
@@ -42,6 +48,9 @@ def probe(app: App, kind: str, *, timeout: float = PROBE_TIMEOUT) -> str:
             smtp = s.email.smtp
             login = ", logged in" if smtp.username else ""
             return f"email SMTP {smtp.host}:{smtp.port} ({smtp.security}{login})"
+        if kind == "line":
+            name = channel.verify()  # type: ignore[attr-defined]
+            return f"line {s.line.base_url} (token accepted{', bot ' + name if name else ''})"
         where = str(getattr(channel, "where", kind))
         if kind == "sms":
             _reachable(where, timeout)

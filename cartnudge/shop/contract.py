@@ -88,6 +88,13 @@ ABANDONED_COLUMNS: tuple[Column, ...] = (
         "no",
         "came through an ad URL whose input-abandonment setting is on (input flow)",
     ),
+    Column(
+        "returning_customer",
+        "flag",
+        False,
+        "NULL (an earlier purchased_at decides)",
+        "the customer completed an order before (segments' first_time / returning)",
+    ),
 )
 ABANDONED_NAMES = tuple(c.name for c in ABANDONED_COLUMNS)
 REQUIRED_ABANDONED = tuple(c.name for c in ABANDONED_COLUMNS if c.required)
@@ -97,7 +104,7 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
     "abandoned": (REQUIRED_ABANDONED, ABANDONED_NAMES, (), ()),
     "order_items": (
         ("order_id", "product_id", "product_name", "quantity", "unit_price"),
-        (),
+        ("category",),
         ("order_ids",),
         (),
     ),
@@ -110,7 +117,7 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
     ),
     "completed_orders": (
         ("order_id", "customer_id", "completed_at", "total_amount"),
-        ("recovery_token", "abandoned_order_id", "email"),
+        ("recovery_token", "abandoned_order_id", "email", "coupon_code"),
         ("completed_from", "completed_to"),
         ("completed_from", "completed_to"),
     ),

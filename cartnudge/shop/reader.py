@@ -94,6 +94,7 @@ class Item:
     name: str
     quantity: int
     unit_price: int
+    category: str | None = None  # the optional column category of order_items.sql
 
     @property
     def subtotal(self) -> int:
@@ -306,6 +307,7 @@ class ShopReader:
                 fraud_result=text_of(row.get("fraud_result"), "fraud_result"),
                 fraud_action=text_of(row.get("fraud_action"), "fraud_action"),
                 purchased_at=_lenient_time(row.get("purchased_at"), self.tz),
+                total_amount=amount,
                 **self._optional(row),
             )
             name = text_of(row.get("customer_name"), "customer_name") or ""
@@ -341,6 +343,11 @@ class ShopReader:
             "line_user_id": (text_of(row.get("line_user_id"), "line_user_id") or "").strip()
             or None,
             "line_consent": flag_of(row.get("line_consent")),
+            # Segments' first-time/returning: unknown (NULL or absent) falls back to an earlier
+            # purchased_at; a value is read as strictly as consent.
+            "returning_customer": None
+            if row.get("returning_customer") is None
+            else flag_of(row.get("returning_customer")),
             "logged_in": flag_of(row.get("logged_in")),
             "ad_input_enabled": flag_of(row.get("ad_input_enabled")),
         }
@@ -409,6 +416,7 @@ class ShopReader:
                     name,
                     count_of(row, "quantity", 1),
                     money_of(row["unit_price"], "unit_price", self.money_decimals),
+                    (text_of(row.get("category"), "category") or "").strip() or None,
                 )
             except (ValueError, TypeError) as exc:
                 items.problems[order_id] = f"{path}: order {order_id}: {exc}"
@@ -453,8 +461,8 @@ class ShopReader:
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of orders completed in [from, to): ``order_id`` and ``customer_id`` as text,
         ``completed_at`` naive UTC, ``total_amount`` in the minor unit, ``recovery_token``,
-        ``abandoned_order_id`` and ``email`` (None when the file does not return them). A row
-        that cannot be used is left out with a warning naming it."""
+        ``abandoned_order_id``, ``email`` and ``coupon_code`` (None when the file does not
+        return them). A row that cannot be used is left out with a warning naming it."""
         path = self.contract.path("completed_orders")
         params = dict(
             completed_from=from_utc(completed_from, self.tz),
@@ -491,6 +499,7 @@ class ShopReader:
                                 row.get("abandoned_order_id"), "abandoned_order_id"
                             ),
                             "email": text_of(row.get("email"), "email"),
+                            "coupon_code": text_of(row.get("coupon_code"), "coupon_code"),
                             # As the shop returned them (integers stay integers in output).
                             "raw_order_id": _plain_id(row["order_id"]),
                             "raw_customer_id": _plain_id(row["customer_id"]),

@@ -142,3 +142,31 @@ experiments = Table(
     Column("detail", String(500)),
     Column("decided_at", DateTime, nullable=False),
 )
+
+# Coupon codes imported into cartnudge's state (`cartnudge coupons import`); a code is given to
+# one delivery at most (delivery_id unique), and keeps it across retries and re-renders.
+coupons = Table(
+    "cartnudge_coupons",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("discount", String(64), nullable=False),  # as shown: "500円", "10%"
+    Column("valid_until", DateTime),  # a fixed expiry from the CSV, if any (naive UTC)
+    Column("imported_at", DateTime, nullable=False),
+    Column("delivery_id", BigInteger().with_variant(Integer, "sqlite"), unique=True),
+    Column("assigned_at", DateTime),
+    Column("expires_at", DateTime),  # the expiry the shopper was told (naive UTC)
+    Column("redeemed_order_id", String(64)),
+    Column("redeemed_at", DateTime),
+    Index("ix_cartnudge_coupons_free", "delivery_id", "code"),
+)
+
+# Who got a coupon when, under every key the shopper is known by (cartnudge.core.persons), so
+# that "no coupon again within coupons.repeat_window" holds whichever record, cart or flow.
+coupon_grants = Table(
+    "cartnudge_coupon_grants",
+    metadata,
+    Column("person", String(300), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("granted_at", DateTime, nullable=False),
+    Index("ix_cartnudge_coupon_grants_person", "person", "granted_at"),
+)
