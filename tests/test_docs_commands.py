@@ -139,6 +139,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         result = CliRunner().invoke(main, ["demo", "--dir", "demo", "--days", "1"])
         assert result.exit_code == 0, result.output
         (work / "old-optouts.csv").write_text("address,reason\nold@example.jp,opt_out\n")
+        (work / "codes.csv").write_text("code,discount\nWELCOME-0001,500円\n", encoding="utf-8")
         (work / "phones.csv").write_bytes(
             "address,reason\r\n090-1234-5678,苦情\r\n".encode("cp932")
         )
