@@ -19,6 +19,8 @@ Exit codes (README, "Exit codes"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EXIT_OK = 0
 EXIT_DELIVERY_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -37,12 +39,18 @@ class CartnudgeError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, more: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.more = tuple(more)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Each problem on its own line (the CLI prints one ``cartnudge: error:`` line each)."""
+        return (self.message, *self.more)
 
     def __str__(self) -> str:
-        return self.message
+        return "; ".join(self.lines)
 
 
 class ConfigError(CartnudgeError):
