@@ -6,7 +6,8 @@ Exit codes (README, "Exit codes"):
   2  command-line usage error (click's own code)
   3  configuration error (nothing was read or sent)
   4  a database could not be reached or a shop query broke the contract
-  5  a channel could not be used at all (e.g. SMTP server unreachable at start)
+  5  a channel could not be used at all (e.g. SMTP server unreachable at start; check: an
+     enabled channel failed its probe)
   6  a template is broken
   7  a token was refused (tampered, expired, malformed, or of the other kind)
   8  a channel was throttled (quota, rate limit, account refused): its reminders wait for the
