@@ -365,16 +365,32 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _first_error(exc: ValidationError, source: str) -> ConfigError:
+MAX_CONFIG_ERRORS = 20  # lines of one refusal; the rest are counted
+
+
+def _every_error(exc: ValidationError, source: str) -> ConfigError:
+    """Every problem pydantic found, one line each ("file: key.path: why (got value)"), in
+    the order of the settings model, so that one run of ``check`` lists them all."""
     errors = exc.errors()
     # A misspelt key also makes the right one "missing": name the misspelling, the cause.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    path = _loc(err["loc"])
-    if err["type"] == "extra_forbidden":
-        return ConfigError(f"{source}: unknown key {path}")
-    value = err.get("input")
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"{source}: {path}: {message} (got {_shown(value)})")
+    misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    lines: list[str] = []
+    for err in errors:
+        if err["type"] == "missing" and tuple(err["loc"][:-1]) in misspelt:
+            continue
+        path = _loc(err["loc"])
+        if err["type"] == "extra_forbidden":
+            line = f"{source}: unknown key {path}"
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+            line = f"{source}: {path}: {message} (got {_shown(err.get('input'))})"
+        # A value no branch of a union accepts fails once per branch: name the key once.
+        if not any(seen.startswith(f"{source}: {path}: ") for seen in lines):
+            lines.append(line)
+    if len(lines) > MAX_CONFIG_ERRORS:
+        left = len(lines) - MAX_CONFIG_ERRORS + 1
+        lines[MAX_CONFIG_ERRORS - 1 :] = [f"{source}: and {left} more problems"]
+    return ConfigError(lines[0], more=lines[1:])
 
 
 _REPR = reprlib.Repr()
@@ -869,7 +885,7 @@ def parse_config(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(exc, source) from None
+        raise _every_error(exc, source) from None
 
     tz = _zone(settings.timezone, "timezone", source)
     shop_tz = _zone(settings.shop.timestamps_timezone, "shop.timestamps_timezone", source)

@@ -6,7 +6,8 @@ Exit codes (README, "Exit codes"):
   2  command-line usage error (click's own code)
   3  configuration error (nothing was read or sent)
   4  a database could not be reached or a shop query broke the contract
-  5  a channel could not be used at all (e.g. SMTP server unreachable at start)
+  5  a channel could not be used at all (e.g. SMTP server unreachable at start; check: an
+     enabled channel failed its probe)
   6  a template is broken
   7  a token was refused (tampered, expired, malformed, or of the other kind)
   8  a channel was throttled (quota, rate limit, account refused): its reminders wait for the
@@ -18,6 +19,8 @@ Exit codes (README, "Exit codes"):
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 EXIT_OK = 0
 EXIT_DELIVERY_PROBLEMS = 1
@@ -37,12 +40,18 @@ class CartnudgeError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, more: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.more = tuple(more)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Each problem on its own line (the CLI prints one ``cartnudge: error:`` line each)."""
+        return (self.message, *self.more)
 
     def __str__(self) -> str:
-        return self.message
+        return "; ".join(self.lines)
 
 
 class ConfigError(CartnudgeError):

@@ -285,6 +285,55 @@ def test_a_rule_refuses_with_one_line_naming_the_key_and_value(
     assert refusal(config_dict(tmp_path, **changes), tmp_path) == f"{SOURCE}: {message}"
 
 
+def test_every_error_in_the_file_is_reported_at_once_one_line_each(tmp_path: Path) -> None:
+    data = config_dict(
+        tmp_path,
+        colour="green",
+        flows__confirm__target="everyone",
+        flows__confirm__delai="3h",
+        shop__cart_ttl=[2],  # no branch of int | 'unlimited' takes it: named once
+        email__smtp={"port": "abc", "timeout": -1},
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(data, tmp_path)
+    assert caught.value.lines == (
+        f"{SOURCE}: shop.cart_ttl: Input should be a valid integer (got [2])",
+        f"{SOURCE}: flows.confirm.target: Input should be 'members', 'visitors' or 'all' "
+        "(got 'everyone')",
+        f"{SOURCE}: unknown key flows.confirm.delai",
+        f"{SOURCE}: email.smtp.port: Input should be a valid integer, unable to parse string "
+        "as an integer (got 'abc')",
+        f"{SOURCE}: email.smtp.timeout: Input should be greater than 0 (got -1)",
+        f"{SOURCE}: unknown key colour",
+    )
+    assert str(caught.value) == "; ".join(caught.value.lines)  # --json's one-line "error"
+
+
+def test_a_file_full_of_errors_is_reported_in_at_most_twenty_lines(tmp_path: Path) -> None:
+    data = config_dict(tmp_path, **{f"unknown_{i:02}": i for i in range(25)})
+    with pytest.raises(ConfigError) as caught:
+        parse(data, tmp_path)
+    assert caught.value.lines[18:] == (
+        f"{SOURCE}: unknown key unknown_18",
+        f"{SOURCE}: and 6 more problems",
+    )
+    assert len(caught.value.lines) == 20
+
+
+def test_a_misspelt_key_in_a_step_is_named_without_the_missing_one(tmp_path: Path) -> None:
+    data = config_dict(
+        tmp_path,
+        flows__confirm__delay=DELETE,
+        flows__confirm__steps=[{"delai": "3h"}, {"delay": "5h", "chanel": "sms"}],
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(data, tmp_path)
+    assert caught.value.lines == (
+        f"{SOURCE}: unknown key flows.confirm.steps[0].delai",
+        f"{SOURCE}: unknown key flows.confirm.steps[1].chanel",
+    )
+
+
 @pytest.mark.parametrize("delay", ["90m", "30m", "36h"])
 def test_wide_delays_accept_minutes_and_longer_delays(tmp_path: Path, delay: str) -> None:
     data = config_dict(

@@ -296,4 +296,4 @@ def test_check_reports_every_channel_that_cannot_be_opened_and_exits_5(
     fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert [line.split()[1] for line in fails] == ["email", "sms"]
     assert result.stderr.startswith("cartnudge: error: email channel: ")
-    assert "; sms channel: " in result.stderr
+    assert "\ncartnudge: error: sms channel: " in result.stderr  # one line per channel

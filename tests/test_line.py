@@ -382,28 +382,3 @@ def test_templates_preview_shows_the_line_text_as_sent(
         "テスト商店\n配信停止はこちら（またはこのアカウントをブロック）: "
         "https://shop.example.jp/unsubscribe?token=SAMPLE"
     )
-
-
-@pytest.mark.usefixtures("line_token")
-def test_check_asks_line_whether_the_token_works(sqlite_shop: ShopBuilder, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from cartnudge.cli import main
-
-    bot = Reply.json(200, {"userId": "Ub0t", "basicId": "@123abcde", "displayName": "みどり屋"})
-    with HttpServer(default=bot) as server:
-        data = base_config(sqlite_shop.url, tmp_path)
-        line_app(data, tmp_path, server.url).dispose()
-        config = str(tmp_path / "config.yaml")
-        ok = CliRunner().invoke(main, ["check", "--config", config])
-        server.script(UNAUTHORIZED)
-        refused = CliRunner().invoke(main, ["check", "--config", config])
-        paths = [(r.method, r.path, r.header("Authorization")) for r in server.requests]
-        url = server.url
-    assert ok.exit_code == 0, ok.output
-    assert f"line {url} (token accepted, bot みどり屋)" in ok.stdout
-    assert refused.exit_code == 5 and "line channel: line: the token was refused (401" in (
-        refused.stderr
-    )
-    assert TOKEN not in refused.stderr
-    assert paths == [("GET", "/v2/bot/info", f"Bearer {TOKEN}")] * 2

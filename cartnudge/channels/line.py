@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 LINE_API = "https://api.line.me"
 PUSH_PATH = "/v2/bot/message/push"
+INFO_PATH = "/v2/bot/info"  # the bot's own profile: read by check, proves the token
 MAX_DETAIL = 500
 MAX_BACKOFF = 30.0
 MAX_TEXT = 5000  # characters of a text message (LINE's limit)
@@ -165,34 +166,35 @@ class LineChannel(Channel):
         if client is not None:
             client.close()
 
-    def verify(self) -> str:
-        """Ask LINE who the channel's bot is (``GET /v2/bot/info``): the token works when it
-        answers 200. Returns the bot's display name; :class:`ChannelError` otherwise."""
-        self.open()
-        assert self._client is not None
-        url = self.settings.base_url.rstrip("/") + "/v2/bot/info"
-        try:
-            response = self._client.get(url, headers={"Authorization": f"Bearer {self._token}"})
-        except httpx.TransportError as exc:
-            raise ChannelError(
-                self._clean(f"line: {url} is not reachable: {_describe(exc)}")
-            ) from None
-        if response.status_code != 200:
-            raise ChannelError(
-                self._clean(
-                    f"line: the token was refused ({response.status_code} {self._text(response)})"
-                )
-            )
-        try:
-            doc = response.json()
-        except ValueError:
-            doc = {}
-        name = doc.get("displayName") if isinstance(doc, dict) else None
-        return str(name or "")
-
     @property
     def url(self) -> str:
         return self.settings.base_url.rstrip("/") + PUSH_PATH
+
+    def probe(self) -> str:
+        """For ``cartnudge check``: read the bot's own information (``GET /v2/bot/info``),
+        which proves the channel access token and sends nothing; what was checked (one line),
+        or :class:`ChannelError` (never the token)."""
+        self.open()
+        assert self._client is not None
+        host = httpx.URL(self.settings.base_url).host
+        try:
+            response = self._client.get(
+                self.settings.base_url.rstrip("/") + INFO_PATH,
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(
+                self._clean(f"line {host}: not reachable ({_describe(exc)})")
+            ) from None
+        if response.status_code in (401, 403):
+            raise ChannelError(
+                f"line {host}: the channel access token was refused ({response.status_code})"
+            )
+        if response.status_code != 200:
+            raise ChannelError(
+                self._clean(f"line {host}: {INFO_PATH} answered {response.status_code}")
+            )
+        return f"line {host} (reachable, channel access token accepted)"
 
     def send(self, batch: Sequence[Envelope]) -> list[SendResult]:
         """One result per envelope, in order. Once LINE refuses the channel itself (token,

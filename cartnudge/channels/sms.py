@@ -398,6 +398,33 @@ class SmsChannel(Channel):
         if client is not None:
             client.close()
 
+    def probe(self) -> str:
+        """For ``cartnudge check``: open the channel and reach the gateway without sending
+        anything; what was checked (one line), or :class:`ChannelError` (no secret in it).
+
+        Twilio: the account's own resource is read (``GET .../Accounts/<sid>.json``), which
+        proves the credentials. A webhook has no request that is not a message, so it gets one
+        ``HEAD`` of its origin: any HTTP answer means reachable (the secret was found by
+        ``open``)."""
+        self.open()
+        assert self._client is not None
+        if self.settings.provider == "twilio":
+            account = self._endpoint.removesuffix("/Messages.json") + ".json"
+            request = ("GET", account)
+        else:
+            request = ("HEAD", self.where)
+        try:
+            response = self._client.request(*request)
+        except httpx.HTTPError as exc:
+            raise self._error(f"not reachable ({_describe(exc)})") from None
+        if self.settings.provider == "twilio":
+            if response.status_code in (401, 403):
+                raise self._error(f"credentials refused ({response.status_code})")
+            if response.status_code != 200:
+                raise self._error(f"the account resource answered {response.status_code}")
+            return f"sms twilio {self.where} (reachable, credentials accepted)"
+        return f"sms webhook {self.where} (reachable)"
+
     def check(self) -> None:
         """:class:`ChannelError` (one line) if this configuration cannot send; see
         :func:`settings_problem`."""

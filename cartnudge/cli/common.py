@@ -107,7 +107,8 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CartnudgeError as exc:
-            click.echo(f"cartnudge: error: {mask_pii(_one_line(str(exc)))}", err=True)
+            for line in exc.lines:
+                click.echo(f"cartnudge: error: {mask_pii(_one_line(line))}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise

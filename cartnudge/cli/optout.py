@@ -106,7 +106,7 @@ def unsubscribe(config_path: str, address: str | None, token_text: str | None) -
         new = do_unsubscribe(app, address, now=now, channel=channel)
     finally:
         app.dispose()
-    shown = mask_pii(address) if channel != "push" else address[:6] + "…"
+    shown = mask_pii(address) if channel in ("email", "sms") else shown_address(address, channel)
     click.echo(f"{'unsubscribed' if new else 'already unsubscribed'}: {shown}")
 
 
@@ -120,6 +120,26 @@ def suppressions() -> None:
     """
 
 
+CHANNELS = ["email", "sms", "push", "line"]
+
+
+def channel_option(help_text: str, *, default: str | None = "email") -> click.Option:
+    """``--channel``: which channel's list an address belongs to, spelt the same everywhere."""
+    return click.option(
+        "--channel",
+        type=click.Choice(CHANNELS),
+        default=default,
+        show_default=default is not None,
+        help=help_text,
+    )
+
+
+ADDRESS_HELP = (
+    "What ADDRESS is: an e-mail address, a phone number (kept as E.164, +819012345678), a "
+    "push token or a LINE user id (kept as they are)."
+)
+
+
 @suppressions.command("list")
 @config_option
 @click.option(
@@ -128,19 +148,23 @@ def suppressions() -> None:
     type=click.Choice(["table", "csv", "json"]),
     default="table",
     show_default=True,
+    help="table masks phone numbers, push tokens and LINE user ids; csv and json are the "
+    "whole list (an export).",
 )
+@channel_option("Only this channel's addresses (default: every channel).", default=None)
 @handle_errors
-def suppressions_list(config_path: str, fmt: str) -> None:
+def suppressions_list(config_path: str, fmt: str, channel: str | None) -> None:
     """Print the suppression list.
 
     \b
-    Example:
+    Examples:
       cartnudge suppressions list --format json
+      cartnudge suppressions list --channel sms
     """
     app = load_app(config_path)
     fields = ["channel", "address", "reason", "created_at", "detail"]
     try:
-        rows = app.suppressions.iter_suppressions()
+        rows = app.suppressions.iter_suppressions(channel)
         if fmt == "csv":
             writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
@@ -153,8 +177,8 @@ def suppressions_list(config_path: str, fmt: str) -> None:
         else:
             for row in rows:
                 click.echo(
-                    f"{row['channel']}\t{row['address']}\t{row['reason']}\t"
-                    f"{row['created_at']:%Y-%m-%d %H:%M}"
+                    f"{row['channel']}\t{shown_address(row['address'], row['channel'])}\t"
+                    f"{row['reason']}\t{row['created_at']:%Y-%m-%d %H:%M}"
                 )
     finally:
         app.dispose()
@@ -169,55 +193,74 @@ def suppressions_list(config_path: str, fmt: str) -> None:
     show_default=True,
     type=click.Choice(["manual", "opt_out", "hard_bounce", "complaint"]),
 )
-@click.option(
-    "--channel",
-    default="email",
-    show_default=True,
-    type=click.Choice(["email", "line"]),
-    help="line: ADDRESS is a LINE user id (one who blocked the account, say).",
-)
+@channel_option(ADDRESS_HELP)
 @handle_errors
 def suppressions_add(config_path: str, address: str, reason: str, channel: str) -> None:
-    """Add an address.
+    """Add an address of a channel (a value that is not one is refused, exit 2).
 
     \b
     Examples:
       cartnudge suppressions add taro@example.jp --reason complaint
+      cartnudge suppressions add --channel sms 090-1234-5678
+      cartnudge suppressions add --channel push fcmToken:APA91bH-example
       cartnudge suppressions add --channel line U4af4980629d0e1f2a3b4c5d6e7f8a9b0
     """
-    from cartnudge.channels.line import valid_user_id
-    from cartnudge.core.rules import normalise_address
     from cartnudge.recovery import unsubscribe as add_suppression
 
-    if channel == "line" and not valid_user_id(normalise_address(address, channel)):
-        raise click.BadParameter(f"{address!r} is not a LINE user id", param_hint="ADDRESS")
     app = load_app(config_path)
     try:
-        new = add_suppression(app, address, now=common.utcnow(), source=reason, channel=channel)
+        kept = _channel_address_or_refuse(address, channel, app.config.settings.phone_region)
+        new = add_suppression(app, kept, now=common.utcnow(), source=reason, channel=channel)
     finally:
         app.dispose()
-    click.echo(f"{'added' if new else 'already there'}: {address}")
+    shown = address if channel == "email" else shown_address(kept, channel)
+    click.echo(f"{'added' if new else 'already there'}: {shown}")
 
 
 @suppressions.command("remove")
 @config_option
 @click.argument("address")
+@channel_option(ADDRESS_HELP)
 @handle_errors
-def suppressions_remove(config_path: str, address: str) -> None:
+def suppressions_remove(config_path: str, address: str, channel: str) -> None:
     """Remove an address (for a customer who opted in again).
 
     \b
-    Example:
+    Examples:
       cartnudge suppressions remove taro@example.jp
+      cartnudge suppressions remove --channel sms 090-1234-5678
     """
     app = load_app(config_path)
     try:
-        removed = app.suppressions.remove_suppression("email", address)
+        kept = _channel_address_or_refuse(address, channel, app.config.settings.phone_region)
+        removed = app.suppressions.remove_suppression(channel, kept)
     finally:
         app.dispose()
+    shown = address if channel == "email" else shown_address(kept, channel)
     if not removed:
-        raise CartnudgeError(f"{address} is not on the suppression list")
-    click.echo(f"removed: {address}")
+        raise CartnudgeError(f"{shown} is not on the suppression list")
+    click.echo(f"removed: {shown}")
+
+
+def _channel_address_or_refuse(address: str, channel: str, region: str) -> str:
+    """``address`` as ``channel``'s suppression list keeps it; a usage error (exit 2), the
+    value masked, when it is not an address of that channel."""
+    kept, problem = channel_address(address.strip(), channel, region)
+    if kept is None:
+        raise click.BadParameter(f"{mask_pii(repr(address))}: {problem}", param_hint="ADDRESS")
+    return kept
+
+
+def shown_address(address: str, channel: str) -> str:
+    """An address as printed for people: e-mail as it is, a phone number as its last four
+    digits (``***5678``), a push token or LINE user id as its first six characters."""
+    from cartnudge.core.phones import mask_phone
+
+    if channel == "email":
+        return address
+    if channel == "sms":
+        return mask_phone(address)
+    return address[:6] + "…" if len(address) > 12 else "***"
 
 
 @suppressions.command("import")
@@ -315,5 +358,14 @@ def channel_address(raw: str, channel: str, region: str) -> tuple[str | None, st
         from cartnudge.channels.line import valid_user_id
 
         return (raw, "") if valid_user_id(raw) else (None, "not a LINE user id")
-    ok = bool(raw) and len(raw) <= 4096 and not any(c.isspace() for c in raw) and "@" not in raw
+    # FCM registration tokens, APNs device tokens (hex) and web push ids: printable ASCII
+    # without spaces, with letters; not an e-mail address nor a phone number.
+    ok = (
+        8 <= len(raw) <= 4096
+        and raw.isascii()
+        and raw.isprintable()
+        and not any(c.isspace() for c in raw)
+        and "@" not in raw
+        and any(c.isalpha() for c in raw)
+    )
     return (raw, "") if ok else (None, "not a push token")

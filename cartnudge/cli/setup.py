@@ -37,15 +37,19 @@ def init_db(config_path: str) -> None:
 
 @click.command()
 @config_option
-@click.option("--offline", is_flag=True, help="Do not open the enabled channels (SMTP, SMS, push).")
+@click.option(
+    "--offline", is_flag=True, help="Do not open the enabled channels (SMTP, SMS, push, LINE)."
+)
 @handle_errors
 def check(config_path: str, offline: bool) -> None:
     """Check the configuration, the templates, both databases, the shop contract and the
     channels.
 
-    Prints one line per check; exits non-zero on the first kind of problem found. Each
-    enabled channel is opened as a sweep would (SMTP: connect, EHLO, STARTTLS, AUTH; SMS and
-    push: credentials obtainable, endpoint reachable), nothing sent; --offline skips that.
+    Prints one line per check; exits non-zero on the first kind of problem found (every
+    error of the configuration file is listed, one line each, exit 3). Each enabled channel
+    is opened as a sweep would (SMTP: connect, EHLO, STARTTLS, AUTH, QUIT; SMS, push and
+    LINE: credentials obtainable, endpoint reachable), nothing sent, one line "ok" or "FAIL"
+    each; a channel that fails makes check exit 5. --offline skips the channels.
 
     \b
     Example:
@@ -80,7 +84,9 @@ def check(config_path: str, offline: bool) -> None:
         click.echo(f"ok   state database {redact(app.config.state_url)}")
         _check_key_rotation(app, common.utcnow())
         click.echo("ok   every key that signed a live opt-out link still verifies it")
-        if not offline:
+        if offline:
+            click.echo("--   channels not opened (--offline)")
+        else:
             from cartnudge.errors import ChannelError
             from cartnudge.operator.probe import enabled_channels, probe
 
@@ -92,7 +98,7 @@ def check(config_path: str, offline: bool) -> None:
                     click.echo(f"FAIL {exc}")
                     failed.append(exc)
             if failed:
-                raise ChannelError("; ".join(str(e) for e in failed))
+                raise ChannelError(failed[0].message, more=[e.message for e in failed[1:]])
     finally:
         app.dispose()
 

@@ -1,9 +1,16 @@
-"""``cartnudge check``'s channel probes: open each enabled channel as a sweep would.
+"""``cartnudge check``'s channel probes: open each enabled channel as a sweep would, send nothing.
 
-SMTP: connect, EHLO, STARTTLS and AUTH as configured (the channel's own ``open``), then QUIT.
-SMS and push: the channel's own ``open`` (the configuration and the secret, and for FCM an
-OAuth access token from the service account: the credentials are obtainable), then one HEAD
-request to the endpoint's origin: any HTTP answer means it is reachable. Nothing is sent.
+- e-mail by SMTP: connect, EHLO, STARTTLS and AUTH as configured (the channel's own ``open``),
+  then QUIT. The file outbox has nothing to open.
+- SMS: the configuration and the secret (the channel's ``open``); Twilio: the account resource
+  read with the credentials; a webhook: one ``HEAD`` of the gateway's origin.
+- push: the configuration and the secret; FCM: the OAuth token exchange with the service
+  account (the credentials are obtainable), then one ``HEAD`` of the FCM endpoint's origin; a
+  webhook: one ``HEAD`` of its origin. Any HTTP answer to a ``HEAD`` means reachable.
+- LINE: ``GET /v2/bot/info`` with the channel access token, which proves the token.
+
+Every probe uses a short timeout (at most :data:`PROBE_TIMEOUT`, or the channel's own when
+shorter) and one try, and fails with one line naming the channel and why, never a secret.
 """
 
 from __future__ import annotations
@@ -11,16 +18,10 @@ from __future__ import annotations
 import httpx
 
 from cartnudge.app import App
+from cartnudge.channels.base import Channel
 from cartnudge.errors import ChannelError
 
 PROBE_TIMEOUT = 10.0
-
-
-def _reachable(origin: str, timeout: float) -> None:
-    try:
-        httpx.head(origin, timeout=timeout, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        raise ChannelError(f"{origin} is not reachable: {type(exc).__name__}: {exc}") from None
 
 
 def enabled_channels(app: App) -> list[str]:
@@ -35,41 +36,71 @@ def enabled_channels(app: App) -> list[str]:
     )
 
 
-def probe(app: App, kind: str, *, timeout: float = PROBE_TIMEOUT) -> str:
-    """Open channel ``kind`` and close it again; return what was checked (one line). Raises
-    ChannelError naming the channel when it cannot be used."""
+def probe(app: App, kind: str, *, timeout: float | None = None) -> str:
+    """Open channel ``kind``, reach its server, close it again; return what was checked (one
+    line). Raises ChannelError naming the channel when it cannot be used. ``timeout``: at most
+    this many seconds per step (default :data:`PROBE_TIMEOUT`)."""
+    timeout = PROBE_TIMEOUT if timeout is None else timeout
     s = app.config.settings
     if kind == "email" and s.email.transport == "outbox":
         return f"email outbox {app.config.outbox_dir} (files; nothing to open)"
-    channel = app.channel(kind)
+    channel = _channel(app, kind, timeout)
     try:
-        channel.open()
         if kind == "email":
+            channel.open()
             smtp = s.email.smtp
             login = ", logged in" if smtp.username else ""
             return f"email SMTP {smtp.host}:{smtp.port} ({smtp.security}{login})"
-        if kind == "line":
-            name = channel.verify()  # type: ignore[attr-defined]
-            return f"line {s.line.base_url} (token accepted{', bot ' + name if name else ''})"
+        if kind in ("sms", "line"):
+            return str(channel.probe())  # type: ignore[attr-defined]
+        channel.open()
         where = str(getattr(channel, "where", kind))
-        if kind == "sms":
-            _reachable(where, timeout)
-            return f"sms {s.sms.provider} {where} (reachable)"
-        origin = _push_origin(app)
-        if origin:
-            _reachable(origin, timeout)
+        _reachable(_origin(s.push.endpoint if s.push.provider == "fcm" else s.push.url), timeout)
         got = ", access token obtained" if s.push.provider == "fcm" else ""
         return f"push {where} (reachable{got})"
     except ChannelError as exc:
         raise ChannelError(f"{kind} channel: {exc}") from None
     finally:
-        channel.close()
+        channel.close()  # SMTP: QUIT
 
 
-def _push_origin(app: App) -> str | None:
-    s = app.config.settings.push
-    if s.provider != "webhook" or not s.url:
-        return None  # FCM: fetching the access token already reached Google's endpoint
-    url = httpx.URL(s.url)
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}"
+def _channel(app: App, kind: str, timeout: float) -> Channel:
+    """The channel a sweep would open, with the probe's timeout and a single try."""
+    config, s = app.config, app.config.settings
+    if kind == "email":
+        from cartnudge.channels.smtp import SmtpChannel
+
+        smtp = s.email.smtp.model_copy(update={"timeout": min(s.email.smtp.timeout, timeout)})
+        return SmtpChannel(smtp, config.smtp_password, max_tries=1)
+    if kind == "sms":
+        from cartnudge.channels.sms import SmsChannel
+
+        sms = s.sms.model_copy(update={"timeout": min(s.sms.timeout, timeout)})
+        return SmsChannel(sms, config.sms_secret, max_tries=1)
+    if kind == "push":
+        from cartnudge.channels.push import PushChannel
+
+        push = s.push.model_copy(update={"timeout": min(s.push.timeout, timeout)})
+        return PushChannel(push, config.push_secret, max_tries=1)
+    if kind == "line":
+        from cartnudge.channels.line import LineChannel
+
+        line = s.line.model_copy(update={"timeout": min(s.line.timeout, timeout)})
+        return LineChannel(line, config.line_token, max_tries=1)
+    raise ValueError(f"unknown channel {kind!r}")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: a path or query may hold a credential."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _reachable(origin: str, timeout: float) -> None:
+    """One ``HEAD`` of ``origin``; any HTTP answer means reachable."""
+    try:
+        httpx.head(origin, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        words = " ".join(str(exc).split())
+        raise ChannelError(f"{origin} is not reachable ({type(exc).__name__}: {words})") from None
