@@ -125,12 +125,12 @@ def suppressions() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
+    type=click.Choice(["table", "tsv", "csv", "json"]),
+    default=None,
+    help="table on a terminal, tsv (tab-separated lines) when piped (default), csv, json.",
 )
 @handle_errors
-def suppressions_list(config_path: str, fmt: str) -> None:
+def suppressions_list(config_path: str, fmt: str | None) -> None:
     """Print the suppression list.
 
     \b
@@ -139,6 +139,8 @@ def suppressions_list(config_path: str, fmt: str) -> None:
     """
     app = load_app(config_path)
     fields = ["channel", "address", "reason", "created_at", "detail"]
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "tsv"
     try:
         rows = app.suppressions.iter_suppressions()
         if fmt == "csv":
@@ -150,6 +152,9 @@ def suppressions_list(config_path: str, fmt: str) -> None:
             # Streamed: the list can be long.
             as_text = ({k: None if r[k] is None else str(r[k]) for k in fields} for r in rows)
             write_rows(as_text, fields, "json")
+        elif fmt == "table":
+            shown = ({**r, "created_at": f"{r['created_at']:%Y-%m-%d %H:%M}"} for r in rows)
+            write_rows(shown, fields[:4], "table", drops={"channel": 1})
         else:
             for row in rows:
                 click.echo(
