@@ -244,6 +244,12 @@ def series_rows(first: date, last: date, by: str) -> int:
     "by day, week or month to fit the period when --by is not given), "
     "e.g. --html report.html.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(("ja", "en")),
+    help="The language of the --html page: ja (the default for a shop whose timezone is "
+    "Asia/Tokyo) or en (the default otherwise), e.g. --lang en.",
+)
 @handle_errors
 def report(
     config_path: str,
@@ -253,6 +259,7 @@ def report(
     fmt: str | None,
     bom: bool,
     html_path: Path | None,
+    lang: str | None,
 ) -> None:
     """What the reminders achieved for the carts abandoned in a period, per flow.
 
@@ -268,6 +275,7 @@ def report(
       cartnudge report --from 2026-11-01 --to 2026-11-30 --by day
       cartnudge report --from 2026-10-01 --to 2026-12-31 --by week --format json
       cartnudge report --from 2026-11-01 --to 2026-11-30 --html /var/www/report.html
+      cartnudge report --from 2026-11-01 --to 2026-11-30 --html report.html --lang en
     """
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     assert first is not None and last is not None
@@ -288,12 +296,16 @@ def report(
     try:
         chart_by = by or (auto_by(first, last) if html_path else None)
         full = collect(app, Period(first, last, app.config.tz, chart_by))
+        names = {i: info.name for i, info in app.catalogue.templates.items()}
     finally:
         app.dispose()
     if html_path is not None:
         from cartnudge.operator.report_html import render_html
 
-        write_html(html_path, render_html(full))
+        page = render_html(
+            full, lang=lang, shop_name=app.config.settings.sender.name, template_names=names
+        )
+        write_html(html_path, page)
     shown = full if by else full.without_series()
     if fmt == "json":
         out.write(json.dumps(report_to_dict(shown), ensure_ascii=False, indent=2) + "\n")

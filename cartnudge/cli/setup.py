@@ -241,6 +241,7 @@ def demo(
         story = simulate(app, app.email_channel(), shop, start=start, end=end, seed=seed, tz=tz)
         first, last = local(start).date() - timedelta(days=2), local(end).date()
         full = collect(app, Period(first, last, tz, "day"))
+        names = {i: info.name for i, info in app.catalogue.templates.items()}
     finally:
         shop.dispose()
         app.dispose()
@@ -255,7 +256,10 @@ def demo(
     cols += [Col("recovered", "number"), Col("revenue", "number")]
     print_table(console_for(pipe_width=80), cols, rows, sections=[len(rows) - 1])
     html_path = target / "report.html"
-    write_html_report(html_path, render_html(full))
+    write_html_report(
+        html_path,
+        render_html(full, shop_name=app.config.settings.sender.name, template_names=names),
+    )
     where = (
         f"SMTP {smtp_host}:{smtp_port}"
         if smtp_host
