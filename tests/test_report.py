@@ -892,7 +892,7 @@ def test_the_html_page_is_self_contained_with_the_figures_and_an_svg_chart(
     history: History, tmp_path: Path
 ) -> None:
     page_path = tmp_path / "report.html"
-    result = cli(*period_args(history, "--html", str(page_path)))
+    result = cli(*period_args(history, "--html", str(page_path), "--lang", "en"))
     assert (result.exit_code, result.output) == (0, "")  # only the page was asked for
     page = page_path.read_text(encoding="utf-8")
     parser = PageParser()

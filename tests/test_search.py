@@ -329,6 +329,7 @@ def test_table_shows_the_japanese_headers_and_widens_with_the_terminal(world: Wo
         "customer_id,abandoned,abandoned_date,abandoned_amount,recovered",
         "--recovered",
         "yes",
+        env={"COLUMNS": "100"},
     )
     assert result.exit_code == 0, result.stderr
     for header in ("顧客ID", "カゴ落ち状態", "カゴ落ち日時", "カゴ落ち金額", "カゴ落ちリカバリー"):
@@ -338,7 +339,7 @@ def test_table_shows_the_japanese_headers_and_widens_with_the_terminal(world: Wo
         str(world.ids["V"]),
         "あり",
         "2026/11/25",
-        "6380",
+        "6,380",  # right-aligned, with a thousands separator
         "あり",
     ]
     wide = world.search("--format", "table", "--limit", "1", env={"COLUMNS": "200"})

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cartnudge.cli import common
@@ -32,7 +30,6 @@ def experiments(ctx: click.Context, config_path: str, fmt: str) -> None:
         ctx.obj = config_path
         return
     from cartnudge.operator.experiments import (
-        ARM_HEADERS,
         arm_rows,
         collect_experiments,
         experiment_to_dict,
@@ -47,7 +44,10 @@ def experiments(ctx: click.Context, config_path: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([experiment_to_dict(r) for r in found], ensure_ascii=False))
         return
-    console = Console(highlight=False, soft_wrap=False, width=200)
+    from cartnudge.cli.output import LEFT_OUT, arm_columns
+    from cartnudge.cli.tabular import console_for, print_table
+
+    console = console_for()
     if not found:
         console.print("no A/B tests configured (flows.confirm.steps[].variants)")
         return
@@ -60,12 +60,7 @@ def experiments(ctx: click.Context, config_path: str, fmt: str) -> None:
                 style="bold",
             )
         )
-        table = Table(header_style="bold")
-        for header in ARM_HEADERS:
-            table.add_column(header, justify="left" if header == "variant" else "right")
-        for row in arm_rows(r):
-            table.add_row(*row)
-        console.print(table)
+        print_table(console, arm_columns(), arm_rows(r), left_out=LEFT_OUT.replace("csv or ", ""))
 
 
 @experiments.command("stop")

@@ -145,11 +145,10 @@ ADDRESS_HELP = (
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="table masks phone numbers, push tokens and LINE user ids; csv and json are the "
-    "whole list (an export).",
+    type=click.Choice(["table", "tsv", "csv", "json"]),
+    default=None,
+    help="table on a terminal, tsv (tab-separated lines) when piped (default): both mask phone "
+    "numbers, push tokens and LINE user ids; csv and json are the whole list (an export).",
 )
 @channel_option("Only this channel's addresses (default: every channel).", default=None)
 @handle_errors
@@ -163,6 +162,8 @@ def suppressions_list(config_path: str, fmt: str, channel: str | None) -> None:
     """
     app = load_app(config_path)
     fields = ["channel", "address", "reason", "created_at", "detail"]
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "tsv"
     try:
         rows = app.suppressions.iter_suppressions(channel)
         if fmt == "csv":
@@ -174,6 +175,16 @@ def suppressions_list(config_path: str, fmt: str, channel: str | None) -> None:
             # Streamed: the list can be long.
             as_text = ({k: None if r[k] is None else str(r[k]) for k in fields} for r in rows)
             write_rows(as_text, fields, "json")
+        elif fmt == "table":
+            shown = (
+                {
+                    **r,
+                    "address": shown_address(r["address"], r["channel"]),
+                    "created_at": f"{r['created_at']:%Y-%m-%d %H:%M}",
+                }
+                for r in rows
+            )
+            write_rows(shown, fields[:4], "table", drops={"channel": 1})
         else:
             for row in rows:
                 click.echo(

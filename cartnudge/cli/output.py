@@ -10,18 +10,19 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from cartnudge.cli.tabular import Col, console_for, print_table
+from cartnudge.operator.experiments import ARM_HEADERS
 from cartnudge.sweep import Summary
+
+# The note under a table whose columns gave way to a narrow terminal.
+LEFT_OUT = "--format csv or json has every column"
 
 
 def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, soft_wrap=True)
+    console = console or console_for(pipe_width=None)
     local = summary.now.replace(tzinfo=UTC).astimezone(tz)
     title = f"cartnudge sweep {local:%Y-%m-%d %H:%M %Z}" + (" (dry run)" if summary.dry_run else "")
-    table = Table(title=title, show_header=True, header_style="bold")
-    table.add_column("what")
-    table.add_column("count", justify="right")
     rows: list[tuple[str, int]] = [
         ("candidates", summary.candidates),
         ("due", summary.due),
@@ -54,19 +55,27 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
     if summary.recovered:
         rows.append(("recovered orders", summary.recovered))
         rows.append(("recovered revenue (yen)", summary.recovered_amount))
-    for label, count in rows:
-        table.add_row(label, f"{count:,}")
-    console.print(table)
+    print_table(console, (Col("what", "prose"), Col("count", "number")), rows, title=title)
     if len(summary.flows) > 1:
         # The source platform reports its two flows apart (確認画面離脱 / 入力画面離脱).
-        per_flow = Table(title="per flow", header_style="bold")
         columns = ("candidates", "due", "sent", "failed", "waiting", "deferred", "skipped")
-        per_flow.add_column("flow")
-        for column in columns:
-            per_flow.add_column(column, justify="right")
-        for flow, counts in sorted(summary.flows.items()):
-            per_flow.add_row(flow, *(f"{counts.get(c, 0):,}" for c in columns))
-        console.print(per_flow)
+        print_table(
+            console,
+            (Col("flow"), *(Col(c, "number") for c in columns)),
+            [
+                (flow, *(counts.get(c, 0) for c in columns))
+                for flow, counts in sorted(summary.flows.items())
+            ],
+            title="per flow",
+        )
+
+
+def arm_columns() -> tuple[Col, ...]:
+    """The columns of an A/B test's table (:data:`ARM_HEADERS`); at a narrow width the
+    weight, template, delay and click columns give way first."""
+    drop = {"weight": 5, "template": 4, "delay": 6, "clicks": 3, "click rate": 2, "sent": 1}
+    kinds = {"variant": "text", "template": "id"}
+    return tuple(Col(h, kinds.get(h, "number"), drop.get(h, 0)) for h in ARM_HEADERS)
 
 
 @contextmanager

@@ -11,13 +11,13 @@ from typing import TextIO
 
 import click
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cartnudge.cli.common import config_option, handle_errors, load_app, parse_date
-from cartnudge.cli.tabular import write_rows
+from cartnudge.cli.output import LEFT_OUT, arm_columns
+from cartnudge.cli.tabular import Col, console_for, print_table, write_rows
 from cartnudge.files import write_file
-from cartnudge.operator.experiments import ARM_HEADERS, ExperimentReport, arm_rows, state_text
+from cartnudge.operator.experiments import ExperimentReport, arm_rows, state_text
 from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
     BY_CHOICES,
@@ -44,49 +44,61 @@ from cartnudge.operator.report import (
 REPORT_FORMATS = ("table", "csv", "json")
 
 
-def _right(table: Table, *names: str) -> None:
-    for name in names:
-        table.add_column(name, justify="right")
-
-
-FIGURE_COLUMNS = (*figure_headers("rate"), "clicked", "click rate", "click→purchase")
+# Drop order at a narrow width (0: always shown): the figures a shop owner reads first stay.
+_FIGURE_DROP = {
+    "targeted": 6,
+    "sent": 0,
+    "failed": 9,
+    "in doubt": 8,
+    "retry": 7,
+    "reminded": 0,
+    "recovered": 0,
+    "rate": 0,
+    "revenue": 0,
+    "clicked": 3,
+    "click rate": 4,
+    "click→purchase": 5,
+}
+FIGURE_COLUMNS = tuple(
+    Col(h, "number", _FIGURE_DROP[h])
+    for h in (*figure_headers("rate"), "clicked", "click rate", "click→purchase")
+)
 
 
 def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
     console.print(Text(f"{fr.flow} flow", style="bold"))
-    totals = Table(header_style="bold")
-    totals.add_column("figure")
-    _right(totals, "value")
-    rows = flow_figures(fr, indent="  ")
-    for label, value in rows:
-        totals.add_row(label, value)
-    console.print(totals)
+    print_table(
+        console, (Col("figure", "prose"), Col("value", "number")), flow_figures(fr, indent="  ")
+    )
 
     if fr.variants:
         console.print(Text(f"{fr.flow} flow by step, channel and template", style="bold"))
-        variants = Table(header_style="bold")
-        _right(variants, "step")
-        variants.add_column("channel")
-        _right(variants, "template", *FIGURE_COLUMNS)
-        for v in fr.variants:
-            variants.add_row(
-                count_text(v.step),
-                v.channel or "",
-                "" if v.template_id is None else str(v.template_id),
-                *figure_cells(v.figures),
-            )
-        console.print(variants)
+        print_table(
+            console,
+            (Col("step", "id"), Col("channel"), Col("template", "id"), *FIGURE_COLUMNS),
+            (
+                (
+                    count_text(v.step),
+                    v.channel or "",
+                    "" if v.template_id is None else str(v.template_id),
+                    *figure_cells(v.figures),
+                )
+                for v in fr.variants
+            ),
+            left_out=LEFT_OUT,
+        )
 
     if by and fr.series:
         console.print(Text(f"{fr.flow} flow by {by}", style="bold"))
-        series = Table(header_style="bold")
-        series.add_column(by)
-        _right(series, "abandoned", "skipped", *FIGURE_COLUMNS)
-        for b, f in fr.series:
-            series.add_row(
-                b.label, count_text(f.abandoned), count_text(f.skipped), *figure_cells(f)
-            )
-        console.print(series)
+        print_table(
+            console,
+            (Col(by), Col("abandoned", "number"), Col("skipped", "number", 2), *FIGURE_COLUMNS),
+            (
+                (b.label, count_text(f.abandoned), count_text(f.skipped), *figure_cells(f))
+                for b, f in fr.series
+            ),
+            left_out=LEFT_OUT,
+        )
         figures = [f for _, f in fr.series]
         lines = [f"trend by {by}, {fr.series[0][0].label} → {fr.series[-1][0].label}"]
         trend = [
@@ -108,26 +120,22 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
 
 def _print_lift(console: Console, lift: Lift, by: str | None) -> None:
     console.print(Text(lift_title(lift), style="bold"))
-    table = Table(header_style="bold")
-    table.add_column("holdout figure")
-    table.add_column("value")
-    for label, value in lift_figures(lift):
-        table.add_row(label, value)
-    console.print(table)
+    print_table(console, (Col("holdout figure", "prose"), Col("value")), lift_figures(lift))
     if by and lift.series:
-        series = Table(header_style="bold")
-        series.add_column(by)
-        _right(series, "reminded", "rate", "holdout", "rate ")
+        rows = []
         for point in lift.series:
             r, h = point.reminded, point.holdout
-            series.add_row(
-                point.bucket.label,
-                f"{r.persons:,}",
-                rate_text(None if not r.persons else Fraction(r.recovered, r.persons)),
-                f"{h.persons:,}",
-                rate_text(None if not h.persons else Fraction(h.recovered, h.persons)),
+            rows.append(
+                (
+                    point.bucket.label,
+                    f"{r.persons:,}",
+                    rate_text(None if not r.persons else Fraction(r.recovered, r.persons)),
+                    f"{h.persons:,}",
+                    rate_text(None if not h.persons else Fraction(h.recovered, h.persons)),
+                )
             )
-        console.print(series)
+        cols = (Col(by), *(Col(h, "number") for h in ("reminded", "rate", "holdout", "rate")))
+        print_table(console, cols, rows)
     console.print()
 
 
@@ -140,20 +148,15 @@ def _print_experiment(console: Console, r: ExperimentReport) -> None:
             style="bold",
         )
     )
-    table = Table(header_style="bold")
-    for header in ARM_HEADERS:
-        table.add_column(header, justify="left" if header == "variant" else "right")
-    for row in arm_rows(r):
-        table.add_row(*row)
-    console.print(table)
+    print_table(console, arm_columns(), arm_rows(r), left_out=LEFT_OUT)
     console.print()
 
 
 def print_report(report: Report, out: TextIO) -> None:
     """The report for people: per flow a figures table, the variants and the series with a
-    sparkline of each figure, then what the figures count."""
-    width = None if out.isatty() else 160  # a pipe or a file gets whole tables, not folds
-    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    sparkline of each figure, then what the figures count. Laid out for the terminal's width
+    (or ``COLUMNS``; a pipe or a file gets 160 columns)."""
+    console = console_for(out)
     p = report.period
     console.print(
         Text(
@@ -241,6 +244,12 @@ def series_rows(first: date, last: date, by: str) -> int:
     "by day, week or month to fit the period when --by is not given), "
     "e.g. --html report.html.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(("ja", "en")),
+    help="The language of the --html page: ja (the default for a shop whose timezone is "
+    "Asia/Tokyo) or en (the default otherwise), e.g. --lang en.",
+)
 @handle_errors
 def report(
     config_path: str,
@@ -250,6 +259,7 @@ def report(
     fmt: str | None,
     bom: bool,
     html_path: Path | None,
+    lang: str | None,
 ) -> None:
     """What the reminders achieved for the carts abandoned in a period, per flow.
 
@@ -265,6 +275,7 @@ def report(
       cartnudge report --from 2026-11-01 --to 2026-11-30 --by day
       cartnudge report --from 2026-10-01 --to 2026-12-31 --by week --format json
       cartnudge report --from 2026-11-01 --to 2026-11-30 --html /var/www/report.html
+      cartnudge report --from 2026-11-01 --to 2026-11-30 --html report.html --lang en
     """
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     assert first is not None and last is not None
@@ -285,12 +296,16 @@ def report(
     try:
         chart_by = by or (auto_by(first, last) if html_path else None)
         full = collect(app, Period(first, last, app.config.tz, chart_by))
+        names = {i: info.name for i, info in app.catalogue.templates.items()}
     finally:
         app.dispose()
     if html_path is not None:
         from cartnudge.operator.report_html import render_html
 
-        write_html(html_path, render_html(full))
+        page = render_html(
+            full, lang=lang, shop_name=app.config.settings.sender.name, template_names=names
+        )
+        write_html(html_path, page)
     shown = full if by else full.without_series()
     if fmt == "json":
         out.write(json.dumps(report_to_dict(shown), ensure_ascii=False, indent=2) + "\n")

@@ -30,6 +30,19 @@ from cartnudge.operator.search import (
 )
 
 TABLE_LIMIT = 1000
+# How a table shows a column: amounts right-aligned with thousands separators, ids right.
+KINDS = {
+    "abandoned_amount": "number",
+    "amount": "number",
+    "customer_id": "id",
+    "order_id": "id",
+    "abandoned_order_id": "id",
+}
+# The default customer columns that give way on a narrow terminal, the highest first: at 120
+# columns the state (always あり by default), recovery and status go, at 80 also the last
+# reminder and the e-mail address. Columns chosen with --columns are all shown (a vertical
+# layout when they do not fit).
+DEFAULT_DROPS = {"abandoned": 6, "recovered": 5, "status": 4, "last_reminder": 3, "email": 2}
 
 
 @click.command()
@@ -134,6 +147,15 @@ def search(
             rows = sort_rows(rows, sort_key, descending=desc, limit=limit)
         elif limit:
             rows = itertools.islice(rows, limit)
-        write_rows(rows, chosen, fmt, headers=names if fmt == "table" else None, bom=bom)
+        write_rows(
+            rows,
+            chosen,
+            fmt,
+            headers=names if fmt == "table" else None,
+            bom=bom,
+            kinds=KINDS,
+            drops=None if columns else DEFAULT_DROPS,
+            left_out="--columns chooses the columns",
+        )
     finally:
         app.dispose()

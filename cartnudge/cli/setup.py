@@ -200,10 +200,8 @@ def demo(
       cartnudge demo --dir demo --customers 3000 --seed 42
       cartnudge demo --dir demo --force --days 2
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from cartnudge.app import App
+    from cartnudge.cli.tabular import Col, console_for, print_table
     from cartnudge.config import load_config
     from cartnudge.demo.build import build_demo
     from cartnudge.demo.simulate import simulate
@@ -252,26 +250,25 @@ def demo(
         story = simulate(app, app.email_channel(), shop, start=start, end=end, seed=seed, tz=tz)
         first, last = local(start).date() - timedelta(days=2), local(end).date()
         full = collect(app, Period(first, last, tz, "day"))
+        names = {i: info.name for i, info in app.catalogue.templates.items()}
     finally:
         shop.dispose()
         app.dispose()
     click.echo("what the reminders did, by local day:")
-    table = Table()
-    table.add_column("day")
-    for name in ("sweeps", "sent", "links opened", "recovered", "revenue"):
-        table.add_column(name, justify="right")
-    for day, d in sorted(story.days.items()):
-        table.add_row(
-            day, str(d.sweeps), f"{d.sent:,}", f"{d.opened:,}", f"{d.recovered:,}", yen(d.revenue)
-        )
+    cols = [Col("day"), *(Col(c, "number") for c in ("sweeps", "sent", "links opened"))]
+    rows: list[tuple[object, ...]] = [
+        (day, d.sweeps, d.sent, d.opened, d.recovered, yen(d.revenue))
+        for day, d in sorted(story.days.items())
+    ]
     t = story.totals
-    table.add_section()
-    table.add_row(
-        "total", str(t.sweeps), f"{t.sent:,}", f"{t.opened:,}", f"{t.recovered:,}", yen(t.revenue)
-    )
-    Console(width=80).print(table)
+    rows.append(("total", t.sweeps, t.sent, t.opened, t.recovered, yen(t.revenue)))
+    cols += [Col("recovered", "number"), Col("revenue", "number")]
+    print_table(console_for(pipe_width=80), cols, rows, sections=[len(rows) - 1])
     html_path = target / "report.html"
-    write_html_report(html_path, render_html(full))
+    write_html_report(
+        html_path,
+        render_html(full, shop_name=app.config.settings.sender.name, template_names=names),
+    )
     where = (
         f"SMTP {smtp_host}:{smtp_port}"
         if smtp_host

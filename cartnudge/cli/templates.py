@@ -23,16 +23,44 @@ def templates() -> None:
 
 @templates.command("list")
 @config_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "tsv"]),
+    default=None,
+    help="table on a terminal, tsv (tab-separated lines) when piped (default).",
+)
 @handle_errors
-def templates_list(config_path: str) -> None:
-    """List the templates with their id, category and name.
+def templates_list(config_path: str, fmt: str | None) -> None:
+    """List the templates with their id, category, name and the channels they have a text for.
 
     \b
     Example:
       cartnudge templates list --config /etc/cartnudge.yaml
     """
     app = load_app(config_path)
-    for info in sorted(app.catalogue.templates.values(), key=lambda i: i.id):
+    found = sorted(app.catalogue.templates.values(), key=lambda i: i.id)
+    if (fmt or ("table" if sys.stdout.isatty() else "tsv")) == "table":
+        from cartnudge.cli.tabular import write_rows
+
+        rows = (
+            {
+                "id": info.id,
+                "category": info.category,
+                "name": info.name,
+                "channels": " ".join(["email"] + ["sms"] * info.has_sms + ["line"] * info.has_line),
+            }
+            for info in found
+        )
+        write_rows(
+            rows,
+            ("id", "category", "name", "channels"),
+            "table",
+            kinds={"id": "id", "channels": "prose"},
+            drops={"category": 1},
+        )
+        return
+    for info in found:
         sms = " +sms" if info.has_sms else ""
         line = " +line" if info.has_line else ""
         click.echo(f"{info.id}\t{info.category}\t{info.name}{sms}{line}")
