@@ -190,6 +190,32 @@ class ShopReader:
             self._columns[name] = keys
         return self._columns[name]
 
+    def _keyset(
+        self,
+        name: str,
+        page: Any,
+        params: dict[str, Any],
+        chunk_size: int,
+        key: str = "order_id",
+    ) -> Iterator[list[Any]]:
+        """The rows of file ``name`` in keyset pages on ``key``: ``page(first=...)`` gives the
+        statement of the first page and of the next ones (``:after_id`` = the last key seen),
+        each a short query of at most ``chunk_size`` rows."""
+        after_id: Any = None
+        while True:
+            first = after_id is None
+            rows = self._run(
+                name,
+                page(first=first),
+                **(params if first else dict(params, after_id=after_id)),
+            )
+            if not rows:
+                return
+            yield rows
+            after_id = rows[-1][key]
+            if len(rows) < chunk_size or after_id is None:
+                return
+
     def _activity(self) -> str:
         has = "last_activity_at" in self.columns("abandoned")
         return "last_activity_at" if has else "abandoned_at"
@@ -250,20 +276,14 @@ class ShopReader:
                 dt_active_since=from_utc(active_since, self.tz),
                 dt_due_before=from_utc(due_before, self.tz),
             )
-        after_id: Any = None
-        while True:
-            first = after_id is None
-            rows = self._run(
-                "abandoned",
-                self.contract.strays_page(act, first=first),
-                **(params if first else dict(params, after_id=after_id)),
-            )
-            if not rows:
-                return
+        pages = self._keyset(
+            "abandoned",
+            lambda first: self.contract.strays_page(act, first=first),
+            params,
+            chunk_size,
+        )
+        for rows in pages:
             yield [self._parse(row) for row in rows]
-            after_id = rows[-1]["order_id"]
-            if len(rows) < chunk_size or after_id is None:
-                return
 
     def _parse(self, row: Any) -> AbandonedOrder | RowProblem:
         """One row of abandoned.sql as an order, or the problem that makes it unusable."""
@@ -374,20 +394,8 @@ class ShopReader:
             dt_to=from_utc(abandoned_to, self.tz),
             chunk_size=chunk_size,
         )
-        after_id: Any = None
-        while True:
-            first = after_id is None
-            rows = self._run(
-                "abandoned",
-                self.contract.period_page(first=first),
-                **(params if first else dict(params, after_id=after_id)),
-            )
-            if not rows:
-                return
+        for rows in self._keyset("abandoned", self.contract.period_page, params, chunk_size):
             yield [self._parse(row) for row in rows]
-            after_id = rows[-1]["order_id"]
-            if len(rows) < chunk_size or after_id is None:
-                return
 
     # -- items, purchases, completed orders, customers ----------------------------------------
 
@@ -469,16 +477,8 @@ class ShopReader:
             completed_to=from_utc(completed_to, self.tz),
             chunk_size=chunk_size,
         )
-        after_id: Any = None
-        while True:
-            first = after_id is None
-            rows = self._run(
-                "completed_orders",
-                self.contract.completed_page(first=first),
-                **(params if first else dict(params, after_id=after_id)),
-            )
-            if not rows:
-                return
+        pages = self._keyset("completed_orders", self.contract.completed_page, params, chunk_size)
+        for rows in pages:
             page = []
             for row in rows:
                 try:
@@ -508,29 +508,20 @@ class ShopReader:
                 except BadValue as exc:
                     log.warning("%s: order %s: %s (ignored)", path, _safe_id(row), exc)
             yield page
-            after_id = rows[-1]["order_id"]
-            if len(rows) < chunk_size or after_id is None:
-                return
 
     def customers(self, *, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of every customer (search_customers.sql) with their latest abandoned order
         (from abandoned.sql): the keys of sql/search_customers.sql's header plus the order's
         ``order_id``, ``abandoned_step``, ``abandoned_at`` (naive UTC), ``total_amount``,
         ``storefront`` and ``lp_id`` (None when the customer has none), and ``_order``."""
-        after_id: Any = None
-        while True:
-            first = after_id is None
-            rows = self._run(
-                "search_customers",
-                self.contract.customers_page(first=first),
-                **(
-                    dict(chunk_size=chunk_size)
-                    if first
-                    else dict(chunk_size=chunk_size, after_id=after_id)
-                ),
-            )
-            if not rows:
-                return
+        pages = self._keyset(
+            "search_customers",
+            self.contract.customers_page,
+            dict(chunk_size=chunk_size),
+            chunk_size,
+            key="customer_id",
+        )
+        for rows in pages:
             latest: dict[str, AbandonedOrder] = {}
             for o in self.orders_of_customers([r["customer_id"] for r in rows]):
                 cid = o.candidate.customer_id or ""
@@ -572,9 +563,6 @@ class ShopReader:
                     out["customer_status"] = c.customer_status.value
                 page.append(out)
             yield page
-            after_id = rows[-1]["customer_id"]
-            if len(rows) < chunk_size or after_id is None:
-                return
 
     # -- check --------------------------------------------------------------------------------
 

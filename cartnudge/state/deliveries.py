@@ -503,32 +503,7 @@ class Deliveries(Store):
         return fresh
 
     def _sent(self, where: Any) -> list[SentDelivery]:
-        d = deliveries.c
-        stmt = select(
-            d.id,
-            d.order_id,
-            d.flow,
-            d.customer_id,
-            d.sent_at,
-            d.created_at,
-            d.first_click_at,
-            d.last_click_at,
-        ).where(d.status.in_((DeliveryStatus.SENT.value, DeliveryStatus.IN_DOUBT.value)), where)
-        return self._read(
-            "deliveries",
-            lambda c: [
-                SentDelivery(
-                    r.id,
-                    r.order_id,
-                    r.flow,
-                    r.customer_id,
-                    r.sent_at or r.created_at,
-                    r.first_click_at,
-                    r.last_click_at,
-                )
-                for r in c.execute(stmt)
-            ],
-        )
+        return [sent for sent, _channel, _recipient in self._sent_with_address(where)]
 
     def sent_by_id(self, delivery_ids: Iterable[int]) -> dict[int, SentDelivery]:
         ids = sorted(set(delivery_ids))
@@ -659,7 +634,6 @@ class Deliveries(Store):
                 for r in c.execute(stmt)
             ],
         )
-
 
 
 def _split_keys(keys: Iterable[str]) -> tuple[set[str], set[str]]:
