@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Engine, MetaData, make_url, text
 
 from cartnudge.demo.schema import metadata as shop_metadata
 from cartnudge.engines import build_engine
@@ -56,7 +56,43 @@ def backend_url(backend: str, tmp_path: Path) -> str:
         if os.environ.get("CARTNUDGE_REQUIRE_REAL_DBS") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    return url
+    return worker_database(url)
+
+
+_CREATED: dict[str, str] = {}
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist (``make test`` runs two workers), each worker gets a database of its
+    own beside the given one (``<name>_gw0``, created when missing), so that workers never
+    drop each other's tables; without xdist, the URL as given."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    if url in _CREATED:
+        return _CREATED[url]
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = build_engine(url)
+    try:
+        with admin.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                exists = conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).first()
+                if not exists:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                # What .ci/run sets on its own database: commits need not wait for the disk.
+                conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+            else:
+                conn.execute(
+                    text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+                )
+    finally:
+        admin.dispose()
+    _CREATED[url] = parsed.set(database=name).render_as_string(hide_password=False)
+    return _CREATED[url]
 
 
 def reset_database(engine: Engine) -> None:
