@@ -83,6 +83,7 @@ class SenderSettings(_Strict):
     postal_address: str = ""
     contact: str = ""
     reply_to: str | None = None
+    logo_url: str | None = None  # an https image shown at the top of the HTML e-mail
 
 
 class ConsentSettings(_Strict):
@@ -543,12 +544,15 @@ def _check_sender(sender: SenderSettings, source: str) -> None:
     anywhere (a header injection into every message), ``sender.email`` and the address of
     ``sender.reply_to`` plain ASCII addresses (cartnudge does not use SMTPUTF8, so a non-ASCII
     address would fail every delivery). A display name may be Japanese: it is RFC 2047
-    encoded (``sender.reply_to: みどり屋 <support@midoriya.example.jp>``)."""
+    encoded (``sender.reply_to: みどり屋 <support@midoriya.example.jp>``). ``sender.logo_url``
+    must be an https address (:func:`cartnudge.core.urls.web_url`): it becomes an image's
+    ``src`` in every HTML e-mail."""
     from email.utils import parseaddr
 
     from cartnudge.core.rules import valid_email
+    from cartnudge.core.urls import web_url
 
-    for key in ("name", "email", "postal_address", "contact", "reply_to"):
+    for key in ("name", "email", "postal_address", "contact", "reply_to", "logo_url"):
         value = getattr(sender, key) or ""
         if _LINE_BREAK.search(value):
             raise ConfigError(f"{source}: sender.{key}: must be one line (got {_shown(value)})")
@@ -556,6 +560,11 @@ def _check_sender(sender: SenderSettings, source: str) -> None:
         raise ConfigError(
             f"{source}: sender.email: not a plain ASCII e-mail address such as "
             f"info@shop.example.jp (got {_shown(sender.email)})"
+        )
+    if sender.logo_url is not None and web_url(sender.logo_url, https_only=True) is None:
+        raise ConfigError(
+            f"{source}: sender.logo_url: not an https address of an image such as "
+            f"https://shop.example.jp/logo.png (got {_shown(sender.logo_url)})"
         )
     if sender.reply_to and sender.reply_to.strip():
         _name, address = parseaddr(sender.reply_to)

@@ -11,6 +11,8 @@
 --
 -- Optional columns:
 --   category      text     the product's category, for segments' include/exclude_categories
+--   image_url     text     the product's picture (http or https), shown in the HTML e-mail
+--   product_url   text     the product's page (http or https), linked from the item's name
 --
 -- Bind parameters:
 --   :order_ids    a list of order ids (expanded to IN (...))
@@ -20,7 +22,9 @@ SELECT
   oi.product_name AS product_name,
   oi.quantity     AS quantity,
   oi.unit_price   AS unit_price,
-  p.category      AS category
+  p.category      AS category,
+  p.image_url     AS image_url,
+  p.page_url      AS product_url
 FROM order_items oi
 LEFT JOIN products p ON p.id = oi.product_id
 WHERE oi.order_id IN :order_ids

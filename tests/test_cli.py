@@ -374,6 +374,7 @@ def test_check_prints_one_ok_line_per_check(
         "email_consent, storefront, lp_id, abandoned_step, last_activity_at, fraud_result, "
         "fraud_action, purchased_at, phone, sms_consent, push_token, push_consent, line_user_id, "
         "line_consent, logged_in, ad_input_enabled",
+        "ok   order_items.sql optional columns: category, image_url, product_url",
         "ok   completed_orders.sql optional columns: recovery_token, coupon_code",
     } <= set(lines)
 

@@ -147,7 +147,7 @@ def test_a_reminder_is_multipart_alternative_with_utf8_text_and_html_parts(
     assert message.defects == [] and all(p.defects == [] for p in parts)
     text, html = bodies(message)
     assert text.startswith("山田 太郎 様\n")
-    assert "<p>山田 太郎 様</p>" in html
+    assert '<p style="margin: 0 0 12px;">山田 太郎 様</p>' in html
 
 
 def test_the_raw_bytes_are_pure_ascii_and_no_header_line_exceeds_998_characters(

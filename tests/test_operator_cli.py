@@ -128,8 +128,9 @@ def test_templates_preview_html_prints_the_escaped_html_body(config_path: Path) 
     result = cli(config_path, "templates", "preview", "140001", "--format", "html")
     assert result.exit_code == 0
     assert result.stdout.startswith("<!DOCTYPE html>\n")
-    assert "<p>山田 太郎 様</p>" in result.stdout
-    assert "<td>国産有機抹茶 100g</td>" in result.stdout
+    assert '<p style="margin: 0 0 12px;">山田 太郎 様</p>' in result.stdout
+    # the sample's first item has a product page: its name links there
+    assert ">国産有機抹茶 100g</a></div>" in result.stdout
 
 
 def test_templates_preview_of_a_real_order_renders_its_items_and_a_working_recovery_url(

@@ -1,5 +1,6 @@
 """The HTML report opened in a real headless browser (Chromium from Debian's packages, driven by
-Selenium through /usr/bin/chromedriver): what a shop owner sees (issue 11, point 8).
+Selenium through /usr/bin/chromedriver, tests/browser.py): what a shop owner sees (issue 11,
+point 8).
 
 One browser for the module. Without Chromium the tests are skipped, or fail when
 CARTNUDGE_REQUIRE_REAL_DBS=1 (CI: ``.ci/run`` installs it). With
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,45 +21,13 @@ from click.testing import CliRunner
 
 from cartnudge.cli import main
 from cartnudge.demo.build import DEMO_KEYS, DEMO_KEYS_ENV
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,2000",
-)
+from tests.browser import chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        message = (
-            f"no {', '.join(missing)}: apt-get install chromium chromium-driver (.ci/run does)"
-        )
-        if os.environ.get("CARTNUDGE_REQUIRE_REAL_DBS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="cartnudge-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

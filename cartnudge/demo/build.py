@@ -33,6 +33,7 @@ sender:
   email: info@midoriya.example.jp
   postal_address: 〒100-0005 東京都千代田区丸の内1-1-1
   contact: 03-1234-5678
+  logo_url: https://midoriya.example.jp/images/logo.png   # shown atop the HTML e-mail
 flows:
   confirm:
     enabled: true

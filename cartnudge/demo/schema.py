@@ -46,6 +46,8 @@ products = Table(
     Column("price", Integer, nullable=False),  # yen, tax included
     Column("stock", Integer, nullable=False),
     Column("category", String(100)),  # for segments (include/exclude_categories)
+    Column("image_url", String(500)),  # the product's picture, shown in the HTML e-mail
+    Column("page_url", String(500)),  # the product's page, linked from the e-mail
 )
 
 # Ad URLs: the input flow (SPEC 2.6) only reminds shoppers who came through one whose

@@ -65,6 +65,9 @@ _GIVEN_NAMES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _DOMAINS = ("example.jp", "example.com", "example.net")
+# The demo shop's site (its configuration's recovery links point there too): product pictures
+# and pages for order_items.sql's optional image_url and product_url.
+SHOP_SITE = "https://midoriya.example.jp"
 
 _AD_URLS: tuple[dict[str, Any], ...] = (
     {"id": 1, "name": "リスティング広告（抹茶LP）", "input_abandonment": True},
@@ -204,7 +207,16 @@ def _make_products(rng: random.Random) -> list[dict[str, Any]]:
     for product_id, (name, price) in enumerate(_CATALOGUE, start=1):
         # About one product in ten nearly sold out, for the low-stock reminder (SPEC 2.8).
         stock = rng.randint(0, 5) if rng.random() < 0.1 else rng.randint(20, 500)
-        rows.append({"id": product_id, "name": name, "price": price, "stock": stock})
+        rows.append(
+            {
+                "id": product_id,
+                "name": name,
+                "price": price,
+                "stock": stock,
+                "image_url": f"{SHOP_SITE}/images/products/{product_id}.jpg",
+                "page_url": f"{SHOP_SITE}/products/{product_id}",
+            }
+        )
     return rows
 
 

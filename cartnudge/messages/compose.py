@@ -15,6 +15,7 @@ from cartnudge.channels.line import MAX_TEXT
 from cartnudge.channels.push import push_payload
 from cartnudge.config import Config
 from cartnudge.core.rules import Storefront
+from cartnudge.core.urls import web_url
 from cartnudge.messages.mime import build_email, message_id_for
 from cartnudge.messages.sms_text import segments, with_footer
 from cartnudge.messages.templates import Catalogue, Rendered
@@ -68,6 +69,10 @@ def context_for(
     links: Links,
     coupon: Mapping[str, Any] | None = None,
 ) -> dict:
+    """What a template sees (README, "E-mail"; the names of
+    :func:`cartnudge.messages.templates.sample_context`). An item's ``image_url`` and
+    ``product_url`` and ``sender.logo_url`` are None unless they are http(s) addresses
+    (https for the logo)."""
     s = config.settings.sender
     abandoned_local = order.candidate.abandoned_at.replace(tzinfo=UTC).astimezone(config.tz)
     return {
@@ -80,6 +85,9 @@ def context_for(
                 "quantity": i.quantity,
                 "unit_price": i.unit_price,
                 "subtotal": i.subtotal,
+                # http(s) or None, checked again here: only such an address reaches the HTML
+                "image_url": web_url(i.image_url),
+                "product_url": web_url(i.product_url),
             }
             for i in items
         ],
@@ -93,6 +101,7 @@ def context_for(
             "email": s.email,
             "postal_address": s.postal_address,
             "contact": s.contact,
+            "logo_url": web_url(s.logo_url, https_only=True),
         },
     }
 

@@ -67,13 +67,24 @@ def sample_context() -> dict[str, Any]:
         "customer_name": "山田 太郎",
         "order_id": "1001",
         "storefront": "shop",
+        # image_url and product_url: an http(s) address, or None when order_items.sql does
+        # not return one (the sample has one item with both, one without).
         "items": [
-            {"name": "国産有機抹茶 100g", "quantity": 2, "unit_price": 1980, "subtotal": 3960},
+            {
+                "name": "国産有機抹茶 100g",
+                "quantity": 2,
+                "unit_price": 1980,
+                "subtotal": 3960,
+                "image_url": "https://shop.example.jp/images/products/1.jpg",
+                "product_url": "https://shop.example.jp/products/1",
+            },
             {
                 "name": "今治タオル フェイスタオル 2枚組",
                 "quantity": 1,
                 "unit_price": 2200,
                 "subtotal": 2200,
+                "image_url": None,
+                "product_url": None,
             },
         ],
         "total_amount": 6160,
@@ -91,8 +102,16 @@ def sample_context() -> dict[str, Any]:
             "email": "info@shop.example.jp",
             "postal_address": "東京都千代田区丸の内1-1-1",
             "contact": "03-0000-0000",
+            "logo_url": "https://shop.example.jp/images/logo.png",  # None when not configured
         },
     }
+
+
+def _without_pictures(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` as a shop without the optional image and page columns and without a logo
+    renders it."""
+    items = [dict(i, image_url=None, product_url=None) for i in context["items"]]
+    return dict(context, items=items, sender=dict(context["sender"], logo_url=None))
 
 
 def _where(exc: BaseException, template_dir: Path) -> str:
@@ -223,8 +242,10 @@ class Catalogue:
         """Render every template against the sample; raise on the first broken one."""
         for template_id in self.templates:
             self.render(template_id, sample_context())
-            # and without a coupon, as a step without one renders it
+            # and without a coupon, as a step without one renders it, and without pictures,
+            # links or a logo, as a shop whose order_items.sql has no such columns
             self.render(template_id, dict(sample_context(), coupon=None))
+            self.render(template_id, _without_pictures(sample_context()))
 
     def require(self, template_id: int, category: str, key: str, source: str) -> TemplateInfo:
         """The template a flow names, refused (as configuration) when missing or of another

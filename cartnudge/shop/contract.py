@@ -104,7 +104,7 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
     "abandoned": (REQUIRED_ABANDONED, ABANDONED_NAMES, (), ()),
     "order_items": (
         ("order_id", "product_id", "product_name", "quantity", "unit_price"),
-        ("category",),
+        ("category", "image_url", "product_url"),
         ("order_ids",),
         (),
     ),

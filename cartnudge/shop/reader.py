@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import TextClause
 from cartnudge.core.persons import normalise_email
 from cartnudge.core.phones import normalise_phone
 from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
+from cartnudge.core.urls import web_url
 from cartnudge.errors import ContractError, DatabaseError
 from cartnudge.shop.contract import FILES, ShopContract
 from cartnudge.shop.convert import (
@@ -95,6 +96,10 @@ class Item:
     quantity: int
     unit_price: int
     category: str | None = None  # the optional column category of order_items.sql
+    # The optional columns image_url and product_url: an http(s) address or None (a value
+    # that is not one is left out, cartnudge.core.urls.web_url).
+    image_url: str | None = None
+    product_url: str | None = None
 
     @property
     def subtotal(self) -> int:
@@ -425,6 +430,8 @@ class ShopReader:
                     count_of(row, "quantity", 1),
                     money_of(row["unit_price"], "unit_price", self.money_decimals),
                     (text_of(row.get("category"), "category") or "").strip() or None,
+                    _web_url(row.get("image_url")),
+                    _web_url(row.get("product_url")),
                 )
             except (ValueError, TypeError) as exc:
                 items.problems[order_id] = f"{path}: order {order_id}: {exc}"
@@ -619,7 +626,7 @@ class ShopReader:
     def optional_columns(self) -> dict[str, list[str]]:
         """Per file, the optional columns it provides (``check`` prints them)."""
         out = {}
-        for name in ("abandoned", "completed_orders", "search_customers"):
+        for name in ("abandoned", "order_items", "completed_orders", "search_customers"):
             optional = FILES[name][1]
             out[name] = [c for c in optional if c in self.columns(name) and c not in FILES[name][0]]
         return out
@@ -683,7 +690,18 @@ def _safe_id(row: Any, column: str = "order_id") -> str:
         return "?"
 
 
+def _web_url(value: Any) -> str | None:
+    """An optional image or page address: used when it is an http(s) URL, else left out (a
+    missing picture or link never stops a reminder)."""
+    try:
+        return web_url(text_of(value, "url"))
+    except BadValue:
+        return None
+
+
 def _probe_params(name: str) -> dict[str, Any]:
     if name == "completed_orders":
         return {"completed_from": datetime(2000, 1, 1), "completed_to": datetime(2000, 1, 1)}
+    if name == "order_items":
+        return {"order_ids": ["0"]}
     return {}
