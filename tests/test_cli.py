@@ -375,6 +375,7 @@ def test_check_prints_one_ok_line_per_check(
         "fraud_action, purchased_at, phone, sms_consent, push_token, push_consent, line_user_id, "
         "line_consent, logged_in, ad_input_enabled",
         "ok   completed_orders.sql optional columns: recovery_token, coupon_code",
+        "ok   product_status.sql: prices and stock for trigger steps",
     } <= set(lines)
 
 
