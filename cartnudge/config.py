@@ -151,6 +151,7 @@ class CouponsSettings(_Strict):
     empty_pool: Literal["send_without", "wait"] = "send_without"
     low_pool: int = Field(default=20, ge=0)  # warn when fewer free codes are left
     allow_first_step: bool = False  # anti-gaming: the first step carries no coupon
+    seeker_after: int = Field(default=2, ge=1)  # report: carts abandoned after a code
 
 
 class ConfirmFlowSettings(_Strict):

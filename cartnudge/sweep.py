@@ -23,7 +23,7 @@ from typing import Any
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
-from cartnudge.core.coupons import CouponChoice, choose, expiry
+from cartnudge.core.coupons import CouponChoice, bought_at_full_price, choose, expiry
 from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key, person_keys
 from cartnudge.core.rules import (
@@ -1155,7 +1155,7 @@ class Sweep:
         self.app.deliveries.record(held, self.now)
         for o in held:
             self.summary.count_outcome(flows_held[o.delivery_id], o)
-        coupons = self._coupons(sendable)
+        coupons = self._coupons(sendable, purchases)
         if coupons is not None:
             sendable = [(cl, i) for cl, i in sendable if cl.id not in coupons.waiting]
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
@@ -1165,12 +1165,18 @@ class Sweep:
             for batch in _batches(group, self.config.settings.sweep.send_batch):
                 self._send_batch(kind, batch, items)
 
-    def _coupons(self, sendable: list[tuple[Claimed, Due]]) -> _CouponRound | None:
+    def _coupons(
+        self, sendable: list[tuple[Claimed, Due]], purchases: Any = None
+    ) -> _CouponRound | None:
         """Give each coupon step's delivery its code (or find the one it holds), by the
-        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon."""
+        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon.
+        ``purchases`` is the re-check's :class:`cartnudge.shop.reader.Purchases`."""
         wanted = [(cl, i) for cl, i in sendable if i.decision.step in i.track.coupons]
         if not wanted:
             return None
+        history = self.app.deliveries.history(
+            list(dict.fromkeys(i.order.candidate.order_id for _, i in wanted))
+        )
         s = self.summary
         settings = self.config.settings.coupons
         store = self.app.coupons
@@ -1182,12 +1188,25 @@ class Sweep:
                 self._coupon_of[cl.id] = held[cl.id]
                 continue
             rule = item.track.coupons[item.decision.step]
-            persons = _persons(item.order.candidate, self.config.settings.phone_region)
+            c, d = item.order.candidate, item.decision
+            persons = _persons(c, self.config.settings.phone_region)
+            without = [
+                p.at
+                for p in history.get(c.order_id, [])
+                if p.flow == item.track.rules.flow
+                and p.episode == d.episode
+                and p.status is DeliveryStatus.SENT
+                and p.step not in item.track.coupons
+            ]
+            bought = purchases.latest(c.customer_id, c.email) if purchases is not None else None
             choice = choose(
-                item.decision.step,
+                d.step,
                 rule,
                 recently_given=bool(store.granted_since(persons, since)),
                 allow_first_step=settings.allow_first_step,
+                bought_at_full_price=bought_at_full_price(
+                    without, [(bought, None)] if bought is not None else []
+                ),
             )
             if choice is not CouponChoice.GIVE:
                 s.coupons[choice.value] += 1
