@@ -457,3 +457,21 @@ def test_check_runs_product_status_sql_and_names_a_missing_column(
     result = CliRunner().invoke(main, ["check", "--offline", "--config", str(path)])
     assert result.exit_code == 4
     assert result.stderr == f"cartnudge: error: {query}: missing column(s) stock\n"
+
+
+def test_templates_preview_shows_the_trigger_variable_with_sample_data(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cartnudge.cli import main
+    from tests.conftest import base_config
+
+    config = write_config(tmp_path, base_config(sqlite_shop.url, tmp_path))
+    text = CliRunner().invoke(main, ["templates", "preview", "140001", "--config", str(config)])
+    sms = CliRunner().invoke(
+        main, ["templates", "preview", "140001", "--format", "sms", "--config", str(config)]
+    )
+    assert text.exit_code == 0, text.output
+    assert "■ 値下がりしました：国産有機抹茶 100g\n　1,980円 → 1,580円（20%オフ）" in text.stdout
+    assert "国産有機抹茶 100gが1,980円→1,580円に値下がりしました。" in sms.stdout
