@@ -90,6 +90,14 @@ class App:
             if self.config.settings.flows.input.enabled:
                 self._check_short_body(step.template_id, step.channel, key)
         self.contract = ShopContract(self.config.sql_dir)
+        if confirm.enabled and not self.contract.has("product_status"):
+            for step in self.config.confirm_steps:
+                if step.trigger is not None:
+                    raise ConfigError(
+                        f"{self.config.source}: flows.confirm.steps[{step.index}].trigger: "
+                        f"needs {self.contract.path('product_status')} (the shop's current "
+                        "prices and stock; sql/product_status.sql shows one)"
+                    )
 
     def _check_short_body(self, template_id: int, channel: str, key: str) -> None:
         """SMS and push send the template's SMS body: it must exist, and an SMS (with its
@@ -217,7 +225,7 @@ class App:
             enabled=s.flows.confirm.enabled,
             target=Target(s.flows.confirm.target),
             steps=tuple(
-                StepRule(st.index, st.delay, st.channel, st.segment)
+                StepRule(st.index, st.delay, st.channel, st.segment, st.trigger)
                 for st in self.config.confirm_steps
             ),
             **self._common(),

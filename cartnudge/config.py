@@ -30,6 +30,7 @@ from cartnudge.core.coupons import CouponRule
 from cartnudge.core.durations import format_duration, parse_duration
 from cartnudge.core.experiments import Experiment, HoldoutPlan, Variant
 from cartnudge.core.segments import CustomerHistory, Segment
+from cartnudge.core.triggers import Trigger, parse_trigger
 from cartnudge.errors import ConfigError
 
 # The shipped shop contract and templates: inside the package when installed (read through
@@ -123,8 +124,16 @@ class CouponStepSettings(_Strict):
     expires_at: datetime | None = None  # or until then (local time in `timezone`)
 
 
+class TriggerSettings(_Strict):
+    """``trigger:`` of a step (cartnudge.core.triggers): one condition instead of a delay."""
+
+    price_drop: str | float | None = None  # "10%": an item at least this much cheaper now
+    low_stock: str | int | None = None  # 3: an item with this many or fewer left (not 0)
+
+
 class StepSettings(_Strict):
-    delay: str | int
+    delay: str | int | None = None  # a step has a delay, or a trigger instead
+    trigger: TriggerSettings | None = None  # instead of a delay: {price_drop: 10%}, ...
     template: int | None = None
     channel: Channel = "email"
     holdout: str | float | None = None
@@ -143,6 +152,7 @@ class CouponsSettings(_Strict):
     empty_pool: Literal["send_without", "wait"] = "send_without"
     low_pool: int = Field(default=20, ge=0)  # warn when fewer free codes are left
     allow_first_step: bool = False  # anti-gaming: the first step carries no coupon
+    seeker_after: int = Field(default=2, ge=1)  # report: carts abandoned after a code
 
 
 class ConfirmFlowSettings(_Strict):
@@ -299,6 +309,7 @@ class Step:
     channel: str
     segment: Segment = Segment()
     coupon: CouponRule | None = None
+    trigger: Trigger | None = None  # fires on a condition instead of after ``delay`` (0)
 
 
 @dataclass(frozen=True)
@@ -728,7 +739,29 @@ def _confirm_steps(
     flow_segment = _segment(Segment(), flow.segment, f"{key}.segment", source)
     steps: list[Step] = []
     for i, step in enumerate(raw):
+        segment = _segment(flow_segment, step.segment, f"{key}.steps[{i}].segment", source)
+        coupon = _coupon(step.coupon, i, f"{key}.steps[{i}].coupon", source, coupons, tz)
+        template = step.template or flow.template
+        if step.trigger is not None:
+            steps.append(
+                Step(
+                    i,
+                    timedelta(0),
+                    template,
+                    step.channel,
+                    segment,
+                    coupon,
+                    _trigger(step, f"{key}.steps[{i}]", source),
+                )
+            )
+            continue
         step_key = f"{key}.steps[{i}].delay" if flow.steps is not None else f"{key}.delay"
+        if step.delay is None:
+            raise ConfigError(f"{source}: {key}.steps[{i}]: give a delay or a trigger")
+        if any(s.trigger is not None for s in steps):
+            raise ConfigError(
+                f"{source}: {step_key}: list the trigger steps after every delay step"
+            )
         delay = _duration(step.delay, step_key, source)
         _check_delay(delay, step.delay, step.channel, step_key, key, flow.wide_delays, source)
         if steps and delay <= steps[-1].delay:
@@ -736,10 +769,25 @@ def _confirm_steps(
                 f"{source}: {step_key}: steps must have increasing delays "
                 f"(got {step.delay!r} after {format_duration(steps[-1].delay)})"
             )
-        segment = _segment(flow_segment, step.segment, f"{key}.steps[{i}].segment", source)
-        coupon = _coupon(step.coupon, i, f"{key}.steps[{i}].coupon", source, coupons, tz)
-        steps.append(Step(i, delay, step.template or flow.template, step.channel, segment, coupon))
+        steps.append(Step(i, delay, template, step.channel, segment, coupon))
     return tuple(steps)
+
+
+def _trigger(step: StepSettings, key: str, source: str) -> Trigger:
+    """A trigger step: a condition instead of a delay, no A/B test of its timing."""
+    if step.delay is not None:
+        raise ConfigError(f"{source}: {key}: give either delay or trigger, not both")
+    if step.variants or step.experiment:
+        raise ConfigError(
+            f"{source}: {key}.variants: a trigger step has no delay to test; "
+            "test the templates of a delay step"
+        )
+    try:
+        given = step.trigger
+        raw = {k: getattr(given, k) for k in sorted(given.model_fields_set)} if given else {}
+        return parse_trigger(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {key}.trigger: {exc}") from None
 
 
 def _share(raw: str | float | None, key: str, source: str, *, open_top: bool = False) -> float:
@@ -836,7 +884,7 @@ def _all_delays(
     flow: ConfirmFlowSettings, steps: tuple[Step, ...], i: int, source: str
 ) -> list[Step]:
     """Step ``i`` with each of its variants' delays (none when there is no such step)."""
-    if not 0 <= i < len(steps):
+    if not 0 <= i < len(steps) or steps[i].trigger is not None:
         return []
     found = [steps[i]]
     for v in (flow.steps or [])[i].variants or []:

@@ -23,7 +23,7 @@ from typing import Any
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
-from cartnudge.core.coupons import CouponChoice, choose, expiry
+from cartnudge.core.coupons import CouponChoice, bought_at_full_price, choose, expiry
 from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key, person_keys
 from cartnudge.core.rules import (
@@ -38,6 +38,7 @@ from cartnudge.core.rules import (
     normalise_address,
 )
 from cartnudge.core.segments import ItemFacts, Segment, items_reason
+from cartnudge.core.triggers import ItemState, Trigger, TriggerHit, nothing_left, trigger_hit
 from cartnudge.errors import (
     EXIT_CHANNEL,
     EXIT_DELIVERY_PROBLEMS,
@@ -56,7 +57,7 @@ from cartnudge.messages.compose import (
     sms_envelope,
 )
 from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
-from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, RowProblem
+from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, ProductStatus, RowProblem
 from cartnudge.state.coupons import Coupon
 from cartnudge.state.deliveries import (
     Bounce,
@@ -149,6 +150,8 @@ class Summary:
     coupon_pool_left: int | None = None  # free codes after this run (when a step gives any)
     coupon_pool_low: bool = False
     held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
+    # Trigger steps: fired (price_drop, low_stock), gone (no longer held just before sending).
+    triggers: Counter[str] = field(default_factory=Counter)
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -220,6 +223,7 @@ class Summary:
             "stopped_channels": dict(sorted(self.stopped_channels.items())),
             "held": dict(sorted(self.held.items())),
             "coupons": dict(sorted(self.coupons.items())),
+            "triggers": dict(sorted(self.triggers.items())),
             "coupon_pool_left": self.coupon_pool_left,
             "coupon_pool_low": self.coupon_pool_low,
             "status": self.status,
@@ -286,6 +290,33 @@ def recipient_for(c: Candidate, channel: str) -> str:
     return (c.push_token or "").strip()
 
 
+def item_states(
+    items: Sequence[Any], statuses: Mapping[str, ProductStatus] | None
+) -> list[ItemState]:
+    """The cart's items with the shop's status of each product (product_status.sql); an item
+    whose product has no status is taken as it is in the cart."""
+    out = []
+    for i in items:
+        status = (statuses or {}).get(str(i.product_id))
+        out.append(
+            ItemState(
+                str(i.product_id),
+                i.name,
+                i.unit_price,
+                status.current_price if status else None,
+                status.stock if status else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A dry run's stand-in for a claim: only its id is looked at."""
+
+    id: int
+
+
 @dataclass
 class _CouponRound:
     waiting: set[int] = field(default_factory=set)  # released: the pool is empty, they wait
@@ -317,6 +348,13 @@ class Due:
         if self.variant is not None:
             return self.variant.template_id
         return self.track.templates[self.decision.step]
+
+    @property
+    def trigger(self) -> Trigger | None:
+        """The step's condition when it is a trigger step, else None."""
+        return next(
+            (s.trigger for s in self.track.rules.steps if s.index == self.decision.step), None
+        )
 
     @property
     def segment(self) -> Segment | None:
@@ -371,7 +409,13 @@ class Sweep:
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
         self._coupon_of: dict[int, Coupon] = {}  # delivery id -> the code it carries
+        self._trigger_of: dict[int, TriggerHit] = {}  # delivery id -> why its trigger fired
+        # Flows with trigger steps: their candidates' prices and stock are read before deciding.
+        self._trigger_flows = {
+            t.rules.flow for t in self.tracks if any(st.trigger for st in t.rules.steps)
+        }
         self._page_number = 0
+        self._trimmed: set[str] = set()  # orders whose out-of-stock items were left out
 
     @property
     def clock(self) -> datetime:
@@ -605,6 +649,7 @@ class Sweep:
         track: Track,
         suppressed: dict[str, set[str]],
         recent: dict,
+        stock: list[ItemState] | None = None,
     ) -> Decision:
         """The rules' decision, with the customer's recent reminders for the frequency cap.
         One reminder is one step of one flow for one order, however many channels carry it:
@@ -614,15 +659,17 @@ class Sweep:
         supp = suppressed[c.order_id]
         keys = person_keys_of(c, self._channels)
         if rules.frequency_cap is None or not keys:
-            return decide(c, history, rules, self.now, suppressed=supp)
-        probe = decide(c, history, rules, self.now, suppressed=supp)
+            return decide(c, history, rules, self.now, suppressed=supp, stock=stock)
+        probe = decide(c, history, rules, self.now, suppressed=supp, stock=stock)
         if probe.kind is not Kind.SEND:
             return probe
         same = (c.order_id, rules.flow, probe.step, probe.episode)
         # One send reaches the person under each of their keys: count it once.
         sends = {tuple(entry) for k in keys for entry in recent.get(k, [])}
         others = [t for *key, t in sends if tuple(key) != same]
-        return decide(c, history, rules, self.now, suppressed=supp, recent_sends=others)
+        return decide(
+            c, history, rules, self.now, suppressed=supp, recent_sends=others, stock=stock
+        )
 
     def _handle_page(self, page: list[AbandonedOrder | RowProblem]) -> None:
         s = self.summary
@@ -638,6 +685,13 @@ class Sweep:
         history = self.app.deliveries.history([o.candidate.order_id for o in orders])
         suppressed = self._suppressed(orders)
         recent = self._recent(orders)
+        stock = self._stock(
+            [
+                o
+                for o in orders
+                if any(t.rules.flow in self._trigger_flows for t in self._tracks_for(o.candidate))
+            ]
+        )
         due: list[Due] = []
         skipped: list[SkipRecord] = []
         entered: list[Assignment] = []
@@ -654,7 +708,14 @@ class Sweep:
                     assignment = self._assignment(c, past, base, suppressed)
                     if assignment is not None:
                         entered.append(assignment)
-                decision = self._decide(c, past, track, suppressed, recent)
+                decision = self._decide(
+                    c,
+                    past,
+                    track,
+                    suppressed,
+                    recent,
+                    stock.get(c.order_id) if flow in self._trigger_flows else None,
+                )
                 s.count(flow, decision)
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track, variants.get(decision.step)))
@@ -692,6 +753,61 @@ class Sweep:
             else:
                 self._deliver(due)
         self.on_progress(s.candidates)
+
+    def _stock(self, orders: list[AbandonedOrder]) -> dict[str, list[ItemState]]:
+        """Per order id, its items with the shop's current price and stock (two queries: the
+        items and product_status.sql), for the orders of flows with trigger steps."""
+        if not orders:
+            return {}
+        items = self.app.reader.order_items([o.raw_order_id for o in orders])
+        statuses = self.app.reader.product_status([o.raw_order_id for o in orders])
+        return {
+            o.candidate.order_id: item_states(
+                items[o.candidate.order_id], statuses.get(o.candidate.order_id)
+            )
+            for o in orders
+            if items.get(o.candidate.order_id)
+        }
+
+    def _recheck_stock(
+        self, sendable: list[tuple[Any, Due]], items: ItemsByOrder
+    ) -> tuple[list[tuple[Any, Due]], list[tuple[Any, Due, SkipReason | None]]]:
+        """Just before sending, with fresh prices and stock (product_status.sql, when the shop
+        has it): leave out of ``items`` every item now out of stock; a cart with nothing left
+        is skipped (``out_of_stock``), and a trigger step whose condition no longer holds is
+        let go (it may fire later in the episode). Returns (kept, dropped with the skip
+        reason, None for a trigger that no longer holds)."""
+        if not sendable or not self.app.contract.has("product_status"):
+            return sendable, []
+        ids = list(dict.fromkeys(i.order.raw_order_id for _, i in sendable))
+        statuses = self.app.reader.product_status(ids)
+        kept: list[tuple[Any, Due]] = []
+        dropped: list[tuple[Any, Due, SkipReason | None]] = []
+        trimmed: dict[str, list] = {}
+        for cl, item in sendable:
+            order_id = item.order.candidate.order_id
+            found = items.get(order_id, [])
+            states = item_states(found, statuses.get(order_id))
+            if nothing_left(states):
+                dropped.append((cl, item, SkipReason.OUT_OF_STOCK))
+                continue
+            trigger = item.trigger
+            if trigger is not None:
+                hit = trigger_hit(trigger, states)
+                if hit is None:
+                    dropped.append((cl, item, None))
+                    continue
+                self._trigger_of[cl.id] = hit
+                self.summary.triggers[hit.kind.value] += 1
+            if any(s.out_of_stock for s in states):
+                trimmed[order_id] = [
+                    i for i, st in zip(found, states, strict=True) if not st.out_of_stock
+                ]
+            kept.append((cl, item))
+        for order_id, left in trimmed.items():
+            items[order_id] = left
+            self._trimmed.add(order_id)
+        return kept, dropped
 
     def _skip_problems(self, problems: list[RowProblem]) -> None:
         """Rows the contract cannot use: each a skip with its reason, counted every run,
@@ -794,21 +910,31 @@ class Sweep:
             ),
         )
 
-    def _render(self, item: Due, items: ItemsByOrder, delivery_id: int) -> Envelope:
+    def _render(
+        self, item: Due, items: ItemsByOrder, delivery_id: int, ref: int | None = None
+    ) -> Envelope:
+        """The delivery's message; ``ref`` (a dry run's stand-in for the delivery id) finds
+        what the re-check before sending found for it."""
         c, d = item.order.candidate, item.decision
         coupon = self._coupon_of.get(delivery_id)
+        hit = self._trigger_of.get(delivery_id if ref is None else ref)
+        order = item.order
+        if c.order_id in self._trimmed:  # items out of stock left out: the total of the rest
+            left = items.get(c.order_id, [])
+            order = replace(order, total_amount=sum(i.subtotal for i in left))
         # Checked against the channel's limits with this message's own data (a long cart makes
         # a long SMS): shortened by the documented rule, or OverLimit (a ValueError: failed).
         rendered, links = render_within_limits(
             self.config,
             self.app.catalogue,
             item.template_id,
-            item.order,
+            order,
             items.get(c.order_id, []),
             delivery_id=delivery_id,
             now=self.now,
             channel=d.channel,
             coupon=coupon.context() if coupon else None,
+            trigger=hit.context() if hit else None,
         )
         if d.channel == "sms":
             return sms_envelope(
@@ -842,15 +968,24 @@ class Sweep:
 
     def _dry_run(self, due: list[Due]) -> None:
         items = self.app.reader.order_items([d.order.raw_order_id for d in due])
-        for item in due:
+        inside: list[tuple[Any, Due]] = []
+        for n, item in enumerate(due):
             outside = item.items_outside(items)
             if outside is not None:
                 self.summary.count_skip(item.track.rules.flow, outside)
                 continue
+            inside.append((_Ref(-1 - n), item))
+        kept, gone = self._recheck_stock(inside, items)
+        for _ref, item, reason in gone:
+            if reason is None:
+                self.summary.triggers["gone"] += 1
+            else:
+                self.summary.count_skip(item.track.rules.flow, reason)
+        for ref, item in kept:
             if self._held_out(item.order.candidate, item.track.rules.flow, item.decision.step):
                 self.summary.held_out += 1
                 continue
-            self._render(item, items, delivery_id=0)
+            self._render(item, items, delivery_id=0, ref=ref.id)
             self.summary.would_send += 1
 
     def _month_start(self) -> datetime:
@@ -923,6 +1058,7 @@ class Sweep:
                     i.track.rules.flow,
                     i.decision.episode,
                     i.decision.step,
+                    i.decision.superseded,
                 )
                 for i in (requests[cl.key][1] for cl in claimed)
                 if i.decision.superseded
@@ -986,6 +1122,24 @@ class Sweep:
                     c.abandoned_at,
                 )
             )
+        kept, gone = self._recheck_stock(kept, items)
+        for cl, item, reason in gone:
+            c = item.order.candidate
+            released.append(cl.id)
+            if reason is None:  # the trigger's condition no longer holds: it may fire later
+                self.summary.triggers["gone"] += 1
+                continue
+            s.count_skip(item.track.rules.flow, reason)
+            outside_skips.append(
+                SkipRecord(
+                    c.order_id,
+                    item.track.rules.flow,
+                    item.decision.episode,
+                    reason.value,
+                    c.customer_id,
+                    c.abandoned_at,
+                )
+            )
         if released:
             self.app.deliveries.release(released)
             self.app.deliveries.record_skips(outside_skips, self.now)
@@ -1001,7 +1155,7 @@ class Sweep:
         self.app.deliveries.record(held, self.now)
         for o in held:
             self.summary.count_outcome(flows_held[o.delivery_id], o)
-        coupons = self._coupons(sendable)
+        coupons = self._coupons(sendable, purchases)
         if coupons is not None:
             sendable = [(cl, i) for cl, i in sendable if cl.id not in coupons.waiting]
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
@@ -1011,12 +1165,18 @@ class Sweep:
             for batch in _batches(group, self.config.settings.sweep.send_batch):
                 self._send_batch(kind, batch, items)
 
-    def _coupons(self, sendable: list[tuple[Claimed, Due]]) -> _CouponRound | None:
+    def _coupons(
+        self, sendable: list[tuple[Claimed, Due]], purchases: Any = None
+    ) -> _CouponRound | None:
         """Give each coupon step's delivery its code (or find the one it holds), by the
-        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon."""
+        anti-gaming rules (cartnudge.core.coupons); None when no step carries a coupon.
+        ``purchases`` is the re-check's :class:`cartnudge.shop.reader.Purchases`."""
         wanted = [(cl, i) for cl, i in sendable if i.decision.step in i.track.coupons]
         if not wanted:
             return None
+        history = self.app.deliveries.history(
+            list(dict.fromkeys(i.order.candidate.order_id for _, i in wanted))
+        )
         s = self.summary
         settings = self.config.settings.coupons
         store = self.app.coupons
@@ -1028,12 +1188,25 @@ class Sweep:
                 self._coupon_of[cl.id] = held[cl.id]
                 continue
             rule = item.track.coupons[item.decision.step]
-            persons = _persons(item.order.candidate, self.config.settings.phone_region)
+            c, d = item.order.candidate, item.decision
+            persons = _persons(c, self.config.settings.phone_region)
+            without = [
+                p.at
+                for p in history.get(c.order_id, [])
+                if p.flow == item.track.rules.flow
+                and p.episode == d.episode
+                and p.status is DeliveryStatus.SENT
+                and p.step not in item.track.coupons
+            ]
+            bought = purchases.latest(c.customer_id, c.email) if purchases is not None else None
             choice = choose(
-                item.decision.step,
+                d.step,
                 rule,
                 recently_given=bool(store.granted_since(persons, since)),
                 allow_first_step=settings.allow_first_step,
+                bought_at_full_price=bought_at_full_price(
+                    without, [(bought, None)] if bought is not None else []
+                ),
             )
             if choice is not CouponChoice.GIVE:
                 s.coupons[choice.value] += 1

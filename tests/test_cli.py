@@ -376,6 +376,7 @@ def test_check_prints_one_ok_line_per_check(
         "line_consent, logged_in, ad_input_enabled",
         "ok   order_items.sql optional columns: category, image_url, product_url",
         "ok   completed_orders.sql optional columns: recovery_token, coupon_code",
+        "ok   product_status.sql: prices and stock for trigger steps",
     } <= set(lines)
 
 

@@ -19,7 +19,17 @@ from cartnudge.channels.base import Envelope, Result, SendResult
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.cli import main
 from cartnudge.config import load_config
-from cartnudge.core.coupons import CouponChoice, CouponRule, choose, expiry
+from cartnudge.core.coupons import (
+    Abandonment,
+    CouponChoice,
+    CouponRule,
+    CouponSeeker,
+    Grant,
+    bought_at_full_price,
+    choose,
+    coupon_seekers,
+    expiry,
+)
 from cartnudge.engines import build_engine
 from cartnudge.errors import ConfigError
 from cartnudge.state.coupons import Coupons
@@ -54,6 +64,87 @@ def test_who_gets_a_coupon(
     step: int, rule: CouponRule | None, recent: bool, allow_first: bool, expected: CouponChoice
 ) -> None:
     assert choose(step, rule, recently_given=recent, allow_first_step=allow_first) is expected
+
+
+@pytest.mark.parametrize(
+    ("step", "recent", "bought", "expected"),
+    [
+        (1, False, True, CouponChoice.BOUGHT_AT_FULL_PRICE),  # the reminder worked without one
+        (1, True, True, CouponChoice.BOUGHT_AT_FULL_PRICE),
+        (0, False, True, FIRST),  # the first step never carries one anyway
+        (1, False, False, G),
+    ],
+)
+def test_no_coupon_after_a_full_price_purchase_following_a_reminder_without_one(
+    step: int, recent: bool, bought: bool, expected: CouponChoice
+) -> None:
+    assert choose(step, RULE, recently_given=recent, bought_at_full_price=bought) is expected
+
+
+H = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("reminded_without", "purchases", "expected"),
+    [
+        ([NOW], [(NOW + H, None)], True),  # reminded at 12:00, bought at 13:00 without a code
+        ([NOW], [(NOW, "")], True),  # at the same instant counts
+        ([NOW], [(NOW - H, None)], False),  # bought before the reminder: not because of it
+        ([NOW], [(NOW + H, "SAVE-1")], False),  # bought with a code: not at full price
+        ([], [(NOW + H, None)], False),  # never reminded without a code in this episode
+        ([NOW + 2 * H, NOW], [(NOW + H, None)], True),  # after the first such reminder
+        ([NOW], [], False),
+    ],
+)
+def test_bought_at_full_price_means_after_a_coupon_less_reminder_without_a_code(
+    reminded_without: list[datetime], purchases: list, expected: bool
+) -> None:
+    assert bought_at_full_price(reminded_without, purchases) is expected
+
+
+A, B = frozenset({"customer:1", "email:a@example.jp"}), frozenset({"customer:2"})
+
+
+@pytest.mark.parametrize(
+    ("grants", "carts", "after", "expected"),
+    [
+        # customer 1: a code at 12:00 for cart o1, then carts o2 and o3: a seeker (2 >= 2)
+        (
+            [Grant(A, NOW, "o1", "C1")],
+            [Abandonment(A, "o1", NOW - H), Abandonment(A, "o2", NOW + H),
+             Abandonment(frozenset({"email:a@example.jp"}), "o3", NOW + 2 * H)],
+            2,
+            [CouponSeeker(A, 1, NOW, 2)],
+        ),
+        # one cart after the code: not repeatedly
+        ([Grant(A, NOW, "o1", "C1")], [Abandonment(A, "o2", NOW + H)], 2, []),
+        # ... unless coupons.seeker_after is 1
+        ([Grant(A, NOW, "o1", "C1")], [Abandonment(A, "o2", NOW + H)], 1,
+         [CouponSeeker(A, 1, NOW, 1)]),
+        # carts before the first code, and other shoppers' carts, do not count
+        (
+            [Grant(A, NOW, "o1", "C1")],
+            [Abandonment(A, "o0", NOW - H), Abandonment(B, "o2", NOW + H),
+             Abandonment(B, "o3", NOW + H)],
+            2,
+            [],
+        ),
+        # two codes under keys that overlap are one shopper with two codes; o4 was given the
+        # second code, so o2 and o5 count
+        (
+            [Grant(A, NOW, "o1", "C1"),
+             Grant(frozenset({"email:a@example.jp"}), NOW + 200 * H, "o4", "C2")],
+            [Abandonment(A, "o2", NOW + H), Abandonment(A, "o4", NOW + 199 * H),
+             Abandonment(A, "o5", NOW + 201 * H)],
+            2,
+            [CouponSeeker(A, 2, NOW, 2)],
+        ),
+    ],
+)  # fmt: skip
+def test_a_shopper_who_keeps_abandoning_after_codes_is_a_coupon_seeker(
+    grants: list[Grant], carts: list[Abandonment], after: int, expected: list[CouponSeeker]
+) -> None:
+    assert coupon_seekers(grants, carts, after=after) == expected
 
 
 @pytest.mark.parametrize(
@@ -277,3 +368,34 @@ def test_a_completed_order_with_a_given_code_marks_it_redeemed(
     states = [line.split("\t")[:3] for line in listed.output.splitlines()]
     assert later.coupons["redeemed"] == 1 and again.coupons.get("redeemed", 0) == 0
     assert states == [["SAVE-1", "500円", "redeemed"], ["SAVE-2", "500円", "free"]]
+
+
+def test_the_report_names_coupon_seekers_masked(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    import json
+
+    config = write_config(tmp_path, coupon_config(config_data))
+    import_codes(config, tmp_path, "SAVE-1", "SAVE-2")
+    customer = shop.customer(email="hanako@example.jp")
+    shop.abandoned(NOW - timedelta(hours=4), customer_id=customer)
+    app = App(load_config(config))
+    Sweep(app, MemoryChannel(), now=NOW).run()  # a code for the first cart
+    for days in (2, 5):  # then two more carts abandoned, reminded without a code
+        later = NOW + timedelta(days=days)
+        shop.abandoned(later - timedelta(hours=4), customer_id=customer)
+        Sweep(app, MemoryChannel(), now=later).run()
+    app.dispose()
+    args = ["report", "--config", str(config), "--from", "2026-11-20", "--to", "2026-11-30"]
+    as_json = CliRunner().invoke(main, [*args, "--format", "json"])
+    as_text = CliRunner().invoke(main, [*args, "--format", "table"])
+    assert as_json.exit_code == 0, as_json.output
+    [seeker] = json.loads(as_json.stdout)["coupon_seekers"]
+    assert seeker == {
+        "person": f"customer:{customer}, email:h***@example.jp",
+        "codes": 1,
+        "first_code_at": "2026-11-22T12:00:00+09:00",
+        "abandoned_after": 2,
+    }
+    assert "coupon seekers: 1 shopper(s)" in as_text.stdout
+    assert "hanako@" not in as_text.stdout + as_json.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import UTC, date
 from fractions import Fraction
 from pathlib import Path
 from typing import TextIO
@@ -152,6 +152,39 @@ def _print_experiment(console: Console, r: ExperimentReport) -> None:
     console.print()
 
 
+def _print_seekers(console: Console, report: Report) -> None:
+    from cartnudge.operator.report import seeker_person
+
+    console.print(
+        Text(
+            f"coupon seekers: {len(report.coupon_seekers)} shopper(s) kept abandoning carts "
+            "after receiving codes (coupons.seeker_after)",
+            style="bold",
+        )
+    )
+    tz = report.period.tz
+    rows = [
+        [
+            seeker_person(x),
+            x.codes,
+            x.first_code_at.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            x.abandoned_after,
+        ]
+        for x in report.coupon_seekers
+    ]
+    print_table(
+        console,
+        [
+            Col("shopper", "prose"),
+            Col("codes", "number"),
+            Col("first code"),
+            Col("carts abandoned after", "number"),
+        ],
+        rows,
+    )
+    console.print()
+
+
 def print_report(report: Report, out: TextIO) -> None:
     """The report for people: per flow a figures table, the variants and the series with a
     sparkline of each figure, then what the figures count. Laid out for the terminal's width
@@ -170,6 +203,8 @@ def print_report(report: Report, out: TextIO) -> None:
         _print_lift(console, lift, p.by)
     for test in report.experiments:
         _print_experiment(console, test)
+    if report.coupon_seekers:
+        _print_seekers(console, report)
     console.print(
         Text(
             f"rate: {RATE_LABEL}; reminded orders are {DEFINITIONS['reminded']}.\n"

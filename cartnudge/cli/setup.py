@@ -80,6 +80,10 @@ def check(config_path: str, offline: bool) -> None:
         for name, provided in app.reader.optional_columns().items():
             shown = ", ".join(provided) if provided else "none (defaults apply)"
             click.echo(f"ok   {name}.sql optional columns: {shown}")
+        if app.contract.has("product_status"):
+            click.echo("ok   product_status.sql: prices and stock for trigger steps")
+        else:
+            click.echo("--   product_status.sql absent: no trigger steps, no stock check")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
         _check_key_rotation(app, common.utcnow())

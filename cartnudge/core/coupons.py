@@ -7,12 +7,16 @@ So (issue 13):
   ``coupons.allow_first_step``): a shopper must wait past a coupon-less reminder for a code;
 - a shopper given a code within ``coupons.repeat_window`` (default 90 days) gets none again,
   whichever record, cart or flow (checked under every key of :mod:`cartnudge.core.persons`);
+- a shopper who bought at full price after a reminder without a code, in the same episode,
+  gets no code from a later step of it (:func:`bought_at_full_price`): the reminder worked
+  without one, and a code now would only teach waiting for it;
 - the expiry is relative to the send (``expires_after``) or a fixed date (``expires_at``),
   whichever comes first, and a code's own fixed expiry from the pool too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -33,6 +37,7 @@ class CouponChoice(StrEnum):
     NO_COUPON_STEP = "no_coupon_step"  # the step carries none
     FIRST_STEP = "first_step"  # never on the first step (unless allowed)
     RECENTLY_GIVEN = "recently_given"  # this person had one within the repeat window
+    BOUGHT_AT_FULL_PRICE = "bought_at_full_price"  # bought after a coupon-less reminder
 
 
 def choose(
@@ -41,12 +46,16 @@ def choose(
     *,
     recently_given: bool,
     allow_first_step: bool = False,
+    bought_at_full_price: bool = False,
 ) -> CouponChoice:
-    """Whether this step of this shopper's reminder carries a code."""
+    """Whether this step of this shopper's reminder carries a code. ``bought_at_full_price``:
+    see :func:`bought_at_full_price`."""
     if rule is None:
         return CouponChoice.NO_COUPON_STEP
     if step_index == 0 and not allow_first_step:
         return CouponChoice.FIRST_STEP
+    if bought_at_full_price:
+        return CouponChoice.BOUGHT_AT_FULL_PRICE
     if recently_given:
         return CouponChoice.RECENTLY_GIVEN
     return CouponChoice.GIVE
@@ -59,3 +68,83 @@ def expiry(rule: CouponRule, sent_at: datetime) -> datetime | None:
     if rule.expires_after is not None:
         ends.append(sent_at + rule.expires_after)
     return min(ends) if ends else None
+
+
+def bought_at_full_price(
+    reminded_without_code: Iterable[datetime],
+    purchases: Iterable[tuple[datetime, str | None]],
+) -> bool:
+    """Whether the shopper completed an order without a code (``(completed_at, coupon_code)``)
+    at or after one of this episode's reminders that carried none (their send times)."""
+    first = min(reminded_without_code, default=None)
+    if first is None:
+        return False
+    return any(at >= first and not (code or "").strip() for at, code in purchases)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A code given to a shopper, under every key they were known by, for a cart."""
+
+    keys: frozenset[str]
+    at: datetime
+    order_id: str | None = None  # the cart the code was given for
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Abandonment:
+    """A cart cartnudge saw abandoned (reminded or skipped), under the shopper's keys."""
+
+    keys: frozenset[str]
+    order_id: str
+    at: datetime  # abandoned_at
+
+
+@dataclass(frozen=True)
+class CouponSeeker:
+    """A shopper who kept abandoning carts after receiving codes (the report's coupon_seekers)."""
+
+    keys: frozenset[str]
+    codes: int  # codes given to them
+    first_code_at: datetime
+    abandoned_after: int  # other carts abandoned after the first code
+
+
+DEFAULT_SEEKER_AFTER = 2
+
+
+def coupon_seekers(
+    grants: Iterable[Grant],
+    abandonments: Iterable[Abandonment],
+    *,
+    after: int = DEFAULT_SEEKER_AFTER,
+) -> list[CouponSeeker]:
+    """The shoppers who abandoned at least ``after`` other carts after their first code.
+
+    Grants that share a key are one shopper (the same code is recorded under each of their
+    keys); an abandonment is theirs when it shares a key with them. The carts the codes were
+    given for do not count. Ordered by most carts abandoned after, then the first code."""
+    people: list[tuple[set[str], list[Grant]]] = []
+    for g in sorted(grants, key=lambda g: g.at):
+        joined = [p for p in people if p[0] & g.keys]
+        keys, found = set(g.keys), [g]
+        for p in joined:
+            keys |= p[0]
+            found += p[1]
+            people.remove(p)
+        people.append((keys, found))
+    carts = list(abandonments)
+    out = []
+    for keys, found in people:
+        first = min(g.at for g in found)
+        given_for = {g.order_id for g in found if g.order_id}
+        later = {
+            a.order_id
+            for a in carts
+            if a.keys & keys and a.at > first and a.order_id not in given_for
+        }
+        if len(later) >= after:
+            codes = len({g.code or (g.at, g.order_id) for g in found})
+            out.append(CouponSeeker(frozenset(keys), codes, first, len(later)))
+    return sorted(out, key=lambda s: (-s.abandoned_after, s.first_code_at, sorted(s.keys)))

@@ -21,6 +21,7 @@ from typing import Any
 
 from cartnudge.core.persons import normalise_email
 from cartnudge.core.segments import CartFacts, Segment, SegmentReason, cart_reason
+from cartnudge.core.triggers import ItemState, Trigger, TriggerHit, nothing_left, trigger_hit
 
 
 class CustomerStatus(StrEnum):
@@ -110,6 +111,8 @@ class SkipReason(StrEnum):
     EXCLUDED_CATEGORY = SegmentReason.EXCLUDED_CATEGORY.value
     NO_INCLUDED_PRODUCT = SegmentReason.NO_INCLUDED_PRODUCT.value
     NO_INCLUDED_CATEGORY = SegmentReason.NO_INCLUDED_CATEGORY.value
+    # Triggers (cartnudge.core.triggers): every item of the cart is out of stock.
+    OUT_OF_STOCK = "out_of_stock"
 
 
 class Kind(StrEnum):
@@ -171,6 +174,8 @@ class StepRule:
     delay: timedelta
     channel: str = "email"
     segment: Segment | None = None  # the flow's segment refined by the step's (None: any cart)
+    # A trigger step fires on its condition (price drop, low stock) instead of after ``delay``.
+    trigger: Trigger | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,7 @@ class Decision:
     episode_started_at: datetime | None = None
     deferred_by: SkipReason | None = None  # WAIT because of quiet hours or the frequency cap
     superseded: tuple[int, ...] = field(default=())  # earlier due steps folded into this one
+    trigger: TriggerHit | None = None  # SEND of a trigger step: the item that made it fire
 
 
 def skip(reason: SkipReason, episode: int = 0) -> Decision:
@@ -458,6 +464,7 @@ def decide(
     *,
     suppressed: bool | Collection[str] = False,
     recent_sends: Sequence[datetime] = (),
+    stock: Sequence[ItemState] | None = None,
 ) -> Decision:
     """The one decision for ``c`` in ``rules.flow`` at ``now``.
 
@@ -467,7 +474,9 @@ def decide(
     are due at once (a missed cron run, a shortened delay), only the latest is sent: one
     message, not a burst; the others are ``superseded``. Quiet hours and the frequency cap
     defer a due reminder (WAIT with ``deferred_by``), and skip it only when the cart would have
-    expired by the time it may go.
+    expired by the time it may go. ``stock`` is the cart's items with the shop's current
+    price and stock (None: not read): a trigger step whose condition holds is sent (before a
+    due delay step), and a cart whose every item is out of stock is skipped (``out_of_stock``).
     """
     if not rules.enabled:
         return skip(SkipReason.FLOW_DISABLED)
@@ -498,13 +507,24 @@ def decide(
         and d.status in DONE_STATUSES
         and (rules.channel is None or d.channel == rules.channel)
     }
-    # Never go backwards: steps before the latest delivered one are over for this episode.
-    remaining = [s for s in rules.steps if s.index > max(done, default=-1)]
-    if not remaining:
+    timed = [s for s in rules.steps if s.trigger is None]
+    # Never go backwards: delay steps before the latest delivered one are over for this
+    # episode. Trigger steps stand apart: each is sent at most once per episode, whenever its
+    # condition holds (checked against ``stock``, the cart's items with the shop's status).
+    last = max(done & {s.index for s in timed}, default=-1)
+    remaining = [s for s in timed if s.index > last]
+    waiting_triggers = [s for s in rules.steps if s.trigger is not None and s.index not in done]
+    fired: list[tuple[StepRule, TriggerHit]] = []
+    if stock is not None:
+        for s in waiting_triggers:
+            hit = trigger_hit(s.trigger, stock) if s.trigger is not None else None
+            if hit is not None:
+                fired.append((s, hit))
+    if not remaining and not waiting_triggers:
         return skip(SkipReason.ALREADY_DELIVERED, episode.number)
     due = [s for s in remaining if episode.started_at + s.delay <= now]
 
-    def decide(kind: Kind, step: StepRule, due_at: datetime, **more: Any) -> Decision:
+    def decide(kind: Kind, step: StepRule, due_at: datetime | None, **more: Any) -> Decision:
         return Decision(
             kind,
             step=step.index,
@@ -515,10 +535,23 @@ def decide(
             **more,
         )
 
-    if not due:
+    # A condition that holds now may not hold tomorrow, while a due delay step stays due (no
+    # windows, SPEC 2.3): a fired trigger goes first, the delay step after it (the cap permitting).
+    hit: TriggerHit | None = None
+    if fired:
+        latest, hit = fired[0]
+        due_at, superseded = now, ()
+    elif due:
+        latest = max(due, key=lambda s: s.delay)
+        due_at = episode.started_at + latest.delay
+        superseded = tuple(s.index for s in due if s is not latest)
+    elif remaining:
         first = min(remaining, key=lambda s: s.delay)
         return decide(Kind.WAIT, first, episode.started_at + first.delay)
-    latest = max(due, key=lambda s: s.delay)
+    else:  # only trigger steps are left: they wait for their condition, not for a time
+        return decide(Kind.WAIT, waiting_triggers[0], None)
+    if stock is not None and nothing_left(stock):
+        return skip(SkipReason.OUT_OF_STOCK, episode.number)
     outside = segment_reason(c, latest.segment)
     if outside is not None:
         return skip(outside, episode.number)
@@ -532,6 +565,5 @@ def decide(
         held_by = SkipReason.FREQUENCY_CAP if capped > now else SkipReason.QUIET_HOURS
         if cart_expired(c.abandoned_at, rules.cart_ttl, allowed):
             return skip(held_by, episode.number)
-        return decide(Kind.WAIT, latest, allowed, deferred_by=held_by)
-    superseded = tuple(s.index for s in due if s is not latest)
-    return decide(Kind.SEND, latest, episode.started_at + latest.delay, superseded=superseded)
+        return decide(Kind.WAIT, latest, allowed, deferred_by=held_by, trigger=hit)
+    return decide(Kind.SEND, latest, due_at, superseded=superseded, trigger=hit)

@@ -68,6 +68,7 @@ def context_for(
     items: Sequence[Item],
     links: Links,
     coupon: Mapping[str, Any] | None = None,
+    trigger: Mapping[str, Any] | None = None,
 ) -> dict:
     """What a template sees (README, "E-mail"; the names of
     :func:`cartnudge.messages.templates.sample_context`). An item's ``image_url`` and
@@ -96,6 +97,8 @@ def context_for(
         "recovery_url": links.recovery_url,
         "unsubscribe_url": links.unsubscribe_url,
         "coupon": _local_coupon(coupon, config),
+        # A trigger step's reason (cartnudge.core.triggers.TriggerHit.context), else None.
+        "trigger": dict(trigger) if trigger is not None else None,
         "sender": {
             "name": s.name,
             "email": s.email,
@@ -126,11 +129,15 @@ def render_order(
     delivery_id: int,
     now: datetime,
     coupon: Mapping[str, Any] | None = None,
+    trigger: Mapping[str, Any] | None = None,
 ) -> tuple[Rendered, Links]:
     """Render a template for one order; ``coupon`` (code, discount, expires_at in naive UTC)
-    is the delivery's code, None when it carries none."""
+    is the delivery's code, None when it carries none; ``trigger`` the item and prices or
+    stock that made a trigger step fire, None for any other step."""
     links = links_for(config, order, delivery_id=delivery_id, now=now)
-    rendered = catalogue.render(template_id, context_for(config, order, items, links, coupon))
+    rendered = catalogue.render(
+        template_id, context_for(config, order, items, links, coupon, trigger)
+    )
     return rendered, links
 
 
@@ -279,6 +286,7 @@ def render_within_limits(
     now: datetime,
     channel: str,
     coupon: Mapping[str, Any] | None = None,
+    trigger: Mapping[str, Any] | None = None,
 ) -> tuple[Rendered, Links]:
     """Render a message and check it against its channel's limits, with this message's data
     (a long cart or name makes a long SMS even when the template's sample fit); ``coupon`` as
@@ -298,12 +306,13 @@ def render_within_limits(
         delivery_id=delivery_id,
         now=now,
         coupon=coupon,
+        trigger=trigger,
     )
     why = _fits(config, channel, rendered, links, order)
     keep = len(items)
     while why is not None and keep > 1:
         keep -= 1
-        context = context_for(config, order, _cut_items(items, keep), links, coupon)
+        context = context_for(config, order, _cut_items(items, keep), links, coupon, trigger)
         rendered = catalogue.render(template_id, context)
         why = _fits(config, channel, rendered, links, order)
     if why is not None:

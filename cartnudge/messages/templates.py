@@ -97,6 +97,15 @@ def sample_context() -> dict[str, Any]:
             "discount": "500円",
             "expires_at": datetime(2026, 11, 29, 23, 59),
         },
+        # A trigger step's reason (None for any other step): {% if trigger %}.
+        "trigger": {
+            "kind": "price_drop",  # or low_stock
+            "item": {"product_id": "1", "name": "国産有機抹茶 100g"},
+            "old_price": 1980,
+            "new_price": 1580,
+            "drop_percent": 20,
+            "stock": 3,
+        },
         "sender": {
             "name": "サンプル商店",
             "email": "info@shop.example.jp",
@@ -242,10 +251,13 @@ class Catalogue:
         """Render every template against the sample; raise on the first broken one."""
         for template_id in self.templates:
             self.render(template_id, sample_context())
-            # and without a coupon, as a step without one renders it, and without pictures,
-            # links or a logo, as a shop whose order_items.sql has no such columns
-            self.render(template_id, dict(sample_context(), coupon=None))
+            # and without a coupon or a trigger, as a step without them renders it, without
+            # pictures, links or a logo, as a shop whose order_items.sql has no such columns,
+            # and with a low-stock trigger
+            self.render(template_id, dict(sample_context(), coupon=None, trigger=None))
             self.render(template_id, _without_pictures(sample_context()))
+            low_stock = dict(sample_context()["trigger"], kind="low_stock", new_price=1980)
+            self.render(template_id, dict(sample_context(), trigger=low_stock))
 
     def require(self, template_id: int, category: str, key: str, source: str) -> TemplateInfo:
         """The template a flow names, refused (as configuration) when missing or of another

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cartnudge.core.attribution import RULES
+from cartnudge.core.coupons import CouponSeeker, coupon_seekers
 from cartnudge.core.rules import SkipReason
+from cartnudge.logs import mask_pii
 from cartnudge.operator.lift import (
     LIFT_CSV_COLUMNS,
     Lift,
@@ -327,6 +329,8 @@ class Report:
     flows: tuple[FlowReport, ...] = field(default_factory=tuple)
     holdouts: tuple[Lift, ...] = ()  # reminded vs holdout per flow and step (SPEC 2.9)
     experiments: tuple[ExperimentReport, ...] = ()  # A/B tests, since each started (SPEC 2.8)
+    # Shoppers who kept abandoning carts after receiving codes (coupons.seeker_after or more).
+    coupon_seekers: tuple[CouponSeeker, ...] = ()
 
     def flow(self, name: str) -> FlowReport:
         return next(f for f in self.flows if f.flow == name)
@@ -523,11 +527,29 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     )
     from cartnudge.operator.experiments import collect_experiments
 
+    grants, carts = app.coupons.seeker_facts(end)
+    seekers = coupon_seekers(grants, carts, after=app.config.settings.coupons.seeker_after)
     return replace(
         report,
         holdouts=collect_lift(app, period, chunk_size=chunk_size),
         experiments=tuple(collect_experiments(app, datetime.now(UTC).replace(tzinfo=None))),
+        coupon_seekers=tuple(seekers),
     )
+
+
+def seeker_person(seeker: CouponSeeker) -> str:
+    """A coupon seeker's keys for output, addresses masked ('email:h***@example.jp')."""
+    return ", ".join(mask_pii(k) for k in sorted(seeker.keys))
+
+
+def seeker_to_dict(seeker: CouponSeeker, tz: Any) -> dict[str, Any]:
+    first = seeker.first_code_at.replace(tzinfo=UTC).astimezone(tz)
+    return {
+        "person": seeker_person(seeker),
+        "codes": seeker.codes,
+        "first_code_at": first.isoformat(),
+        "abandoned_after": seeker.abandoned_after,
+    }
 
 
 # -- shapes for output: pure ---------------------------------------------------------------
@@ -700,6 +722,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "flows": flows,
         "holdouts": [lift_to_dict(h) for h in report.holdouts],
         "experiments": [experiment_to_dict(e) for e in report.experiments],
+        "coupon_seekers": [seeker_to_dict(x, p.tz) for x in report.coupon_seekers],
     }
 
 

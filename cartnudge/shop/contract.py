@@ -121,7 +121,17 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
         ("completed_from", "completed_to"),
         ("completed_from", "completed_to"),
     ),
+    # Optional (OPTIONAL_FILES): current price and stock of the products in some carts, for
+    # trigger steps (price_drop, low_stock) and for leaving out items now out of stock.
+    "product_status": (
+        ("order_id", "product_id", "current_price", "stock"),
+        (),
+        ("order_ids",),
+        (),
+    ),
 }
+# Files a shop may leave out: what needs them says so (README, "Price-drop and low-stock").
+OPTIONAL_FILES = frozenset({"product_status"})
 OPTIONAL_PARAMS = {"purchases_since": ("emails",)}
 LIST_PARAMS = {"order_ids", "customer_ids", "emails"}
 # Files of the earlier contract, replaced by abandoned.sql (README, "The shop contract").
@@ -167,6 +177,8 @@ class ShopContract:
                 )
         for name, (_req, _opt, params, dt_params) in FILES.items():
             path = self.path(name)
+            if name in OPTIONAL_FILES and not path.exists():
+                continue
             body = _body(path)
             probe = text(body)
             missing = [p for p in params if p not in probe._bindparams]
@@ -198,6 +210,10 @@ class ShopContract:
             for p in params
         ]
         return text(sql).bindparams(*binds)
+
+    def has(self, name: str) -> bool:
+        """Whether the contract has file ``name`` (an optional file may be left out)."""
+        return name in self.statements
 
     def uses(self, name: str, param: str) -> bool:
         """Whether file ``name`` uses the optional bind parameter ``param``."""

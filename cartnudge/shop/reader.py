@@ -106,6 +106,14 @@ class Item:
         return self.quantity * self.unit_price
 
 
+@dataclass(frozen=True)
+class ProductStatus:
+    """A row of product_status.sql: the product's price now and its stock (None: unknown)."""
+
+    current_price: int | None
+    stock: int | None
+
+
 @dataclass
 class Purchases:
     """The latest completed order per customer id and per normalised e-mail address (naive
@@ -441,6 +449,39 @@ class ShopReader:
             items.pop(order_id, None)
         return items
 
+    def product_status(self, order_ids: Sequence[Any]) -> dict[str, dict[str, ProductStatus]]:
+        """Per order id and product id (text), the product's current price (minor unit) and
+        stock from the optional product_status.sql; empty without the file. A value the
+        contract refuses reads as unknown (None), with a warning naming the row: the item is
+        then taken as it is in the cart, and no trigger fires on it."""
+        out: dict[str, dict[str, ProductStatus]] = {}
+        if not order_ids or not self.contract.has("product_status"):
+            return out
+        path = self.contract.path("product_status")
+        for row in self._run("product_status", order_ids=list(dict.fromkeys(order_ids))):
+            try:
+                order_id = id_of(row["order_id"], "order_id")
+                product_id = id_of(row["product_id"], "product_id")
+            except BadValue as exc:
+                log.warning("%s: %s (ignored)", path, exc)
+                continue
+            if order_id is None or product_id is None:
+                continue
+            price: int | None = None
+            stock: int | None = None
+            if row["current_price"] is not None:
+                try:
+                    price = money_of(row["current_price"], "current_price", self.money_decimals)
+                except BadValue as exc:
+                    log.warning("%s: order %s: %s (read as unknown)", path, order_id, exc)
+            if row["stock"] is not None:
+                try:
+                    stock = _stock_of(row["stock"])
+                except ValueError as exc:
+                    log.warning("%s: order %s: %s (read as unknown)", path, order_id, exc)
+            out.setdefault(order_id, {})[product_id] = ProductStatus(price, stock)
+        return out
+
     def purchases(
         self, customer_ids: Sequence[Any], emails: Sequence[str | None] = ()
     ) -> Purchases:
@@ -583,6 +624,7 @@ class ShopReader:
         samples: dict[str, dict[str, Any]] = {
             "order_items": dict(order_ids=["-1"]),
             "purchases_since": dict(customer_ids=["-1"]),
+            "product_status": dict(order_ids=["-1"]),
         }
         if self.contract.uses("purchases_since", "emails"):
             samples["purchases_since"]["emails"] = ["-1"]
@@ -601,7 +643,9 @@ class ShopReader:
             pass
         except DatabaseError as exc:
             problems.append(exc.message)
-        for name in ("order_items", "purchases_since"):
+        for name in ("order_items", "purchases_since", "product_status"):
+            if not self.contract.has(name):
+                continue
             required, _optional, _params, _dt = FILES[name]
             try:
                 with self.engine.connect() as conn:
@@ -669,6 +713,19 @@ def _lenient_time(value: Any, tz: ZoneInfo) -> datetime | None:
         return time_of(value, "purchased_at", tz)
     except BadValue:
         return None
+
+
+def _stock_of(value: Any) -> int:
+    """A stock count: a whole number (negative counts as 0: oversold is out of stock)."""
+    if isinstance(value, bool):
+        raise ValueError(f"stock {value!r} is not a whole number")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"stock {str(value)[:40]!r} is not a whole number") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"stock {str(value)[:40]!r} is not a whole number")
+    return max(0, int(number))
 
 
 def _plain_id(value: Any) -> Any:

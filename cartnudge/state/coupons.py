@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from cartnudge.state.schema import coupon_grants, coupons
+from cartnudge.core.coupons import Abandonment, Grant
+from cartnudge.state.schema import coupon_grants, coupons, deliveries, skips
 from cartnudge.state.store import Store, _insert_ignoring_conflicts
 
 CANDIDATES = 8  # free codes read per try; a racing sweep takes some, the next one is tried
@@ -178,3 +179,57 @@ class Coupons(Store):
             return done
 
         return self._write("coupon redeem", run)
+
+    def seeker_facts(self, end: datetime) -> tuple[list[Grant], list[Abandonment]]:
+        """Every code given before ``end`` (with its person keys and cart), and the carts the
+        shoppers who got them abandoned after their first code and before ``end`` (from
+        cartnudge's deliveries and skips), for :func:`cartnudge.core.coupons.coupon_seekers`."""
+        g, c, d, s = coupon_grants.c, coupons.c, deliveries.c, skips.c
+        granted = (
+            select(g.person, g.code, g.granted_at, d.order_id)
+            .select_from(
+                coupon_grants.join(coupons, c.code == g.code).outerjoin(
+                    deliveries, d.id == c.delivery_id
+                )
+            )
+            .where(g.granted_at < end)
+        )
+        rows = self._read("coupon grants", lambda conn: conn.execute(granted).all())
+        by_code: dict[str, tuple[set[str], datetime, str | None]] = {}
+        for person, code, at, order_id in rows:
+            keys, first, _ = by_code.setdefault(code, (set(), at, order_id))
+            keys.add(person)
+        grants = [Grant(frozenset(k), at, o, code) for code, (k, at, o) in by_code.items()]
+        if not grants:
+            return [], []
+        since = min(x.at for x in grants)
+        every = {k for x in grants for k in x.keys}
+        cids = sorted({k.partition(":")[2] for k in every if k.startswith("customer:")})
+        addresses = sorted({k.partition(":")[2] for k in every if not k.startswith("customer:")})
+        found: dict[str, tuple[set[str], datetime]] = {}
+
+        def note(order_id: str, keys: list[str], at: datetime) -> None:
+            entry = found.setdefault(order_id, (set(), at))
+            entry[0].update(k for k in keys if k in every)
+
+        def read(conn: Any) -> None:
+            for start in range(0, max(len(cids), len(addresses)), 500):
+                ids, addrs = cids[start : start + 500], addresses[start : start + 500]
+                who = or_(d.customer_id.in_(ids), d.recipient.in_(addrs))
+                stmt = select(d.order_id, d.customer_id, d.channel, d.recipient, d.abandoned_at)
+                stmt = stmt.where(who, d.abandoned_at > since, d.abandoned_at < end)
+                for r in conn.execute(stmt):
+                    keys = [f"customer:{r.customer_id}"] if r.customer_id else []
+                    if r.recipient:
+                        keys.append(f"{r.channel}:{r.recipient}")
+                    note(r.order_id, keys, r.abandoned_at)
+                if ids:
+                    stmt = select(s.order_id, s.customer_id, s.abandoned_at).where(
+                        s.customer_id.in_(ids), s.abandoned_at > since, s.abandoned_at < end
+                    )
+                    for r in conn.execute(stmt):
+                        note(r.order_id, [f"customer:{r.customer_id}"], r.abandoned_at)
+
+        self._read("coupon seekers", read)
+        carts = [Abandonment(frozenset(k), o, at) for o, (k, at) in found.items() if k]
+        return grants, carts

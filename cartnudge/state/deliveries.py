@@ -399,18 +399,21 @@ class Deliveries(Store):
         )
         return self._write("close expired", lambda c: c.execute(stmt).rowcount)
 
-    def supersede(self, later: Sequence[tuple[str, str, int, int]], now: datetime) -> None:
-        """Fail the ``retry`` rows of steps before a step that is now being sent (order, flow,
-        episode, step): the rules never go back to them."""
+    def supersede(
+        self, later: Sequence[tuple[str, str, int, int, Sequence[int]]], now: datetime
+    ) -> None:
+        """Fail the ``retry`` rows of the steps a step now being sent folds in (order, flow,
+        episode, step, the folded steps): the rules never go back to them. A trigger step's
+        row is never among them (it stands apart from the delays' order)."""
         d = deliveries.c
-        for order_id, flow, episode, step in later:
+        for order_id, flow, episode, step, folded in later:
             stmt = (
                 update(deliveries)
                 .where(
                     d.order_id == order_id,
                     d.flow == flow,
                     d.episode == episode,
-                    d.step < step,
+                    d.step.in_(list(folded)),
                     d.status == DeliveryStatus.RETRY.value,
                 )
                 .values(
