@@ -56,18 +56,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.settings import PushSettings, push_payload  # noqa: F401 - defined there
 from cartnudge.core.answers import Answer, AnswerKind, classify_fcm, classify_webhook
 from cartnudge.errors import ChannelError
 
@@ -100,35 +100,7 @@ _THIRD_PARTY_AUTH = "THIRD_PARTY_AUTH_ERROR"  # APNs / web push credentials at F
 _OAUTH_RETRYABLE = ("internal_failure", "server_error", "temporarily_unavailable")
 
 
-class PushSettings(BaseModel):
-    """``push:`` in the configuration file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    provider: Literal["fcm", "webhook"] = "fcm"
-    timeout: float = Field(default=10.0, gt=0)
-    # FCM HTTP v1
-    project_id: str = ""
-    service_account_env: str | None = None  # variable holding the service-account JSON
-    endpoint: str = "https://fcm.googleapis.com"
-    token_uri: str | None = None  # overrides the service account's token_uri
-    android_click_action: str | None = None  # android.notification.click_action, if used
-    # generic webhook
-    url: str = ""
-    headers: dict[str, str] = Field(default_factory=dict)  # values may contain {secret}
-    secret_env: str | None = None
-
-
 # -- payload ----------------------------------------------------------------------------------
-
-
-def push_payload(
-    title: str, body: str, link: str = "", data: Mapping[str, Any] | None = None
-) -> bytes:
-    """The bytes of a push :class:`Envelope`: UTF-8 JSON with title, body, link and data."""
-    doc = {"title": title, "body": body, "link": link, "data": dict(data or {})}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
