@@ -27,6 +27,7 @@ from cartnudge import bundled
 from cartnudge.channels.settings import (
     LineSettings,
     PushSettings,
+    RateLimitSettings,
     SmsSettings,
     settings_problem,
 )
@@ -212,6 +213,9 @@ class SmtpSettings(_Strict):
     username: str | None = None
     password_env: str | None = None
     timeout: float = Field(default=30.0, gt=0, le=600)
+    # Connections used at once by one sweep; each batch is shared between them.
+    connections: int = Field(default=1, ge=1, le=32)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
 
 class EmailSettings(_Strict):

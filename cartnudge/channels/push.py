@@ -67,6 +67,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.ratelimit import Limiter
 from cartnudge.channels.settings import PushSettings, push_payload  # noqa: F401 - defined there
 from cartnudge.core.answers import Answer, AnswerKind, classify_fcm, classify_webhook
 from cartnudge.errors import ChannelError
@@ -324,9 +325,12 @@ class PushChannel(Channel):
         backoff: float = 0.5,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret
+        # push.rate_limit: every request waits for its slot (one request at a time).
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._clock = clock
@@ -602,6 +606,7 @@ class PushChannel(Channel):
         """POST once: the answer, :class:`_Retry` if the request did not leave, or an
         ``in_doubt`` result if it left and no answer came back."""
         assert self._client is not None
+        self.limiter.wait()
         try:
             return self._client.post(
                 url,
@@ -676,6 +681,8 @@ class PushChannel(Channel):
         retry_after = self._retry_after(response)
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if response.status_code == 429:
+                # Slow down rather than drop: the retry waits as asked, and requests go one
+                # at a time, so every later message waits too.
                 raise _Retry(detail, retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cartnudge.channels import base
+from cartnudge.core.ratelimit import RateLimit
 
 LINE_API = "https://api.line.me"
 MAX_TEXT = 5000  # characters of a LINE text message (LINE's limit)
@@ -29,6 +30,21 @@ SECRET_PLACEHOLDER = "{secret}"
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 _SID = re.compile(r"[A-Za-z0-9]+")
+
+
+class RateLimitSettings(BaseModel):
+    """``rate_limit:`` of a channel (``email.smtp.rate_limit``, ``sms.rate_limit``,
+    ``push.rate_limit``): at most ``per_second`` and at most ``per_hour`` messages, over all of
+    the channel's connections or concurrent requests in one sweep. Unset: no limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float | None = Field(default=None, gt=0, le=100_000)
+    per_hour: float | None = Field(default=None, gt=0, le=100_000_000)
+
+    def limit(self) -> RateLimit:
+        """The pure rate limit these settings describe."""
+        return RateLimit(self.per_second, self.per_hour)
 
 
 # -- the webhook body ---------------------------------------------------------------------------
@@ -114,6 +130,7 @@ class SmsSettings(BaseModel):
     body: str = DEFAULT_BODY  # webhook: JSON with {to}, {from}, {text}
     account_sid: str = ""  # twilio
     secret_env: str | None = None  # the environment variable holding the API key / auth token
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     @field_validator("url")
     @classmethod
@@ -206,6 +223,7 @@ class PushSettings(BaseModel):
     url: str = ""
     headers: dict[str, str] = Field(default_factory=dict)  # values may contain {secret}
     secret_env: str | None = None
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
 
 def push_payload(
@@ -241,4 +259,3 @@ class LineSettings(BaseModel):
         if value not in ("text", "flex"):
             raise ValueError("must be text or flex")
         return value
-

@@ -64,6 +64,7 @@ from tenacity import (
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.ratelimit import Limiter
 from cartnudge.channels.settings import (  # noqa: F401 - re-exported, defined there
     DEFAULT_BODY,
     PLACEHOLDERS,
@@ -171,9 +172,12 @@ class SmsChannel(Channel):
         max_tries: int = 3,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret or None
+        # sms.rate_limit: every request waits for its slot (one request at a time).
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._client: httpx.Client | None = None
@@ -384,6 +388,7 @@ class SmsChannel(Channel):
     def _attempt(self, envelope: Envelope) -> SendResult:
         """One try: SENT, PERMANENT, TEMPORARY or IN_DOUBT, or :class:`_Retry`."""
         assert self._client is not None
+        self.limiter.wait()
         progress = _Progress()
         try:
             with self._client.stream(
@@ -461,6 +466,8 @@ class SmsChannel(Channel):
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if status == 429 or answer.code in ("20429", "14107"):
                 # A rate limit: honour Retry-After (or back off) and try again, a few times.
+                # Requests go one at a time, so that wait holds every later message too: the
+                # channel slows down rather than drops.
                 raise _Retry(detail, retry_after=answer.retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,
