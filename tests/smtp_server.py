@@ -47,6 +47,7 @@ class Script:
 
     tempfail_rcpt: int = 0  # answer TEMPFAIL to the next N RCPTs
     throttle_rcpt: int = 0  # answer SLOW_DOWN to the next N RCPTs
+    pipelining: bool = False  # offer PIPELINING in the EHLO answer (RFC 2920)
     tempfail_data: int = 0  # answer TEMPFAIL after the next N messages arrived
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> fixed reply
     drop_at_rcpt: int = 0  # close the connection on the next N RCPTs (before DATA)
@@ -102,6 +103,8 @@ class ScriptedHandler:
         session.host_name = hostname  # the 5-argument hook must set it itself
         if self._dead():
             await _drop(server)
+        if self.script.pipelining:  # aiosmtpd reads pipelined commands line by line anyway
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_HELO(

@@ -37,9 +37,12 @@ from tests.test_idempotency import (
 )
 
 
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
+@pytest.fixture(params=[False, True], ids=["one-command-a-time", "pipelining"])
+def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """The server with and without RFC 2920 PIPELINING: the channel sends MAIL, RCPT and DATA
+    in one write when it is offered, and every guarantee must hold both ways."""
     with running_server() as smtp:
+        smtp.script.pipelining = request.param
         yield smtp
 
 
@@ -97,6 +100,31 @@ def test_four_connections_deliver_a_batch_once_each_with_results_in_envelope_ord
     )
     assert server.handler.connections == 4
     assert server.handler.quits == 4
+    with channel(server, 1) as smtp:
+        assert smtp._conn is not None
+        assert smtp._conn.has_extn("pipelining") is server.script.pipelining
+
+
+def test_a_refused_recipient_in_a_pipelined_transaction_is_that_messages_failure_only(
+    server: SmtpServer,
+) -> None:
+    server.script.rcpt_replies["c1@example.jp"] = "550 5.1.1 user unknown"
+    server.script.tempfail_rcpt = 0
+    with channel(server, 1) as smtp:
+        results = smtp.send(envelopes(3))
+    assert [r.result for r in results] == [Result.SENT, Result.PERMANENT, Result.SENT]
+    assert results[1].hard_bounce
+    assert received(server) == Counter({"c0@example.jp": 1, "c2@example.jp": 1})
+
+
+def test_a_temporary_refusal_in_a_pipelined_transaction_is_retried_and_sent_once(
+    server: SmtpServer,
+) -> None:
+    server.script.tempfail_rcpt = 2
+    with channel(server, 1) as smtp:
+        results = smtp.send(envelopes(2))
+    assert [r.result for r in results] == [Result.SENT, Result.SENT]
+    assert received(server) == Counter({"c0@example.jp": 1, "c1@example.jp": 1})
 
 
 def test_a_connection_dropped_after_a_whole_message_leaves_only_that_message_in_doubt(
@@ -239,6 +267,7 @@ def test_a_sweep_killed_with_messages_in_flight_on_four_connections_sends_nothin
 
     due = due_carts(sqlite_shop, 40)
     with running_server() as server:
+        server.script.pipelining = True  # MAIL, RCPT and DATA in flight together too
         config = write_config(
             tmp_path, smtp_config(base_config(sqlite_shop.url, tmp_path), server, 10)
         )

@@ -96,8 +96,14 @@ def is_hard_bounce(stage: str, code: int, text: str) -> bool:
 
 def wire_bytes(data: bytes) -> bytes:
     """``data`` as SMTP DATA: CRLF line ends (RFC 5321; ``email`` writes bare LF), leading dots
-    doubled (transparency, section 4.5.2), then the ``CRLF . CRLF`` end marker."""
-    body = _LEADING_DOT.sub(b"..", _BARE_LF.sub(b"\r\n", data))
+    doubled (transparency, section 4.5.2), then the ``CRLF . CRLF`` end marker. The regular
+    expressions run only when there is something to change (counting is C-fast; cartnudge's
+    own MIME writer already writes CRLF and base64 parts without leading dots)."""
+    body = data
+    if body.count(b"\n") != body.count(b"\r\n"):
+        body = _BARE_LF.sub(b"\r\n", body)
+    if body.startswith(b".") or b"\n." in body:
+        body = _LEADING_DOT.sub(b"..", body)
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     return body + b".\r\n"
@@ -372,19 +378,23 @@ class SmtpChannel(Channel):
         self.limiter.wait()
         stage = MAIL
         try:
-            code, reply = conn.mail(envelope.sender)
-            if code == 250:
-                stage = RCPT
-                code, reply = conn.rcpt(envelope.recipient)
-                if code in (250, 251):
-                    stage = DATA
-                    code, reply = conn.docmd("data")
-                    if code == 354:
-                        # send() raises unless all of it, end marker included, was written.
-                        conn.send(wire_bytes(envelope.data))
-                        stage = END_OF_DATA
-                        code, reply = conn.getreply()
+            if conn.has_extn("pipelining"):
+                stage, code, reply = self._pipelined(conn, envelope)
+            else:
+                code, reply = conn.mail(envelope.sender)
+                if code == 250:
+                    stage = RCPT
+                    code, reply = conn.rcpt(envelope.recipient)
+                    if code in (250, 251):
+                        stage = DATA
+                        code, reply = conn.docmd("data")
+            if stage == DATA and code == 354:
+                # send() raises unless all of it, end marker included, was written.
+                conn.send(wire_bytes(envelope.data))
+                stage = END_OF_DATA
+                code, reply = conn.getreply()
         except UnicodeEncodeError:
+            stage = MAIL if not envelope.sender.isascii() else RCPT
             # smtplib refused to write a non-ASCII address; nothing of that command was sent.
             self._reset_transaction(lane)
             return SendResult(
@@ -408,6 +418,31 @@ class SmtpChannel(Channel):
         if stage == END_OF_DATA and code == 250:
             return SendResult(envelope.delivery_id, Result.SENT, self._clean(f"250 {_text(reply)}"))
         return self._refused(lane, envelope, stage, code, _text(reply))
+
+    @staticmethod
+    def _pipelined(conn: smtplib.SMTP, envelope: Envelope) -> tuple[str, int, bytes]:
+        """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING, when the server offers it),
+        then their three replies: one round trip instead of three before the message. Returns
+        the stage that answered last and its reply: DATA with 354 when the message may follow.
+        Nothing of the message has left here, so a drop is still worth a retry."""
+        commands = (
+            f"mail FROM:{smtplib.quoteaddr(envelope.sender)}\r\n"
+            f"rcpt TO:{smtplib.quoteaddr(envelope.recipient)}\r\n"
+            "data\r\n"
+        ).encode("ascii")  # UnicodeEncodeError before anything is written, as in smtplib
+        conn.send(commands)
+        replies = [conn.getreply() for _ in range(3)]
+        (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = replies
+        if mail_code == 250 and rcpt_code in (250, 251):
+            return DATA, data_code, data_reply
+        if data_code == 354:
+            # A server that opened DATA although MAIL or RCPT was refused (RFC 2920 says it
+            # must not): end the empty message at once; nobody is addressed, RSET follows.
+            conn.send(b".\r\n")
+            conn.getreply()
+        if mail_code != 250:
+            return MAIL, mail_code, mail_reply
+        return RCPT, rcpt_code, rcpt_reply
 
     def _refused(
         self, lane: _Lane, envelope: Envelope, stage: str, code: int, text: str
