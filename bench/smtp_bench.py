@@ -66,9 +66,11 @@ def message(i: int) -> tuple[str, bytes]:
         f"Subject: =?utf-8?b?44Kr44O844OI44Gu44GU56K66KqN?=\r\n"
         f"Message-ID: <cartnudge.{i}.bench@example.jp>\r\nMIME-Version: 1.0\r\n"
         'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
-        "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
         f"{b64(text)}\r\n"
-        "--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
         f"{b64(html)}\r\n--b--\r\n"
     )
     return to, data.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
@@ -267,7 +269,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         print("\nratios:")
         print(
-            f"  cartnudge 1 connection / smtplib 1 connection: wall {one['rate'] / base['rate']:.2f}"
+            "  cartnudge 1 connection / smtplib 1 connection: "
+            f"wall {one['rate'] / base['rate']:.2f}"
             f" (median {one['rate_med'] / base['rate_med']:.2f}), per CPU second "
             f"{one['per_cpu'] / base['per_cpu']:.2f}   target >= 0.9"
         )
