@@ -16,7 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 HOST = "127.0.0.1"
 FOREVER = sys.maxsize  # a count that never runs out
 TEMPFAIL = "451 4.3.0 try again later"
+SLOW_DOWN = "451 4.7.1 rate limited, slow down"  # a provider's "too fast": throttled
 USER_UNKNOWN = "550 5.1.1 user unknown"
 
 
@@ -45,6 +46,8 @@ class Script:
     """What the server does wrong, and how many more times."""
 
     tempfail_rcpt: int = 0  # answer TEMPFAIL to the next N RCPTs
+    throttle_rcpt: int = 0  # answer SLOW_DOWN to the next N RCPTs
+    pipelining: bool = False  # offer PIPELINING in the EHLO answer (RFC 2920)
     tempfail_data: int = 0  # answer TEMPFAIL after the next N messages arrived
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> fixed reply
     drop_at_rcpt: int = 0  # close the connection on the next N RCPTs (before DATA)
@@ -61,6 +64,9 @@ class Script:
     # Refuse AUTH with a reply that echoes what the client sent (as some servers log it back):
     # the base64 of the AUTH PLAIN exchange and of the password.
     echo_auth: bool = False
+    # Called with the number of whole messages arrived so far, before the server answers the
+    # latest (a test kills the sending process there: a crash with messages in flight).
+    on_data: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,8 @@ class ScriptedHandler:
         session.host_name = hostname  # the 5-argument hook must set it itself
         if self._dead():
             await _drop(server)
+        if self.script.pipelining:  # aiosmtpd reads pipelined commands line by line anyway
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_HELO(
@@ -131,6 +139,9 @@ class ScriptedHandler:
         if script.tempfail_rcpt > 0:
             script.tempfail_rcpt -= 1
             return TEMPFAIL
+        if script.throttle_rcpt > 0:
+            script.throttle_rcpt -= 1
+            return SLOW_DOWN
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -138,6 +149,8 @@ class ScriptedHandler:
         content = envelope.original_content or b""
         self.arrived.append(content)
         script = self.script
+        if script.on_data is not None:
+            script.on_data(len(self.arrived))
         if self._dead():
             return await _drop(server)
         if script.data_reply_after is not None and len(self.messages) >= script.data_reply_after:

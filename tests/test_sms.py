@@ -658,3 +658,24 @@ class TestSecrets:
         assert twilio.endpoint() == (
             f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
         )
+
+
+class TestRateLimit:
+    def test_every_request_waits_for_its_slot_of_sms_rate_limit(self, server: HttpServer) -> None:
+        waits = Waits()
+        with webhook_channel(server, waits=waits, rate_limit={"per_second": 2}) as channel:
+            results = channel.send([sms(i) for i in range(5)])
+        assert [r.result for r in results] == [Result.SENT] * 5
+        # 2 at once (one second's burst), then one every 0.5 s; the fake sleep does not move
+        # the clock, so each wait is counted from the start: 0.5, 1.0, 1.5 (give or take the
+        # real time the requests took).
+        assert [round(w, 1) for w in waits] == [0.5, 1.0, 1.5]
+        assert len(server.requests) == 5
+
+    def test_the_rate_limit_is_read_from_the_configuration(self) -> None:
+        settings = SmsSettings(enabled=True, url="https://sms.example.jp/send", sender="X")
+        assert SmsChannel(settings, None).limiter.limit.unlimited
+        limited = SmsSettings.model_validate(
+            {**settings.model_dump(), "rate_limit": {"per_hour": 100}}
+        )
+        assert SmsChannel(limited, None).limiter.limit.per_hour == 100

@@ -44,51 +44,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.settings import LINE_API, MAX_TEXT, LineSettings  # noqa: F401
 from cartnudge.core.answers import AnswerKind, classify_line
 from cartnudge.errors import ChannelError
 
 log = logging.getLogger(__name__)
 
-LINE_API = "https://api.line.me"
 PUSH_PATH = "/v2/bot/message/push"
 INFO_PATH = "/v2/bot/info"  # the bot's own profile: read by check, proves the token
 MAX_DETAIL = 500
 MAX_BACKOFF = 30.0
-MAX_TEXT = 5000  # characters of a text message (LINE's limit)
 USER_AGENT = "cartnudge-line"
 # The namespace of the retry keys: uuid5(namespace, message id) is stable per delivery.
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d2a52-8d0c-5b8e-9a53-0c6e4c1f2b77")
-
-
-class LineSettings(BaseModel):
-    """``line:`` in the configuration file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    base_url: str = LINE_API
-    token_env: str | None = None  # the environment variable holding the channel access token
-    token_file: str | None = None  # or a file holding it (relative to the configuration file)
-    timeout: float = Field(default=10.0, gt=0, le=300)
-    message: str = "text"  # text | flex
-    # At most this many LINE messages a calendar month (cartnudge's own count, in `timezone`).
-    monthly_quota: int | None = Field(default=None, ge=1)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return base.http_url(value)
-
-    @field_validator("message")
-    @classmethod
-    def _message_kind(cls, value: str) -> str:
-        if value not in ("text", "flex"):
-            raise ValueError("must be text or flex")
-        return value
 
 
 def retry_key(message_id: str, user_id: str) -> str:

@@ -56,18 +56,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.ratelimit import Limiter
+from cartnudge.channels.settings import PushSettings, push_payload  # noqa: F401 - defined there
 from cartnudge.core.answers import Answer, AnswerKind, classify_fcm, classify_webhook
 from cartnudge.errors import ChannelError
 
@@ -100,35 +101,7 @@ _THIRD_PARTY_AUTH = "THIRD_PARTY_AUTH_ERROR"  # APNs / web push credentials at F
 _OAUTH_RETRYABLE = ("internal_failure", "server_error", "temporarily_unavailable")
 
 
-class PushSettings(BaseModel):
-    """``push:`` in the configuration file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    provider: Literal["fcm", "webhook"] = "fcm"
-    timeout: float = Field(default=10.0, gt=0)
-    # FCM HTTP v1
-    project_id: str = ""
-    service_account_env: str | None = None  # variable holding the service-account JSON
-    endpoint: str = "https://fcm.googleapis.com"
-    token_uri: str | None = None  # overrides the service account's token_uri
-    android_click_action: str | None = None  # android.notification.click_action, if used
-    # generic webhook
-    url: str = ""
-    headers: dict[str, str] = Field(default_factory=dict)  # values may contain {secret}
-    secret_env: str | None = None
-
-
 # -- payload ----------------------------------------------------------------------------------
-
-
-def push_payload(
-    title: str, body: str, link: str = "", data: Mapping[str, Any] | None = None
-) -> bytes:
-    """The bytes of a push :class:`Envelope`: UTF-8 JSON with title, body, link and data."""
-    doc = {"title": title, "body": body, "link": link, "data": dict(data or {})}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -352,9 +325,12 @@ class PushChannel(Channel):
         backoff: float = 0.5,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret
+        # push.rate_limit: every request waits for its slot (one request at a time).
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._clock = clock
@@ -630,6 +606,7 @@ class PushChannel(Channel):
         """POST once: the answer, :class:`_Retry` if the request did not leave, or an
         ``in_doubt`` result if it left and no answer came back."""
         assert self._client is not None
+        self.limiter.wait()
         try:
             return self._client.post(
                 url,
@@ -704,6 +681,8 @@ class PushChannel(Channel):
         retry_after = self._retry_after(response)
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if response.status_code == 429:
+                # Slow down rather than drop: the retry waits as asked, and requests go one
+                # at a time, so every later message waits too.
                 raise _Retry(detail, retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,

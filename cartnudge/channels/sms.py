@@ -50,11 +50,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -65,6 +64,16 @@ from tenacity import (
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
+from cartnudge.channels.ratelimit import Limiter
+from cartnudge.channels.settings import (  # noqa: F401 - re-exported, defined there
+    DEFAULT_BODY,
+    PLACEHOLDERS,
+    SECRET_PLACEHOLDER,
+    TWILIO_API,
+    BodyTemplate,
+    SmsSettings,
+    settings_problem,
+)
 from cartnudge.core.answers import AnswerKind, classify_http
 from cartnudge.core.phones import mask_phone
 from cartnudge.errors import ChannelError
@@ -76,11 +85,6 @@ MAX_DETAIL = 500  # characters of a detail kept for the delivery row
 MAX_EXCERPT = 200  # characters of the gateway's answer body quoted in a detail
 MAX_BODY = 64 * 1024  # bytes of an answer read at most (a gateway's answers are small)
 
-TWILIO_API = "https://api.twilio.com"
-DEFAULT_BODY = '{"to": {to}, "from": {from}, "text": {text}}'
-PLACEHOLDERS = ("to", "from", "text")
-SECRET_PLACEHOLDER = "{secret}"
-
 RETRIED = frozenset({408, 429, 503})  # answered before the gateway took the message
 # Answers that may come after a gateway (or the proxy in front of it) queued the message: a
 # retry could send a paid SMS twice, so they are in doubt (never retried, reported).
@@ -91,130 +95,6 @@ SETUP_REFUSED = frozenset({401, 403, 404, 405, 407})
 TWILIO_HARD_BOUNCES = frozenset({21211, 21614, 21610})
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
-_SID = re.compile(r"[A-Za-z0-9]+")
-
-
-# -- the webhook body ---------------------------------------------------------------------------
-
-_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
-# A JSON string literal (kept as it is) or a bare placeholder standing for a JSON value.
-_BARE_PLACEHOLDER = re.compile(rf"({_JSON_STRING})|\{{(to|from|text)\}}", re.DOTALL)
-_INNER_PLACEHOLDER = re.compile(r"\{(to|from|text)\}")
-_MARK = "\x00cartnudge:{}\x00"  # cannot occur in a parsed template unless written as \u0000
-
-
-class BodyTemplate:
-    """A webhook's JSON body with ``{to}``, ``{from}``, ``{text}`` placeholders.
-
-    A bare placeholder (``{"text": {text}}``) stands for a whole JSON value: a string. Inside a
-    JSON string (``"tel:{to}"``) it stands for text. The template is parsed once, with each
-    bare placeholder held as a marker value; sending fills the parsed structure with Python
-    strings and lets ``json.dumps`` write it. No value is ever pasted into JSON text, so a
-    message containing ``"}, "to": "+1..."`` stays a string: no injection is possible.
-    """
-
-    def __init__(self, template: str) -> None:
-        def mark(match: re.Match[str]) -> str:
-            return match.group(1) or json.dumps(_MARK.format(match.group(2)))
-
-        try:
-            self._tree: Any = json.loads(_BARE_PLACEHOLDER.sub(mark, template))
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                "is not JSON once {to}, {from} and {text} stand for values "
-                f"({exc.msg}); write it like {DEFAULT_BODY}"
-            ) from None
-        self.names: frozenset[str] = frozenset(self._names(self._tree))
-
-    def _names(self, node: Any) -> set[str]:
-        if isinstance(node, dict):
-            return set().union(*(self._names(k) | self._names(v) for k, v in node.items()))
-        if isinstance(node, list):
-            return set().union(*(self._names(v) for v in node))
-        if isinstance(node, str):
-            for name in PLACEHOLDERS:
-                if node == _MARK.format(name):
-                    return {name}
-            return set(_INNER_PLACEHOLDER.findall(node))
-        return set()
-
-    def render(self, values: Mapping[str, str]) -> bytes:
-        """The body as UTF-8 JSON bytes, ``values`` filled in."""
-        return json.dumps(self._fill(self._tree, values), ensure_ascii=False).encode("utf-8")
-
-    def _fill(self, node: Any, values: Mapping[str, str]) -> Any:
-        if isinstance(node, dict):
-            return {self._fill(k, values): self._fill(v, values) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._fill(v, values) for v in node]
-        if isinstance(node, str):
-            for name in PLACEHOLDERS:
-                if node == _MARK.format(name):
-                    return values[name]
-            # One pass: a value that itself contains "{to}" is not substituted again.
-            return _INNER_PLACEHOLDER.sub(lambda m: values[m.group(1)], node)
-        return node
-
-
-# -- settings -----------------------------------------------------------------------------------
-
-
-class SmsSettings(BaseModel):
-    """The ``sms:`` section of the configuration (defined here, not in config.py, so that the
-    channel carries its own rules; config.py embeds it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    provider: Literal["webhook", "twilio"] = "webhook"
-    url: str = ""  # webhook: the endpoint; twilio: the API base (default TWILIO_API)
-    sender: str = ""  # sender ID or From number
-    timeout: float = Field(default=10.0, gt=0, le=300)
-    # A Japanese SMS is UCS-2 (67 characters a part); the recovery and opt-out links that the
-    # law and the flow need take about 190 of them: 6 parts fit a short message with both.
-    max_segments: int = Field(default=6, ge=1, le=10)
-    headers: dict[str, str] = Field(default_factory=dict)  # webhook; "{secret}" is replaced
-    body: str = DEFAULT_BODY  # webhook: JSON with {to}, {from}, {text}
-    account_sid: str = ""  # twilio
-    secret_env: str | None = None  # the environment variable holding the API key / auth token
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return base.http_url(value) if value else value
-
-    @field_validator("body")
-    @classmethod
-    def _body_template(cls, value: str) -> str:
-        missing = {"to", "text"} - BodyTemplate(value).names
-        if missing:
-            raise ValueError("must use {to} and {text}")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _header_lines(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, header in value.items():
-            if not _TOKEN.fullmatch(name):
-                raise ValueError(f"{name!r} is not a valid header name")
-            if not _printable(header):
-                raise ValueError(f"header {name}: only printable ASCII is allowed")
-        return value
-
-    @field_validator("account_sid")
-    @classmethod
-    def _sid(cls, value: str) -> str:
-        if value and not _SID.fullmatch(value):
-            raise ValueError("must be letters and digits (Twilio's AC...)")
-        return value
-
-    def endpoint(self) -> str:
-        """Where messages are POSTed."""
-        if self.provider == "twilio":
-            base = (self.url or TWILIO_API).rstrip("/")
-            return f"{base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        return self.url
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -235,41 +115,6 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:  # an HTTP-date is GMT
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _printable(value: str) -> bool:
-    return value.isascii() and not any(ord(c) < 32 or ord(c) == 127 for c in value)
-
-
-def settings_problem(settings: SmsSettings, secret: str | None) -> str | None:
-    """Why ``settings`` (with ``secret`` from ``settings.secret_env``) cannot send, naming the
-    key, or ``None``. The channel's ``open()`` refuses with it; configuration loading can call
-    it too, to refuse before a sweep starts. Never shows the secret."""
-    s = settings
-    if not s.enabled:
-        return "not enabled (sms.enabled is false)"
-    if s.provider == "webhook" and not s.url:
-        return "sms.url: missing (the gateway's webhook URL)"
-    if s.provider == "twilio":
-        if not s.account_sid:
-            return "sms.account_sid: missing (Twilio's account SID, AC...)"
-        if not s.sender:
-            return "sms.sender: missing (the From number or sender ID)"
-    elif not s.sender and "from" in BodyTemplate(s.body).names:
-        return "sms.sender: missing (sms.body uses {from})"
-    if s.secret_env and not secret:
-        return f"sms.secret_env: environment variable {s.secret_env} is not set"
-    if s.provider == "twilio" and not secret:
-        return "sms.secret_env: missing (Twilio's auth token: name its environment variable)"
-    for name, value in s.headers.items():
-        if SECRET_PLACEHOLDER not in value:
-            continue
-        if not secret:
-            return f"sms.headers.{name}: uses {{secret}} but sms.secret_env names no secret"
-        if not _printable(secret):
-            # Name the header, never show the value: it holds the secret.
-            return f"sms.headers.{name}: the secret is not printable ASCII"
-    return None
 
 
 def _one_line(text: str) -> str:
@@ -327,9 +172,12 @@ class SmsChannel(Channel):
         max_tries: int = 3,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret or None
+        # sms.rate_limit: every request waits for its slot (one request at a time).
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._client: httpx.Client | None = None
@@ -540,6 +388,7 @@ class SmsChannel(Channel):
     def _attempt(self, envelope: Envelope) -> SendResult:
         """One try: SENT, PERMANENT, TEMPORARY or IN_DOUBT, or :class:`_Retry`."""
         assert self._client is not None
+        self.limiter.wait()
         progress = _Progress()
         try:
             with self._client.stream(
@@ -617,6 +466,8 @@ class SmsChannel(Channel):
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if status == 429 or answer.code in ("20429", "14107"):
                 # A rate limit: honour Retry-After (or back off) and try again, a few times.
+                # Requests go one at a time, so that wait holds every later message too: the
+                # channel slows down rather than drops.
                 raise _Retry(detail, retry_after=answer.retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,

@@ -1,4 +1,8 @@
-"""Human output: the sweep summary as a rich table, and a progress bar only on a terminal."""
+"""Human output: the sweep summary as a rich table, and a progress bar only on a terminal.
+
+rich and the table helpers are imported by the functions that draw: a quiet cron sweep never
+loads them (start-up time).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,22 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from cartnudge.cli.tabular import Col, console_for, print_table
-from cartnudge.operator.experiments import ARM_HEADERS
-from cartnudge.sweep import Summary
+    from cartnudge.cli.tabular import Col
+    from cartnudge.sweep import Summary
 
 # The note under a table whose columns gave way to a narrow terminal.
 LEFT_OUT = "--format csv or json has every column"
 
 
 def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> None:
+    """The sweep's summary table (and one per flow when there are several) on ``console``."""
+    from cartnudge.cli.tabular import Col, console_for, print_table
+
     console = console or console_for(pipe_width=None)
     local = summary.now.replace(tzinfo=UTC).astimezone(tz)
     title = f"cartnudge sweep {local:%Y-%m-%d %H:%M %Z}" + (" (dry run)" if summary.dry_run else "")
@@ -73,6 +79,9 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
 def arm_columns() -> tuple[Col, ...]:
     """The columns of an A/B test's table (:data:`ARM_HEADERS`); at a narrow width the
     weight, template, delay and click columns give way first."""
+    from cartnudge.cli.tabular import Col
+    from cartnudge.operator.experiments import ARM_HEADERS
+
     drop = {"weight": 5, "template": 4, "delay": 6, "clicks": 3, "click rate": 2, "sent": 1}
     kinds = {"variant": "text", "template": "id"}
     return tuple(Col(h, kinds.get(h, "number"), drop.get(h, 0)) for h in ARM_HEADERS)
@@ -84,6 +93,9 @@ def progress_reporter(enabled: bool = True) -> Iterator[Callable[[int], None]]:
     if not (enabled and sys.stderr.isatty()):
         yield lambda _n: None
         return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(),

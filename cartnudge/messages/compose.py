@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cartnudge.channels.base import Envelope
-from cartnudge.channels.line import MAX_TEXT
-from cartnudge.channels.push import push_payload
+from cartnudge.channels.settings import MAX_TEXT, push_payload
 from cartnudge.config import Config
 from cartnudge.core.rules import Storefront
 from cartnudge.core.urls import web_url

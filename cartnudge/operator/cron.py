@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cartnudge.files import write_file
 
 log = logging.getLogger("cartnudge.cron")
@@ -38,6 +36,8 @@ class Healthcheck:
     def _ping(self, suffix: str, body: str = "") -> None:
         if not self.url:
             return
+        import httpx  # here: a sweep without a healthcheck URL never loads the HTTP client
+
         target = self.url + suffix
         try:
             if self._client is not None:
