@@ -217,4 +217,6 @@ def test_check_warns_about_the_sweep_page_reading_orders_whole_only_without_its_
         "abandoned condition's column, last_activity_at, order_id) lets each page seek (the "
         "reference shop: orders (state, last_activity_at, id))"
     ) in lines
-    assert any(line.startswith("warn completed_orders.sql (completed_orders page)") for line in lines)
+    assert any(
+        line.startswith("warn completed_orders.sql (completed_orders page)") for line in lines
+    )

@@ -59,8 +59,11 @@ def _queries(reader: ShopReader, now: datetime) -> Iterator[tuple[str, str, Text
         strays,
     )
     yield "abandoned", "one order", contract.one_order(), dict(order_id=SAMPLE_IDS[0])
-    yield "abandoned", "orders of a search page", contract.orders_of_customers(), dict(
-        ids=SAMPLE_IDS
+    yield (
+        "abandoned",
+        "orders of a search page",
+        contract.orders_of_customers(),
+        dict(ids=SAMPLE_IDS),
     )
     yield (
         "abandoned",
@@ -84,16 +87,22 @@ def _queries(reader: ShopReader, now: datetime) -> Iterator[tuple[str, str, Text
         contract.customers_page(first=False),
         dict(after_id=SAMPLE_IDS[0], chunk_size=500),
     )
-    yield "order_items", "order_items", contract.statements["order_items"], dict(
-        order_ids=SAMPLE_IDS
+    yield (
+        "order_items",
+        "order_items",
+        contract.statements["order_items"],
+        dict(order_ids=SAMPLE_IDS),
     )
     purchases: dict[str, Any] = dict(customer_ids=SAMPLE_IDS)
     if contract.uses("purchases_since", "emails"):
         purchases["emails"] = ["shopper@example.jp"]
     yield "purchases_since", "purchases_since", contract.statements["purchases_since"], purchases
     if contract.has("product_status"):
-        yield "product_status", "product_status", contract.statements["product_status"], dict(
-            order_ids=SAMPLE_IDS
+        yield (
+            "product_status",
+            "product_status",
+            contract.statements["product_status"],
+            dict(order_ids=SAMPLE_IDS),
         )
 
 

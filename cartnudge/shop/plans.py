@@ -28,8 +28,30 @@ from dataclasses import dataclass
 from typing import Any
 
 _KEYWORDS = frozenset(
-    "where join left right inner outer cross full natural on using group order limit union "
-    "having window straight_join lateral as set for".split()
+    [
+        "where",
+        "join",
+        "left",
+        "right",
+        "inner",
+        "outer",
+        "cross",
+        "full",
+        "natural",
+        "on",
+        "using",
+        "group",
+        "order",
+        "limit",
+        "union",
+        "having",
+        "window",
+        "straight_join",
+        "lateral",
+        "as",
+        "set",
+        "for",
+    ]
 )
 _FROM = re.compile(
     r"\b(?:from|join)\s+([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)(?:\s+(?:as\s+)?([A-Za-z_][\w$]*))?",
