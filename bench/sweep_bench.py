@@ -35,7 +35,9 @@ time the process spent in it (less sensitive to other load than wall time), due 
 second, RSS when the sweep starts, peak RSS (ru_maxrss, and VmHWM: the process image's own
 peak, which ru_maxrss is not after a fork and exec), and where the time went (each
 database call, rules, rendering, MIME building, the sink; a few microseconds of timer overhead
-per call). Figures on a shared 2-core machine are noisy: the load average is printed with them.
+per call), and what the sweep read from the shop: the number of queries (every SELECT on the
+shop engine) and of rows (every row the reader's queries returned), both per contract file too.
+Figures on a shared 2-core machine are noisy: the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ CUSTOMER_COLS = (
     "sms_optin",
     "push_optin",
     "created_at",
+    "line_optin",
 )
 ORDER_COLS = (
     "id",
@@ -201,6 +204,7 @@ def generate(
                 False,
                 False,
                 fmt(NOW - timedelta(days=400)),
+                False,
             )
         )
         if 0.01 <= roll < 0.02:
@@ -431,13 +435,17 @@ class Phases:
     def install(self, app: Any, channel: Channel) -> None:
         import cartnudge.sweep as sweep_module
 
-        reader, store = app.reader, app.store
+        reader = app.reader
+        # The state's objects since StateStore was split (one StateStore before).
+        names = ("deliveries", "suppressions", "runs")
+        stores = [getattr(app, n) for n in names if hasattr(app, n)]
+        stores = stores or [app.store]
         run = reader._run
 
-        def timed_run(name: str, **params: Any) -> Any:
+        def timed_run(name: str, *args: Any, **params: Any) -> Any:
             t0, c0 = time.perf_counter(), time.process_time()
             try:
-                return run(name, **params)
+                return run(name, *args, **params)
             finally:
                 elapsed = time.perf_counter() - t0
                 self.add(f"shop query {name}", elapsed, time.process_time() - c0)
@@ -472,18 +480,25 @@ class Phases:
             "record_skips",
             "recent_sends",
         ):
-            if hasattr(store, name):
-                setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
+            for store in stores:
+                if hasattr(store, name):
+                    setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
         for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run"):
-            setattr(store, name, self.wrap("state run bookkeeping", getattr(store, name)))
+            for store in stores:
+                if hasattr(store, name):
+                    setattr(store, name, self.wrap("state run bookkeeping", getattr(store, name)))
         if hasattr(sweep_module.Sweep, "_attribute_recoveries"):  # newer cartnudge
             sweep_module.Sweep._attribute_recoveries = self.wrap(
                 "recovery attribution (completed orders)",
                 sweep_module.Sweep._attribute_recoveries,
             )
-        sweep_module.decide = self.wrap("rules decide", sweep_module.decide)
-        sweep_module.render_order = self.wrap("render (Jinja2 + tokens)", sweep_module.render_order)
-        sweep_module.email_envelope = self.wrap("MIME build", sweep_module.email_envelope)
+        for attr, label in (
+            ("decide", "rules decide"),
+            ("render_order", "render (Jinja2 + tokens)"),
+            ("email_envelope", "MIME build"),
+        ):
+            if hasattr(sweep_module, attr):  # names of the sweep module of the time
+                setattr(sweep_module, attr, self.wrap(label, getattr(sweep_module, attr)))
         channel.send = self.wrap(f"sink {channel.name} send", channel.send)
 
     # Nested inside another timed phase: shown, but not added to the total.
@@ -504,6 +519,51 @@ class Phases:
                 "nested": name in self.NESTED,
             }
             for name, s in sorted(self.seconds.items(), key=lambda kv: -kv[1])
+        }
+
+
+class ShopReads:
+    """Queries sent to the shop and rows read from it, per sweep (issue 14, point 7): every
+    SELECT on the shop engine (a SQLAlchemy ``before_cursor_execute`` listener, so plain and
+    wrapped contract queries and the column probes all count) and every row the reader's
+    one query runner returns (``cursor.rowcount`` means nothing for a SELECT). A counter and a
+    ``len`` per query: nothing per row."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.rows = 0
+        self.by_query: Counter[str] = Counter()
+        self.rows_by_query: Counter[str] = Counter()
+
+    def install(self, app: Any) -> None:
+        from sqlalchemy import event
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            # queries only: not the BEGIN the SQLite engine sends, nor session settings
+            if statement.split(None, 1)[0].upper() in ("SELECT", "WITH"):
+                self.queries += 1
+
+        event.listen(app.shop_engine, "before_cursor_execute", count)
+        reader = app.reader
+        run = reader._run
+
+        def counted(name: str, *args: Any, **params: Any) -> Any:
+            rows = run(name, *args, **params)
+            self.rows += len(rows)
+            self.by_query[name] += 1
+            self.rows_by_query[name] += len(rows)
+            return rows
+
+        reader._run = counted
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "queries": self.queries,
+            "rows": self.rows,
+            "by_file": {
+                name: {"queries": n, "rows": self.rows_by_query[name]}
+                for name, n in sorted(self.by_query.items())
+            },
         }
 
 
@@ -537,6 +597,8 @@ def child(args: argparse.Namespace) -> None:
     phases = Phases()
     if not args.profile:
         phases.install(app, channel)
+    shop_reads = ShopReads()
+    shop_reads.install(app)
     rss_start = _rss_now_mib()
     maxrss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.tracemalloc:
@@ -575,6 +637,7 @@ def child(args: argparse.Namespace) -> None:
         "vm_hwm_mib": _vm_hwm_mib(),
         "tracemalloc_peak_mib": traced,
         "phases": phases.report(),
+        "shop_reads": shop_reads.report(),
     }
     if profiler:
         profiler.dump_stats(args.profile)
@@ -764,6 +827,16 @@ def run_sweeps(
                 f"  chunk {chunk} sweep {scenario}: {r['candidates']:,} candidates, "
                 f"{r['due']:,} due, {r['wall_s']:.2f} s, ru_maxrss {r['peak_rss_mib']:.0f} MiB, "
                 f"VmHWM {r['vm_hwm_mib']:.0f} MiB",
+                flush=True,
+            )
+            reads = r["shop_reads"]
+            per_file = ", ".join(
+                f"{name} {n['queries']:,} queries / {n['rows']:,} rows"
+                for name, n in reads["by_file"].items()
+            )
+            print(
+                f"    read from the shop: {reads['queries']:,} queries, {reads['rows']:,} rows "
+                f"({per_file})",
                 flush=True,
             )
     return results

@@ -51,6 +51,9 @@ def check(config_path: str, offline: bool) -> None:
     LINE: credentials obtainable, endpoint reachable), nothing sent, one line "ok" or "FAIL"
     each; a channel that fails makes check exit 5. --offline skips the channels.
 
+    Each contract query's plan is read (EXPLAIN): a "warn" line names every table a query
+    reads whole and the index that would help. Warnings do not change the exit code.
+
     \b
     Example:
       cartnudge check --config /etc/cartnudge.yaml
@@ -84,6 +87,13 @@ def check(config_path: str, offline: bool) -> None:
             click.echo("ok   product_status.sql: prices and stock for trigger steps")
         else:
             click.echo("--   product_status.sql absent: no trigger steps, no stock check")
+        from cartnudge.shop.explain import plan_warnings
+
+        warnings = plan_warnings(app.reader, common.utcnow())
+        for line in warnings:
+            click.echo(f"warn {line}")
+        if not warnings:
+            click.echo("ok   query plans: no contract query reads a whole table")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
         _check_key_rotation(app, common.utcnow())

@@ -317,3 +317,26 @@ class ShopContract:
         return self.wrapped(
             "search_customers", where, "ORDER BY w.customer_id LIMIT :chunk_size", params
         )
+
+
+# -- query plans (``cartnudge check``; cartnudge.shop.explain) ---------------------------------
+
+EXPLAIN_PREFIX = {
+    "sqlite": "EXPLAIN QUERY PLAN ",
+    "postgresql": "EXPLAIN (FORMAT JSON) ",
+    "mysql": "EXPLAIN ",
+    "mariadb": "EXPLAIN ",
+}
+# Run first, in the same transaction: PostgreSQL plans a small table with a Seq Scan even with
+# an index; disabling it (for this transaction only) leaves a Seq Scan only where no index can
+# serve the query (cartnudge.shop.plans).
+EXPLAIN_SETUP = {"postgresql": ("SET LOCAL enable_seqscan = off",)}
+
+
+def explained(stmt: TextClause, dialect: str) -> TextClause | None:
+    """``stmt`` under the dialect's EXPLAIN with the same bind parameters, or None for a
+    database cartnudge does not read plans of."""
+    prefix = EXPLAIN_PREFIX.get(dialect)
+    if prefix is None:
+        return None
+    return text(prefix + stmt.text).bindparams(*stmt._bindparams.values())
