@@ -126,6 +126,7 @@ CUSTOMER_COLS = (
     "sms_optin",
     "push_optin",
     "created_at",
+    "line_optin",
 )
 ORDER_COLS = (
     "id",
@@ -201,6 +202,7 @@ def generate(
                 False,
                 False,
                 fmt(NOW - timedelta(days=400)),
+                False,
             )
         )
         if 0.01 <= roll < 0.02:
