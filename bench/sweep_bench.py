@@ -433,13 +433,17 @@ class Phases:
     def install(self, app: Any, channel: Channel) -> None:
         import cartnudge.sweep as sweep_module
 
-        reader, store = app.reader, app.store
+        reader = app.reader
+        # One StateStore before; the sweep now calls deliveries, suppressions and runs.
+        stores = (
+            [app.store] if hasattr(app, "store") else [app.deliveries, app.suppressions, app.runs]
+        )
         run = reader._run
 
-        def timed_run(name: str, **params: Any) -> Any:
+        def timed_run(name: str, *args: Any, **params: Any) -> Any:
             t0, c0 = time.perf_counter(), time.process_time()
             try:
-                return run(name, **params)
+                return run(name, *args, **params)
             finally:
                 elapsed = time.perf_counter() - t0
                 self.add(f"shop query {name}", elapsed, time.process_time() - c0)
@@ -473,18 +477,31 @@ class Phases:
             "record",
             "record_skips",
             "recent_sends",
+            "recent_sends_to",
+            "supersede",
         ):
-            if hasattr(store, name):
-                setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
-        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run"):
-            setattr(store, name, self.wrap("state run bookkeeping", getattr(store, name)))
+            for store in stores:
+                if hasattr(store, name):
+                    setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
+        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run", "close_dead"):
+            for store in stores:
+                if hasattr(store, name):
+                    wrapped = self.wrap("state run bookkeeping", getattr(store, name))
+                    setattr(store, name, wrapped)
         if hasattr(sweep_module.Sweep, "_attribute_recoveries"):  # newer cartnudge
             sweep_module.Sweep._attribute_recoveries = self.wrap(
                 "recovery attribution (completed orders)",
                 sweep_module.Sweep._attribute_recoveries,
             )
         sweep_module.decide = self.wrap("rules decide", sweep_module.decide)
-        sweep_module.render_order = self.wrap("render (Jinja2 + tokens)", sweep_module.render_order)
+        if hasattr(sweep_module, "render_within_limits"):  # newer cartnudge
+            sweep_module.render_within_limits = self.wrap(
+                "render (Jinja2 + tokens)", sweep_module.render_within_limits
+            )
+        else:
+            sweep_module.render_order = self.wrap(
+                "render (Jinja2 + tokens)", sweep_module.render_order
+            )
         sweep_module.email_envelope = self.wrap("MIME build", sweep_module.email_envelope)
         channel.send = self.wrap(f"sink {channel.name} send", channel.send)
 
@@ -524,6 +541,57 @@ def _vm_hwm_mib() -> float:
     return float("nan")
 
 
+SAMPLED_CONTEXTS = 500  # the first contexts the sweep renders, kept for the bare comparison
+
+
+def _sample_contexts(catalogue: Any) -> list[tuple[int, str | None, dict]]:
+    """Keep the first SAMPLED_CONTEXTS (template, channel, context) the sweep renders."""
+    kept: list[tuple[int, str | None, dict]] = []
+    real = catalogue.render
+
+    def render(template_id: int, context: Any, channel: str | None = None) -> Any:
+        if len(kept) < SAMPLED_CONTEXTS:
+            kept.append((template_id, channel, context))
+        return real(template_id, context, channel)
+
+    catalogue.render = render
+    return kept
+
+
+def _bare_render_rate(
+    templates: Path, samples: list[tuple[int, str | None, dict]], cpu_seconds: float = 2.0
+) -> dict[str, Any]:
+    """Messages per CPU second of plain Jinja2 rendering the e-mail's parts (subject, text,
+    HTML) of the same messages the sweep sent, with the same contexts and environment settings
+    (StrictUndefined, autoescaped HTML, the yen filter), compiled once; no tokens, no MIME, no
+    database. This is the ceiling issue 14 compares the sweep with."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from cartnudge.messages.templates import PARTS, yen
+
+    env = Environment(
+        loader=FileSystemLoader(str(templates)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        keep_trailing_newline=True,
+    )
+    env.filters["yen"] = yen
+    compiled = {
+        tid: [env.get_template(f"{tid}/{part}") for part in PARTS.values()]
+        for tid in {t for t, _c, _ctx in samples}
+    }
+    work = [(compiled[t], ctx) for t, _c, ctx in samples]
+    done = 0
+    c0 = time.process_time()
+    while time.process_time() - c0 < cpu_seconds:
+        for parts, ctx in work:
+            for tmpl in parts:
+                tmpl.render(ctx)
+        done += len(work)
+    cpu = time.process_time() - c0
+    return {"messages": done, "cpu_s": cpu, "per_cpu_s": done / cpu, "contexts": len(work)}
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one sweep and print its figures as one JSON line."""
     from cartnudge.app import App
@@ -539,6 +607,7 @@ def child(args: argparse.Namespace) -> None:
     phases = Phases()
     if not args.profile:
         phases.install(app, channel)
+    samples = _sample_contexts(app.catalogue) if args.child_scenario == "a" else None
     rss_start = _rss_now_mib()
     maxrss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.tracemalloc:
@@ -558,6 +627,7 @@ def child(args: argparse.Namespace) -> None:
     if args.tracemalloc:
         tracemalloc.stop()
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bare = _bare_render_rate(app.catalogue.directory, samples) if samples else None
     app.dispose()
     out: dict[str, Any] = {
         "scenario": args.child_scenario,
@@ -577,6 +647,7 @@ def child(args: argparse.Namespace) -> None:
         "vm_hwm_mib": _vm_hwm_mib(),
         "tracemalloc_peak_mib": traced,
         "phases": phases.report(),
+        "bare_render": bare,
     }
     if profiler:
         profiler.dump_stats(args.profile)
@@ -671,6 +742,19 @@ def print_results(results: list[tuple[int, dict[str, Any]]], tracemalloc_on: boo
     for chunk, r in results:
         print(_fmt_row(chunk, r, tracemalloc_on))
     for chunk, r in results:
+        bare = r.get("bare_render")
+        if not bare or not r["due"]:
+            continue
+        per_cpu = r["due"] / r["cpu_s"]
+        per_wall = r["due"] / r["wall_s"]
+        print(
+            f"throughput, chunk {chunk}: {per_wall:,.0f} reminders/s (wall), {per_cpu:,.0f} "
+            f"reminders per CPU second; bare Jinja2 render of the same messages (subject, text, "
+            f"HTML; {bare['contexts']} contexts, same run): {bare['per_cpu_s']:,.0f} per CPU "
+            f"second; ratio {per_wall / bare['per_cpu_s']:.2f} (wall rate) / "
+            f"{per_cpu / bare['per_cpu_s']:.2f} (CPU rate); targets >= 5,000/s and >= 0.4"
+        )
+    for chunk, r in results:
         if not r["phases"]:
             continue
         total = sum(p["s"] for p in r["phases"].values() if not p["nested"])
@@ -707,10 +791,10 @@ def _schema_fingerprint() -> str:
     return hashlib.sha1(shape.encode()).hexdigest()[:8]
 
 
-def build_in_child(args: argparse.Namespace, url: str, fraction: float) -> dict[str, Any]:
+def build_in_child(args: argparse.Namespace, url: str, fraction: float, n: int) -> dict[str, Any]:
     """Build the shop in a process of its own, so that this one stays small: a child's
     ru_maxrss starts from its parent's peak."""
-    cmd = [sys.executable, __file__, "--child-build", url, "--orders", str(args.orders)]
+    cmd = [sys.executable, __file__, "--child-build", url, "--orders", str(n)]
     cmd += ["--due-fraction", repr(fraction), "--seed", str(args.seed)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -773,7 +857,12 @@ def run_sweeps(
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--orders", type=int, default=1_000_000, help="abandoned orders (1,000,000)")
+    p.add_argument(
+        "--orders",
+        default="1000000",
+        help="abandoned orders (1000000); several comma-separated sizes (100000,1000000) run one "
+        "after the other and end with their peak RSS side by side",
+    )
     p.add_argument(
         "--due-fraction",
         type=float,
@@ -799,12 +888,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.child_config:
         child(args)
         return
-    n = args.orders
-    fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
+    sizes = [int(o) for o in str(args.orders).split(",") if o.strip()]
     if args.child_build:
+        n = sizes[0]
+        fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
         print(json.dumps(build_shop(args.child_build, n, fraction, args.seed)))
         return
+    peaks: list[tuple[int, list[tuple[int, dict[str, Any]]]]] = []
+    for n in sizes:
+        peaks.append((n, bench_size(args, n)))
+    if len(sizes) > 1:
+        print_memory(peaks)
 
+
+def print_memory(peaks: list[tuple[int, list[tuple[int, dict[str, Any]]]]]) -> None:
+    """Peak RSS of each sweep per shop size, and the change from the first size (issue 14,
+    point 4: at most 64 MiB, flat within 15 %)."""
+    print("\npeak RSS (ru_maxrss of the sweeping process) by shop size")
+    print("| chunk | sweep | " + " | ".join(f"{n:,} orders MiB" for n, _ in peaks) + " | change |")
+    print("|---|---|" + "---:|" * len(peaks) + "---:|")
+    first = {(c, r["scenario"]): r["peak_rss_mib"] for c, r in peaks[0][1]}
+    for chunk, r in peaks[0][1]:
+        key = (chunk, r["scenario"])
+        row = [
+            next((x["peak_rss_mib"] for c, x in res if (c, x["scenario"]) == key), float("nan"))
+            for _n, res in peaks
+        ]
+        change = 100 * (row[-1] - first[key]) / first[key]
+        cells = " | ".join(f"{v:.0f}" for v in row)
+        print(f"| {chunk} | {r['scenario']} | {cells} | {change:+.0f} % |")
+
+
+def bench_size(args: argparse.Namespace, n: int) -> list[tuple[int, dict[str, Any]]]:
+    """Build (or reuse) the shop of ``n`` orders and run the sweeps on it."""
+    fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
     chunks = [int(c) for c in args.chunk_size.split(",") if c.strip()]
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     print(
@@ -824,7 +941,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.url:
         url = args.url
         print(f"loading the shop into {make_url(url).render_as_string(hide_password=True)} ...")
-        info = build_in_child(args, url, fraction)
+        info = build_in_child(args, url, fraction, n)
         base = None
     else:
         base = BENCH_DIR / f"shop-{n}-{fraction:g}-{args.seed}-{_schema_fingerprint()}.db"
@@ -834,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             # half a shop.
             temp = base.with_name(f"{base.stem}.{os.getpid()}.tmp")
             print(f"building {base} ...")
-            info = build_in_child(args, f"sqlite:///{temp}", fraction)
+            info = build_in_child(args, f"sqlite:///{temp}", fraction, n)
             meta.write_text(json.dumps(info))
             os.replace(temp, base)
         else:
@@ -851,7 +968,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
     print_results(results, args.tracemalloc)
     if args.json:
-        Path(args.json).write_text(json.dumps({"shop": info, "results": results}, indent=1))
+        out = Path(args.json)
+        if len(str(args.orders).split(",")) > 1:
+            out = out.with_name(f"{out.stem}-{n}{out.suffix}")
+        out.write_text(json.dumps({"shop": info, "results": results}, indent=1))
+    return results
 
 
 if __name__ == "__main__":
