@@ -552,7 +552,10 @@ def _sample_contexts(catalogue: Any) -> list[tuple[int, str | None, dict]]:
     def render(template_id: int, context: Any, channel: str | None = None) -> Any:
         if len(kept) < SAMPLED_CONTEXTS:
             kept.append((template_id, channel, context))
-        return real(template_id, context, channel)
+        # (older cartnudge renders every part and takes no channel)
+        return (
+            real(template_id, context) if channel is None else real(template_id, context, channel)
+        )
 
     catalogue.render = render
     return kept
