@@ -174,10 +174,14 @@ class Store:
         raise AssertionError("unreachable")
 
     def _relaxed_engine(self) -> Engine:
-        relaxed = self.__dict__.get("_relaxed")
-        if relaxed is None or relaxed.engine is not self.engine.engine:
-            relaxed = self.__dict__["_relaxed"] = self.engine.execution_options(**{RELAXED: True})
-        return relaxed
+        """``self.engine`` with the RELAXED execution option, made once per engine."""
+        made = self.__dict__.get("_relaxed")
+        if made is None or made[0] is not self.engine:
+            made = self.__dict__["_relaxed"] = (
+                self.engine,
+                self.engine.execution_options(**{RELAXED: True}),
+            )
+        return made[1]
 
     def _read(self, what: str, fn: Callable[[Any], T]) -> T:
         try:
