@@ -436,10 +436,10 @@ class Phases:
         import cartnudge.sweep as sweep_module
 
         reader = app.reader
-        # The state's objects since StateStore was split (one StateStore before).
-        names = ("deliveries", "suppressions", "runs")
-        stores = [getattr(app, n) for n in names if hasattr(app, n)]
-        stores = stores or [app.store]
+        # One StateStore before; the sweep now calls deliveries, suppressions and runs.
+        stores = (
+            [app.store] if hasattr(app, "store") else [app.deliveries, app.suppressions, app.runs]
+        )
         run = reader._run
 
         def timed_run(name: str, *args: Any, **params: Any) -> Any:
@@ -479,26 +479,32 @@ class Phases:
             "record",
             "record_skips",
             "recent_sends",
+            "recent_sends_to",
+            "supersede",
         ):
             for store in stores:
                 if hasattr(store, name):
                     setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
-        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run"):
+        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run", "close_dead"):
             for store in stores:
                 if hasattr(store, name):
-                    setattr(store, name, self.wrap("state run bookkeeping", getattr(store, name)))
+                    wrapped = self.wrap("state run bookkeeping", getattr(store, name))
+                    setattr(store, name, wrapped)
         if hasattr(sweep_module.Sweep, "_attribute_recoveries"):  # newer cartnudge
             sweep_module.Sweep._attribute_recoveries = self.wrap(
                 "recovery attribution (completed orders)",
                 sweep_module.Sweep._attribute_recoveries,
             )
-        for attr, label in (
-            ("decide", "rules decide"),
-            ("render_order", "render (Jinja2 + tokens)"),
-            ("email_envelope", "MIME build"),
-        ):
-            if hasattr(sweep_module, attr):  # names of the sweep module of the time
-                setattr(sweep_module, attr, self.wrap(label, getattr(sweep_module, attr)))
+        sweep_module.decide = self.wrap("rules decide", sweep_module.decide)
+        if hasattr(sweep_module, "render_within_limits"):  # newer cartnudge
+            sweep_module.render_within_limits = self.wrap(
+                "render (Jinja2 + tokens)", sweep_module.render_within_limits
+            )
+        else:
+            sweep_module.render_order = self.wrap(
+                "render (Jinja2 + tokens)", sweep_module.render_order
+            )
+        sweep_module.email_envelope = self.wrap("MIME build", sweep_module.email_envelope)
         channel.send = self.wrap(f"sink {channel.name} send", channel.send)
 
     # Nested inside another timed phase: shown, but not added to the total.
@@ -582,6 +588,60 @@ def _vm_hwm_mib() -> float:
     return float("nan")
 
 
+SAMPLED_CONTEXTS = 500  # the first contexts the sweep renders, kept for the bare comparison
+
+
+def _sample_contexts(catalogue: Any) -> list[tuple[int, str | None, dict]]:
+    """Keep the first SAMPLED_CONTEXTS (template, channel, context) the sweep renders."""
+    kept: list[tuple[int, str | None, dict]] = []
+    real = catalogue.render
+
+    def render(template_id: int, context: Any, channel: str | None = None) -> Any:
+        if len(kept) < SAMPLED_CONTEXTS:
+            kept.append((template_id, channel, context))
+        # (older cartnudge renders every part and takes no channel)
+        return (
+            real(template_id, context) if channel is None else real(template_id, context, channel)
+        )
+
+    catalogue.render = render
+    return kept
+
+
+def _bare_render_rate(
+    templates: Path, samples: list[tuple[int, str | None, dict]], cpu_seconds: float = 2.0
+) -> dict[str, Any]:
+    """Messages per CPU second of plain Jinja2 rendering the e-mail's parts (subject, text,
+    HTML) of the same messages the sweep sent, with the same contexts and environment settings
+    (StrictUndefined, autoescaped HTML, the yen filter), compiled once; no tokens, no MIME, no
+    database. This is the ceiling issue 14 compares the sweep with."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from cartnudge.messages.templates import PARTS, yen
+
+    env = Environment(
+        loader=FileSystemLoader(str(templates)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        keep_trailing_newline=True,
+    )
+    env.filters["yen"] = yen
+    compiled = {
+        tid: [env.get_template(f"{tid}/{part}") for part in PARTS.values()]
+        for tid in {t for t, _c, _ctx in samples}
+    }
+    work = [(compiled[t], ctx) for t, _c, ctx in samples]
+    done = 0
+    c0 = time.process_time()
+    while time.process_time() - c0 < cpu_seconds:
+        for parts, ctx in work:
+            for tmpl in parts:
+                tmpl.render(ctx)
+        done += len(work)
+    cpu = time.process_time() - c0
+    return {"messages": done, "cpu_s": cpu, "per_cpu_s": done / cpu, "contexts": len(work)}
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one sweep and print its figures as one JSON line."""
     from cartnudge.app import App
@@ -599,6 +659,7 @@ def child(args: argparse.Namespace) -> None:
         phases.install(app, channel)
     shop_reads = ShopReads()
     shop_reads.install(app)
+    samples = _sample_contexts(app.catalogue) if args.child_scenario == "a" else None
     rss_start = _rss_now_mib()
     maxrss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.tracemalloc:
@@ -618,6 +679,7 @@ def child(args: argparse.Namespace) -> None:
     if args.tracemalloc:
         tracemalloc.stop()
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bare = _bare_render_rate(app.catalogue.directory, samples) if samples else None
     app.dispose()
     out: dict[str, Any] = {
         "scenario": args.child_scenario,
@@ -638,6 +700,7 @@ def child(args: argparse.Namespace) -> None:
         "tracemalloc_peak_mib": traced,
         "phases": phases.report(),
         "shop_reads": shop_reads.report(),
+        "bare_render": bare,
     }
     if profiler:
         profiler.dump_stats(args.profile)
@@ -732,6 +795,19 @@ def print_results(results: list[tuple[int, dict[str, Any]]], tracemalloc_on: boo
     for chunk, r in results:
         print(_fmt_row(chunk, r, tracemalloc_on))
     for chunk, r in results:
+        bare = r.get("bare_render")
+        if not bare or not r["due"]:
+            continue
+        per_cpu = r["due"] / r["cpu_s"]
+        per_wall = r["due"] / r["wall_s"]
+        print(
+            f"throughput, chunk {chunk}: {per_wall:,.0f} reminders/s (wall), {per_cpu:,.0f} "
+            f"reminders per CPU second; bare Jinja2 render of the same messages (subject, text, "
+            f"HTML; {bare['contexts']} contexts, same run): {bare['per_cpu_s']:,.0f} per CPU "
+            f"second; ratio {per_wall / bare['per_cpu_s']:.2f} (wall rate) / "
+            f"{per_cpu / bare['per_cpu_s']:.2f} (CPU rate); targets >= 5,000/s and >= 0.4"
+        )
+    for chunk, r in results:
         if not r["phases"]:
             continue
         total = sum(p["s"] for p in r["phases"].values() if not p["nested"])
@@ -768,10 +844,10 @@ def _schema_fingerprint() -> str:
     return hashlib.sha1(shape.encode()).hexdigest()[:8]
 
 
-def build_in_child(args: argparse.Namespace, url: str, fraction: float) -> dict[str, Any]:
+def build_in_child(args: argparse.Namespace, url: str, fraction: float, n: int) -> dict[str, Any]:
     """Build the shop in a process of its own, so that this one stays small: a child's
     ru_maxrss starts from its parent's peak."""
-    cmd = [sys.executable, __file__, "--child-build", url, "--orders", str(args.orders)]
+    cmd = [sys.executable, __file__, "--child-build", url, "--orders", str(n)]
     cmd += ["--due-fraction", repr(fraction), "--seed", str(args.seed)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -844,7 +920,12 @@ def run_sweeps(
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--orders", type=int, default=1_000_000, help="abandoned orders (1,000,000)")
+    p.add_argument(
+        "--orders",
+        default="1000000",
+        help="abandoned orders (1000000); several comma-separated sizes (100000,1000000) run one "
+        "after the other and end with their peak RSS side by side",
+    )
     p.add_argument(
         "--due-fraction",
         type=float,
@@ -870,12 +951,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.child_config:
         child(args)
         return
-    n = args.orders
-    fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
+    sizes = [int(o) for o in str(args.orders).split(",") if o.strip()]
     if args.child_build:
+        n = sizes[0]
+        fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
         print(json.dumps(build_shop(args.child_build, n, fraction, args.seed)))
         return
+    peaks: list[tuple[int, list[tuple[int, dict[str, Any]]]]] = []
+    for n in sizes:
+        peaks.append((n, bench_size(args, n)))
+    if len(sizes) > 1:
+        print_memory(peaks)
 
+
+def print_memory(peaks: list[tuple[int, list[tuple[int, dict[str, Any]]]]]) -> None:
+    """Peak RSS of each sweep per shop size, and the change from the first size (issue 14,
+    point 4: at most 64 MiB, flat within 15 %)."""
+    print("\npeak RSS (ru_maxrss of the sweeping process) by shop size")
+    print("| chunk | sweep | " + " | ".join(f"{n:,} orders MiB" for n, _ in peaks) + " | change |")
+    print("|---|---|" + "---:|" * len(peaks) + "---:|")
+    first = {(c, r["scenario"]): r["peak_rss_mib"] for c, r in peaks[0][1]}
+    for chunk, r in peaks[0][1]:
+        key = (chunk, r["scenario"])
+        row = [
+            next((x["peak_rss_mib"] for c, x in res if (c, x["scenario"]) == key), float("nan"))
+            for _n, res in peaks
+        ]
+        change = 100 * (row[-1] - first[key]) / first[key]
+        cells = " | ".join(f"{v:.0f}" for v in row)
+        print(f"| {chunk} | {r['scenario']} | {cells} | {change:+.0f} % |")
+
+
+def bench_size(args: argparse.Namespace, n: int) -> list[tuple[int, dict[str, Any]]]:
+    """Build (or reuse) the shop of ``n`` orders and run the sweeps on it."""
+    fraction = args.due_fraction if args.due_fraction is not None else min(1.0, 100_000 / n)
     chunks = [int(c) for c in args.chunk_size.split(",") if c.strip()]
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     print(
@@ -895,7 +1004,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.url:
         url = args.url
         print(f"loading the shop into {make_url(url).render_as_string(hide_password=True)} ...")
-        info = build_in_child(args, url, fraction)
+        info = build_in_child(args, url, fraction, n)
         base = None
     else:
         base = BENCH_DIR / f"shop-{n}-{fraction:g}-{args.seed}-{_schema_fingerprint()}.db"
@@ -905,7 +1014,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             # half a shop.
             temp = base.with_name(f"{base.stem}.{os.getpid()}.tmp")
             print(f"building {base} ...")
-            info = build_in_child(args, f"sqlite:///{temp}", fraction)
+            info = build_in_child(args, f"sqlite:///{temp}", fraction, n)
             meta.write_text(json.dumps(info))
             os.replace(temp, base)
         else:
@@ -922,7 +1031,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
     print_results(results, args.tracemalloc)
     if args.json:
-        Path(args.json).write_text(json.dumps({"shop": info, "results": results}, indent=1))
+        out = Path(args.json)
+        if len(str(args.orders).split(",")) > 1:
+            out = out.with_name(f"{out.stem}-{n}{out.suffix}")
+        out.write_text(json.dumps({"shop": info, "results": results}, indent=1))
+    return results
 
 
 if __name__ == "__main__":

@@ -146,13 +146,39 @@ def _psycopg_loaders() -> dict[str, type]:
     }
 
 
+# Execution option of a state write whose loss in a power cut is harmless or reported (README,
+# "Delivery guarantees"): committed without waiting for the disk (WAL, synchronous=NORMAL).
+# Every other transaction on a writer engine waits for the disk (synchronous=FULL).
+RELAXED = "cartnudge_relaxed_sync"
+
+
 def _sqlite_transactions(engine: Engine, *, immediate: bool) -> None:
     # pysqlite's own transaction handling defers BEGIN; take control so BEGIN is explicit.
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
+    def _connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        if immediate:
+            record.info["wal"] = _write_ahead_log(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
+        if immediate and conn.info.get("wal"):
+            # The safety level is per transaction (it cannot change inside one): FULL fsyncs
+            # the log at COMMIT, and with it every transaction committed before.
+            relaxed = conn.get_execution_options().get(RELAXED, False)
+            conn.exec_driver_sql(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _write_ahead_log(dbapi_conn: Any) -> bool:
+    """Put a state database file in WAL mode (a persistent property of the file); True when it
+    is. An in-memory database, or a file another process holds locked past the busy timeout,
+    keeps its journal mode, and every commit stays synchronous=FULL."""
+    import sqlite3
+
+    try:
+        row = dbapi_conn.execute("PRAGMA journal_mode=WAL").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return bool(row) and str(row[0]).lower() == "wal"

@@ -137,6 +137,7 @@ def templates_preview(
                     delivery_id=0,
                     now=now,
                     channel="sms" if fmt == "sms" else "email",
+                    all_parts=True,
                 )
             except OverLimit as exc:
                 raise CartnudgeError(f"order {order_id}: {exc}") from None

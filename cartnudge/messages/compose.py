@@ -17,7 +17,7 @@ from cartnudge.core.rules import Storefront
 from cartnudge.core.urls import web_url
 from cartnudge.messages.mime import build_email, message_id_for
 from cartnudge.messages.sms_text import segments, with_footer
-from cartnudge.messages.templates import Catalogue, Rendered
+from cartnudge.messages.templates import CHANNEL_PARTS, Catalogue, Rendered
 from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE, UNSUBSCRIBE_TTL, sign_token
 from cartnudge.shop.reader import AbandonedOrder, Item
 
@@ -129,13 +129,15 @@ def render_order(
     now: datetime,
     coupon: Mapping[str, Any] | None = None,
     trigger: Mapping[str, Any] | None = None,
+    channel: str | None = None,
 ) -> tuple[Rendered, Links]:
     """Render a template for one order; ``coupon`` (code, discount, expires_at in naive UTC)
     is the delivery's code, None when it carries none; ``trigger`` the item and prices or
-    stock that made a trigger step fire, None for any other step."""
+    stock that made a trigger step fire, None for any other step. With ``channel``, only the
+    parts that channel sends are rendered (:data:`cartnudge.messages.templates.CHANNEL_PARTS`)."""
     links = links_for(config, order, delivery_id=delivery_id, now=now)
     rendered = catalogue.render(
-        template_id, context_for(config, order, items, links, coupon, trigger)
+        template_id, context_for(config, order, items, links, coupon, trigger), channel
     )
     return rendered, links
 
@@ -286,16 +288,19 @@ def render_within_limits(
     channel: str,
     coupon: Mapping[str, Any] | None = None,
     trigger: Mapping[str, Any] | None = None,
+    all_parts: bool = False,
 ) -> tuple[Rendered, Links]:
     """Render a message and check it against its channel's limits, with this message's data
     (a long cart or name makes a long SMS even when the template's sample fit); ``coupon`` as
-    for :func:`render_order`.
+    for :func:`render_order`. Only the parts ``channel`` sends are rendered, every part with
+    ``all_parts`` (a preview).
 
     The documented rule when it does not fit: the item list is cut to fewer items, the last
     one kept followed by "他N点" for the N left out, down to one item; a subject (an e-mail's, a
     push title) is cut to SUBJECT_MAX_CHARACTERS with "…". If it is still over the limit,
     :class:`OverLimit` says why: the message is not sent (the sweep records it failed with that
     reason). Never a message over ``sms.max_segments`` or the push payload limit."""
+    only = None if all_parts or channel not in CHANNEL_PARTS else channel
     rendered, links = render_order(
         config,
         catalogue,
@@ -306,13 +311,14 @@ def render_within_limits(
         now=now,
         coupon=coupon,
         trigger=trigger,
+        channel=only,
     )
     why = _fits(config, channel, rendered, links, order)
     keep = len(items)
     while why is not None and keep > 1:
         keep -= 1
         context = context_for(config, order, _cut_items(items, keep), links, coupon, trigger)
-        rendered = catalogue.render(template_id, context)
+        rendered = catalogue.render(template_id, context, only)
         why = _fits(config, channel, rendered, links, order)
     if why is not None:
         raise OverLimit(f"{why}, even with the item list cut to one item; not sent")

@@ -34,6 +34,15 @@ CATEGORIES = ("cart_abandonment", "remarketing")
 PARTS = {"subject": "subject.txt.j2", "text": "body.txt.j2", "html": "body.html.j2"}
 SMS_PART = "sms.txt.j2"
 LINE_PART = "line.txt.j2"
+# The parts each channel's message is made of: a sweep renders only these (an e-mail never
+# renders the SMS body, an SMS never the HTML). LINE falls back to the SMS body when the
+# template has no line.txt.j2 (see Catalogue.render).
+CHANNEL_PARTS: dict[str, frozenset[str]] = {
+    "email": frozenset({"subject", "text", "html"}),
+    "sms": frozenset({"sms"}),
+    "line": frozenset({"subject", "line"}),
+    "push": frozenset({"subject", "sms"}),
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -216,12 +225,22 @@ class Catalogue:
                 ) from None
         return self._compiled[key]
 
-    def render(self, template_id: int, context: Mapping[str, Any]) -> Rendered:
+    def render(
+        self, template_id: int, context: Mapping[str, Any], channel: str | None = None
+    ) -> Rendered:
+        """Render a template's parts with ``context``. With ``channel`` (a key of
+        :data:`CHANNEL_PARTS`) only the parts that channel's message uses; the others come back
+        empty ("" or None). A LINE message without ``line.txt.j2`` gets the SMS body."""
         info = self.get(template_id)
         out: dict[str, str | None] = {}
         parts = dict(PARTS, **({"sms": SMS_PART} if info.has_sms else {}))
         if info.has_line:
             parts["line"] = LINE_PART
+        if channel is not None:
+            wanted = set(CHANNEL_PARTS[channel])
+            if channel == "line" and not info.has_line:
+                wanted.add("sms")
+            parts = {key: part for key, part in parts.items() if key in wanted}
         for key, part in parts.items():
             try:
                 out[key] = self._template(info, part).render(context)
@@ -238,11 +257,11 @@ class Catalogue:
                 raise TemplateError(
                     f"template {info.id}: {_where(exc, info.directory / part)}: {kind}{exc}"
                 ) from None
-        subject = _CONTROL.sub(" ", out["subject"] or "").strip()
+        subject = _CONTROL.sub(" ", out.get("subject") or "").strip()
         return Rendered(
             subject=subject,
-            text=out["text"] or "",
-            html=out["html"] or "",
+            text=out.get("text") or "",
+            html=out.get("html") or "",
             sms=out.get("sms"),
             line=out.get("line"),
         )

@@ -242,7 +242,7 @@ class Deliveries(Store):
                 for r in conn.execute(mine)
             ]
 
-        claimed = self._write("claim", run)
+        claimed = self._write("claim", run, durable=False)
         for c in claimed:
             self._claim_keys[c.id] = key
         return claimed
@@ -272,11 +272,13 @@ class Deliveries(Store):
         """Give back claims that will not be sent after all (never handed to a channel)."""
         if delivery_ids:
             stmt = delete(deliveries).where(self._still_ours(delivery_ids))
-            self._write("release", lambda c: c.execute(stmt))
+            self._write("release", lambda c: c.execute(stmt), durable=False)
             self._forget(delivery_ids)
 
     def mark_sending(self, delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> None:
         """Mark this run's claims ``sending``, right before they are handed to a channel.
+        Always a durable commit (on SQLite in WAL mode it fsyncs the log, and with it every
+        relaxed write before it): a lost ``sending`` mark is the one loss that could send twice.
 
         Raises DatabaseError, marking none of them, when any is no longer this run's claim (its
         lease ran out and another run took it over): sending it would send it twice."""
@@ -356,7 +358,7 @@ class Deliveries(Store):
             if suppressed:
                 conn.execute(_insert_ignoring_conflicts(conn, suppressions), suppressed)
 
-        self._write("record results", run)
+        self._write("record results", run, durable=False)
         self._forget(o.delivery_id for o in outcomes)
 
     def mark_in_doubt(self, now: datetime) -> int:
@@ -422,7 +424,7 @@ class Deliveries(Store):
                     error=f"superseded by step {step + 1}",
                 )
             )
-            self._write("supersede", lambda c, q=stmt: c.execute(q))
+            self._write("supersede", lambda c, q=stmt: c.execute(q), durable=False)
 
     def last_reminders(self, customer_ids: Iterable[str]) -> dict[str, datetime]:
         """The latest sent reminder per customer, any flow."""
@@ -501,7 +503,9 @@ class Deliveries(Store):
         rows = [row_of(f, first_seen_at=now) for f in fresh]
         if rows:
             self._write(
-                "record skips", lambda c: c.execute(_insert_ignoring_conflicts(c, skips), rows)
+                "record skips",
+                lambda c: c.execute(_insert_ignoring_conflicts(c, skips), rows),
+                durable=False,
             )
         return fresh
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from cartnudge.engines import RELAXED
 from cartnudge.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -149,11 +150,18 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _write(self, what: str, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(conn)`` in one transaction, retrying lock conflicts a few times."""
+    def _write(self, what: str, fn: Callable[[Any], T], *, durable: bool = True) -> T:
+        """Run ``fn(conn)`` in one transaction, retrying lock conflicts a few times.
+
+        ``durable=False`` is for the sweep's writes whose loss in a power cut is harmless or
+        reported (claims, skips, outcomes: README, "Delivery guarantees"): on an SQLite state
+        in WAL mode they commit without waiting for the disk (synchronous=NORMAL), and the next
+        durable commit (the next batch's ``sending`` mark) makes them durable too. Every other
+        write, on every database, waits for the disk."""
+        engine = self.engine if durable else self._relaxed_engine()
         for attempt in range(6):
             try:
-                with self.engine.begin() as conn:
+                with engine.begin() as conn:
                     return fn(conn)
             except OperationalError as exc:
                 if not _transient(exc) or attempt == 5:
@@ -164,6 +172,16 @@ class Store:
             except SQLAlchemyError as exc:
                 raise DatabaseError(f"state database, {what}: {_first_line(exc)}") from None
         raise AssertionError("unreachable")
+
+    def _relaxed_engine(self) -> Engine:
+        """``self.engine`` with the RELAXED execution option, made once per engine."""
+        made = self.__dict__.get("_relaxed")
+        if made is None or made[0] is not self.engine:
+            made = self.__dict__["_relaxed"] = (
+                self.engine,
+                self.engine.execution_options(**{RELAXED: True}),
+            )
+        return made[1]
 
     def _read(self, what: str, fn: Callable[[Any], T]) -> T:
         try:
