@@ -853,7 +853,12 @@ class Sweep:
             chunk_size=self.config.settings.sweep.chunk_size,
         ):
             codes = [
-                (str(row["coupon_code"]).strip(), str(row["order_id"]), row["completed_at"])
+                (
+                    str(row["coupon_code"]).strip(),
+                    str(row["order_id"]),
+                    row["completed_at"],
+                    row["total_amount"],
+                )
                 for row in page
                 if row.get("coupon_code") and str(row["coupon_code"]).strip()
             ]

@@ -712,6 +712,11 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "click_rate": 0.75,
         "clicked_recovered": 2,
         "click_to_purchase_rate": 0.6667,
+        "coupons_given": 0,  # no coupon step
+        "coupons_redeemed": 0,
+        "discount_cost": 0,
+        "discount_unknown": 0,
+        "recovered_revenue_net": 5000 + AMOUNT,
     }
     assert data["definitions"]["click_rate"] == "clicked ÷ reminded orders"
     assert confirm["by_variant"][1] == {
@@ -734,6 +739,11 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "click_rate": 0.0,
         "clicked_recovered": 0,
         "click_to_purchase_rate": None,
+        "coupons_given": 0,
+        "coupons_redeemed": 0,
+        "discount_cost": 0,
+        "discount_unknown": 0,
+        "recovered_revenue_net": 0,
     }
     assert [
         (p["bucket"], p["abandoned"], p["sent"], p["recovered"]) for p in confirm["series"]

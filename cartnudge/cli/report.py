@@ -21,6 +21,7 @@ from cartnudge.operator.experiments import ExperimentReport, arm_rows, state_tex
 from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
     BY_CHOICES,
+    COUPON_HEADERS,
     CSV_HEADERS,
     DEFINITIONS,
     RATE_LABEL,
@@ -30,6 +31,7 @@ from cartnudge.operator.report import (
     auto_by,
     collect,
     count_text,
+    coupon_cells,
     csv_columns,
     csv_rows,
     figure_cells,
@@ -86,6 +88,28 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
                 for v in fr.variants
             ),
             left_out=LEFT_OUT,
+        )
+
+    if any(v.figures.coupons_given for v in fr.variants):
+        console.print(Text(f"{fr.flow} flow coupons by step, channel and template", style="bold"))
+        print_table(
+            console,
+            (
+                Col("step", "id"),
+                Col("channel"),
+                Col("template", "id"),
+                *(Col(h, "number") for h in COUPON_HEADERS),
+            ),
+            (
+                (
+                    count_text(v.step),
+                    v.channel or "",
+                    "" if v.template_id is None else str(v.template_id),
+                    *coupon_cells(v.figures),
+                )
+                for v in fr.variants
+                if v.figures.coupons_given
+            ),
         )
 
     if by and fr.series:
@@ -212,6 +236,11 @@ def print_report(report: Report, out: TextIO) -> None:
             f"clicks: {DEFINITIONS['clicks']}; click rate: {DEFINITIONS['click_rate']}; "
             f"click→purchase: {DEFINITIONS['click_to_purchase_rate']}.\n"
             "sent, failed, in doubt and retry count messages; the other figures count orders."
+            + (
+                f"\ndiscount cost: {DEFINITIONS['discount_cost']}."
+                if any(f.totals.coupons_given for f in report.flows)
+                else ""
+            )
         )
     )
 

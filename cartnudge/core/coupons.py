@@ -16,6 +16,7 @@ So (issue 13):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -148,3 +149,39 @@ def coupon_seekers(
             codes = len({g.code or (g.at, g.order_id) for g in found})
             out.append(CouponSeeker(frozenset(keys), codes, first, len(later)))
     return sorted(out, key=lambda s: (-s.abandoned_after, s.first_code_at, sorted(s.keys)))
+
+
+def discount_cost(discount: str, order_amount: int | None) -> int | None:
+    """What a redeemed code cost the shop, in yen (the minor unit), from its discount as shown
+    to the shopper: a fixed amount (``500円``, ``¥500``, ``1,000 yen``, ``500``) costs that
+    amount whatever the order; a percentage (``10%``, ``10％``, ``12.5%``) costs that share of
+    the redeemed order's ``total_amount`` (as ``completed_orders.sql`` returns it), rounded half
+    up to a whole yen. None when the text is neither, or a percentage's order amount is not
+    known: the report counts those as ``discount_unknown``, never as 0 yen silently.
+
+    >>> discount_cost("500円", 9800), discount_cost("10%", 6160), discount_cost("送料無料", 1)
+    (500, 616, None)
+    """
+    import unicodedata
+    from decimal import ROUND_HALF_UP, Decimal
+
+    text = unicodedata.normalize("NFKC", discount or "").strip().lower().replace(",", "")
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1]
+    else:
+        for mark in ("円引き", "円off", "円", "yen off", "yen", "off"):
+            if text.endswith(mark):
+                text = text[: -len(mark)]
+                break
+        text = text.removeprefix("¥").removeprefix("\\")
+    text = text.strip()
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        return None
+    value = Decimal(text)
+    if not percent:
+        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if order_amount is None or value > 100:
+        return None
+    cost = Decimal(order_amount) * value / 100
+    return int(cost.quantize(Decimal(1), rounding=ROUND_HALF_UP))

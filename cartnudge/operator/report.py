@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cartnudge.core.attribution import RULES
-from cartnudge.core.coupons import CouponSeeker, coupon_seekers
+from cartnudge.core.coupons import CouponSeeker, coupon_seekers, discount_cost
 from cartnudge.core.rules import SkipReason
 from cartnudge.logs import mask_pii
 from cartnudge.operator.lift import (
@@ -83,6 +83,17 @@ DEFINITIONS = {
     "click_rate": "clicked ÷ reminded orders",
     "click_to_purchase_rate": "recovered orders whose attributed reminder was clicked ÷ "
     "clicked orders",
+    "coupons_given": "coupon codes held by the group's sent messages",
+    "coupons_redeemed": "of those codes, the ones a completed order used (its coupon_code)",
+    "discount_cost": "yen, what the redeemed codes cost: a fixed discount ('500円') as it is, "
+    "a percentage ('10%') of the redeeming order's total_amount, rounded half up",
+    "discount_unknown": "redeemed codes whose cost is not known (a discount that is neither "
+    "yen nor a percentage, or a percentage redeemed before cartnudge kept the order's "
+    "amount); not in discount_cost",
+    "recovered_revenue_net": "recovered revenue minus the discount cost (every redeemed code "
+    "of the group counts, whichever order used it)",
+    "coupon_seekers": "shoppers (keys merged, addresses masked) who abandoned at least "
+    "coupons.seeker_after other carts after their first code",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
     "holdouts": "per flow and step with a holdout: persons reminded vs persons held out "
@@ -243,6 +254,39 @@ class RecoveryGroup(_Group):
 
 
 @dataclass(frozen=True)
+class CouponGroup(_Group):
+    """Coupon codes held by one group's sent messages, priced (:func:`coupon_groups`)."""
+
+    given: int = 0
+    redeemed: int = 0
+    discount_cost: int = 0  # yen, of the redeemed codes whose cost is known
+    discount_unknown: int = 0  # redeemed codes whose cost is not known
+
+
+def coupon_groups(level: str, rows: Iterable[dict[str, Any]]) -> list[CouponGroup]:
+    """Price the rows of ``ReportQueries.report_coupons`` (codes per group, discount text,
+    redeemed or not and the redeeming order's amount) into one :class:`CouponGroup` per group:
+    :func:`cartnudge.core.coupons.discount_cost` per redeemed code."""
+    sums: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = tuple(row.get(k) for k in ("flow", "step", "channel", "template_id", "bucket"))
+        total = sums.setdefault(key, [0, 0, 0, 0])
+        codes = int(row["codes"])
+        total[0] += codes
+        if row["redeemed"]:
+            total[1] += codes
+            cost = discount_cost(str(row["discount"]), row.get("redeemed_amount"))
+            if cost is None:
+                total[3] += codes
+            else:
+                total[2] += cost * codes
+    return [
+        CouponGroup(level, flow, step, channel, template_id, bucket, 0, *total)
+        for (flow, step, channel, template_id, bucket), total in sums.items()
+    ]
+
+
+@dataclass(frozen=True)
 class SkipGroup:
     """Skipped, never-delivered orders of one group. ``level``: "reason" (one reason),
     "flow" (any reason) or "bucket" (any reason, one point of the series)."""
@@ -280,6 +324,15 @@ class Figures:
     recovered_url: int = 0
     recovered_click: int = 0
     recovered_window: int = 0
+    coupons_given: int = 0
+    coupons_redeemed: int = 0
+    discount_cost: int = 0
+    discount_unknown: int = 0
+
+    @property
+    def revenue_net(self) -> int:
+        """Recovered revenue minus the discount cost of the redeemed codes (yen)."""
+        return self.revenue - self.discount_cost
 
     @property
     def recovery_rate(self) -> Fraction | None:
@@ -368,12 +421,14 @@ def _variant_order(key: tuple[int | None, str | None, int | None]) -> tuple:
 def _figures(
     d: DeliveryGroup | None,
     r: RecoveryGroup | None,
+    c: CouponGroup | None = None,
     *,
     abandoned: tuple[int, int] | None = None,
     skipped: int | None = None,
 ) -> Figures:
     d = d or DeliveryGroup("", "")
     r = r or RecoveryGroup("", "")
+    c = c or CouponGroup("", "")
     return Figures(
         abandoned=abandoned[0] if abandoned else None,
         abandoned_amount=abandoned[1] if abandoned else None,
@@ -393,6 +448,10 @@ def _figures(
         recovered_url=r.url,
         recovered_click=r.click,
         recovered_window=r.window,
+        coupons_given=c.given,
+        coupons_redeemed=c.redeemed,
+        discount_cost=c.discount_cost,
+        discount_unknown=c.discount_unknown,
     )
 
 
@@ -402,6 +461,7 @@ def build_report(
     deliveries: Iterable[DeliveryGroup],
     recoveries: Iterable[RecoveryGroup],
     skips: Iterable[SkipGroup],
+    coupons: Iterable[CouponGroup] = (),
 ) -> Report:
     """The report from the cohort's rows. ``abandoned`` is consumed as a stream (counted, not
     held); the groups are small (a few per flow, step, channel, template and bucket)."""
@@ -418,6 +478,7 @@ def build_report(
 
     d_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in deliveries}
     r_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in recoveries}
+    c_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in coupons}
     s_by = {(g.level, g.flow, g.reason, g.bucket): g.orders for g in skips}
     flows = set(CORE_FLOWS) | {k[1] for k in d_by} | {k[1] for k in r_by} | {k[1] for k in s_by}
 
@@ -431,6 +492,7 @@ def build_report(
         totals = _figures(
             d_by.get(("flow", flow, None, None, None, None)),
             r_by.get(("flow", flow, None, None, None, None)),
+            c_by.get(("flow", flow, None, None, None, None)),
             abandoned=cohort(None),
             skipped=s_by.get(("flow", flow, None, None), 0),
         )
@@ -447,6 +509,7 @@ def build_report(
                 _figures(
                     d_by.get(("variant", flow, *key, None)),
                     r_by.get(("variant", flow, *key, None)),
+                    c_by.get(("variant", flow, *key, None)),
                 ),
             )
             for key in sorted(variant_keys, key=_variant_order)
@@ -457,6 +520,7 @@ def build_report(
                 _figures(
                     d_by.get(("bucket", flow, None, None, None, i)),
                     r_by.get(("bucket", flow, None, None, None, i)),
+                    c_by.get(("bucket", flow, None, None, None, i)),
                     abandoned=cohort(i),
                     skipped=s_by.get(("bucket", flow, None, i), 0),
                 ),
@@ -522,8 +586,13 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
         for level in skip_levels
         for row in app.report_queries.report_skips(start, end, level, bounds)
     ]
+    coupons = [
+        g
+        for level in delivery_levels
+        for g in coupon_groups(level, app.report_queries.report_coupons(start, end, level, bounds))
+    ]
     report = build_report(
-        period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips
+        period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips, coupons
     )
     from cartnudge.operator.experiments import collect_experiments
 
@@ -635,7 +704,36 @@ def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
         (CLICK_RATE_LABEL, rate_text(t.click_rate)),
         (CLICK_TO_PURCHASE_LABEL, rate_text(t.click_to_purchase_rate)),
     ]
+    if t.coupons_given:
+        rows += coupon_figures(t)
     return rows
+
+
+def coupon_figures(f: Figures) -> list[tuple[str, str]]:
+    """The coupon figures as (label, text) rows (the flow tables show them when codes were
+    given)."""
+    rows = [
+        ("coupon codes given", count_text(f.coupons_given)),
+        ("coupon codes redeemed", count_text(f.coupons_redeemed)),
+        ("discount cost", yen(f.discount_cost)),
+    ]
+    if f.discount_unknown:
+        rows.append(("redeemed codes of unknown cost", count_text(f.discount_unknown)))
+    rows.append(("recovered revenue net of discounts", yen(f.revenue_net)))
+    return rows
+
+
+COUPON_HEADERS = ("codes given", "redeemed", "discount cost", "net revenue")
+
+
+def coupon_cells(f: Figures) -> list[str]:
+    """A breakdown row's coupon figures as text, in :data:`COUPON_HEADERS`' order."""
+    return [
+        count_text(f.coupons_given),
+        count_text(f.coupons_redeemed),
+        yen(f.discount_cost) + (f" (+{f.discount_unknown} unknown)" if f.discount_unknown else ""),
+        yen(f.revenue_net),
+    ]
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -677,6 +775,11 @@ def _figures_dict(f: Figures, *, totals: bool) -> dict[str, Any]:
         "click_rate": rate_number(f.click_rate),
         "clicked_recovered": f.clicked_recovered,
         "click_to_purchase_rate": rate_number(f.click_to_purchase_rate),
+        "coupons_given": f.coupons_given,
+        "coupons_redeemed": f.coupons_redeemed,
+        "discount_cost": f.discount_cost,
+        "discount_unknown": f.discount_unknown,
+        "recovered_revenue_net": f.revenue_net,
     }
     return out
 
@@ -726,6 +829,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
+SEEKER_CSV_COLUMNS = ("person", "codes", "first_code_at", "abandoned_after")
 _CSV_COLUMNS = (
     "flow",
     "scope",
@@ -753,7 +857,13 @@ _CSV_COLUMNS = (
     "click_rate",
     "clicked_recovered",
     "click_to_purchase_rate",
+    "coupons_given",
+    "coupons_redeemed",
+    "discount_cost",
+    "discount_unknown",
+    "recovered_revenue_net",
     *LIFT_CSV_COLUMNS,
+    *SEEKER_CSV_COLUMNS,
 )
 # CSV headers that carry their definition (the rates' denominators).
 CSV_HEADERS = {
@@ -808,3 +918,5 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
             }
     for h in report.holdouts:
         yield lift_csv_row(h)
+    for x in report.coupon_seekers:
+        yield {"scope": "coupon_seeker", **seeker_to_dict(x, report.period.tz)}

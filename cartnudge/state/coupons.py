@@ -159,8 +159,9 @@ class Coupons(Store):
                 if self._write("coupon assign", take):
                     return Coupon(code, discount, until)
 
-    def redeem(self, code_orders: Iterable[tuple[str, str, datetime]]) -> int:
-        """Mark given codes redeemed by (code, order id, when); returns how many were new."""
+    def redeem(self, code_orders: Iterable[tuple[str, str, datetime, int | None]]) -> int:
+        """Mark given codes redeemed by (code, order id, when, the order's total_amount);
+        returns how many were new. The amount prices a percentage code in the report."""
         rows = list(code_orders)
         if not rows:
             return 0
@@ -168,13 +169,13 @@ class Coupons(Store):
 
         def run(conn: Any) -> int:
             done = 0
-            for code, order_id, at in rows:
+            for code, order_id, at, amount in rows:
                 done += conn.execute(
                     update(coupons)
                     .where(
                         c.code == code, c.delivery_id.is_not(None), c.redeemed_order_id.is_(None)
                     )
-                    .values(redeemed_order_id=order_id, redeemed_at=at)
+                    .values(redeemed_order_id=order_id, redeemed_at=at, redeemed_amount=amount)
                 ).rowcount
             return done
 

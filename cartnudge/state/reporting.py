@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cartnudge.core.attribution import RULES as ATTRIBUTION_RULES
 from cartnudge.core.rules import DeliveryStatus
-from cartnudge.state.schema import deliveries, recoveries, skips
+from cartnudge.state.schema import coupons, deliveries, recoveries, skips
 from cartnudge.state.store import Store
 
 _REPORT_KEYS = {
@@ -115,6 +115,48 @@ class ReportQueries(Store):
         ).group_by(*keys)
         counts = ("orders", "revenue", "clicked", *rules)
         return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
+
+    def report_coupons(
+        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+    ) -> list[dict[str, Any]]:
+        """Codes held by the cohort's sent messages per ``level`` ("flow", "variant" or
+        "bucket"), further grouped by discount text, whether redeemed, and the redeeming
+        order's amount: ``codes`` per group. The discount cost is priced from these in
+        Python (:func:`cartnudge.core.coupons.discount_cost`: the texts are the shop's)."""
+        from sqlalchemy import case
+
+        d, c = deliveries.c, coupons.c
+        at = func.coalesce(d.abandoned_at, d.created_at)
+        redeemed = case((c.redeemed_order_id.is_not(None), 1), else_=0)
+        cols = [
+            d.flow,
+            d.step,
+            d.channel,
+            d.template_id,
+            c.discount,
+            redeemed.label("redeemed"),
+            c.redeemed_amount,
+        ]
+        if level == "bucket":
+            cols.append(_report_bucket(at, bounds).label("bucket"))
+        rows = (
+            select(*cols)
+            .select_from(coupons.join(deliveries, c.delivery_id == d.id))
+            .where(at >= start, at < end, d.status == DeliveryStatus.SENT.value)
+            .subquery()
+        )
+        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        extra = [rows.c.discount, rows.c.redeemed, rows.c.redeemed_amount]
+        stmt = select(*keys, *extra, func.count().label("codes")).group_by(*keys, *extra)
+
+        def read(conn: Any) -> list[dict[str, Any]]:
+            out = _report_rows(conn.execute(stmt), ("codes", "redeemed"))
+            for row in out:
+                if row["redeemed_amount"] is not None:
+                    row["redeemed_amount"] = int(row["redeemed_amount"])
+            return out
+
+        return self._read("report coupons", read)
 
     def holdout_persons(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """For the flows with a holdout row among the carts abandoned in [start, end): per
