@@ -187,3 +187,99 @@ def test_coupon_seekers_are_in_the_csv_and_the_html_page_masked() -> None:
     page = render_html(report_, lang="en")
     assert 'id="coupon-seekers"' in page and "customer:84, email:h***@example.jp" in page
     assert "hanako@" not in page and "2026-11-22 12:00" in page
+
+
+# -- breakdowns by channel, trigger and coupon (issue 13 point 6) ---------------------------------
+
+
+def _delivery(shop: ShopBuilder, order_id: int, step: int, channel: str, at: datetime) -> int:
+    """A sent delivery row, written directly."""
+    with shop.engine.begin() as conn:
+        return conn.execute(
+            deliveries.insert().values(
+                order_id=str(order_id), flow="confirm", step=step, episode=0, channel=channel,
+                status="sent", customer_id=str(shop.customer_of(order_id)),
+                recipient="someone@example.jp", template_id=140001, amount=6160,
+                abandoned_at=at, episode_started_at=at, due_at=at, attempts=1,
+                created_at=at, updated_at=at, sent_at=at + timedelta(hours=1),
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+
+
+@pytest.fixture
+def mixed(shop: ShopBuilder, config_data: dict, tmp_path: Path) -> Path:
+    """Cart A: a delay step by e-mail, then the price-drop step (which brought it back,
+    5,000円); cart B: a delay step by SMS, then step 1 by e-mail with a code."""
+    config_data["flows"]["confirm"] = {
+        "enabled": True,
+        "steps": [
+            {"delay": "1h"},
+            {"delay": "3h", "coupon": {"expires_after": "7d"}},
+            {"trigger": {"price_drop": "10%"}},
+            {"trigger": {"low_stock": 2}},
+        ],
+    }
+    config = write_config(tmp_path, config_data)
+    at = NOW - timedelta(hours=4)
+    a, b = shop.abandoned(at), shop.abandoned(at)
+    _delivery(shop, a, 0, "email", at)
+    dropped = _delivery(shop, a, 2, "email", at)
+    _delivery(shop, b, 0, "sms", at)
+    with_code = _delivery(shop, b, 1, "email", at)
+    bought = shop.complete_purchase(shop.customer_of(a), NOW, 5000)
+    from cartnudge.state.schema import recoveries
+
+    with shop.engine.begin() as conn:
+        conn.execute(
+            coupons_table.insert().values(
+                code="SAVE-1", discount="500円", imported_at=at, delivery_id=with_code,
+                assigned_at=at,
+            )
+        )  # fmt: skip
+        conn.execute(
+            recoveries.insert().values(
+                order_id=str(bought), delivery_id=dropped, abandoned_order_id=str(a),
+                flow="confirm", attribution="url", amount=5000, completed_at=NOW,
+                recorded_at=NOW,
+            )
+        )  # fmt: skip
+    return config
+
+
+def _rows(items: list[dict], key: str) -> dict[str, tuple[int, ...]]:
+    return {
+        i[key]: (i["targeted"], i["sent"], i["reminded"], i["recovered"], i["recovered_revenue"])
+        for i in items
+    }
+
+
+def test_the_report_breaks_down_by_channel_trigger_and_coupon(mixed: Path, tmp_path: Path) -> None:
+    confirm = json.loads(report(mixed, "--format", "json"))["flows"][0]
+    # (targeted, sent, reminded, recovered, revenue); an order reminded two ways is in both
+    assert _rows(confirm["by_channel"], "channel") == {
+        "email": (2, 3, 2, 1, 5000),
+        "sms": (1, 1, 1, 0, 0),
+    }
+    assert _rows(confirm["by_trigger"], "trigger") == {
+        "delay": (2, 3, 2, 0, 0),
+        "price_drop": (1, 1, 1, 1, 5000),  # the recovery is the trigger step's
+    }
+    assert list(_rows(confirm["by_trigger"], "trigger")) == ["delay", "price_drop"]
+    assert _rows(confirm["by_coupon"], "coupon") == {
+        "with_code": (1, 1, 1, 0, 0),
+        "without_code": (2, 3, 2, 1, 5000),
+    }
+    rows = list(csv.DictReader(io.StringIO(report(mixed, "--format", "csv"))))
+    trigger_rows = [(r["scope"], r["trigger"], r["sent"]) for r in rows if r["scope"] == "trigger"]
+    assert trigger_rows == [("trigger", "delay", "3"), ("trigger", "price_drop", "1")]
+    coupon_rows = [(r["coupon"], r["reminded"]) for r in rows if r["scope"] == "coupon"]
+    assert coupon_rows == [("with_code", "1"), ("without_code", "2")]
+    table = report(mixed, "--format", "table")
+    for title in ("by channel", "by trigger", "by coupon"):
+        assert f"confirm flow {title}" in table
+    assert "input flow by channel" not in table  # nothing to break down
+    page_path = tmp_path / "r.html"
+    report(mixed, "--html", str(page_path), "--lang", "ja")
+    page = page_path.read_text(encoding="utf-8")
+    assert "チャネル別" in page and "きっかけ別" in page and "値下がり" in page
+    assert "クーポンあり" in page

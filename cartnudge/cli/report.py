@@ -20,6 +20,7 @@ from cartnudge.files import write_file
 from cartnudge.operator.experiments import ExperimentReport, arm_rows, state_text
 from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
+    BREAKDOWNS,
     BY_CHOICES,
     COUPON_HEADERS,
     CSV_HEADERS,
@@ -87,6 +88,18 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
                 )
                 for v in fr.variants
             ),
+            left_out=LEFT_OUT,
+        )
+
+    for dimension in BREAKDOWNS:
+        rows = fr.breakdown(dimension)
+        if len(rows) < 2:  # one value only: the flow's totals again
+            continue
+        console.print(Text(f"{fr.flow} flow by {dimension}", style="bold"))
+        print_table(
+            console,
+            (Col(dimension), *FIGURE_COLUMNS),
+            ((value, *figure_cells(f)) for value, f in rows),
             left_out=LEFT_OUT,
         )
 
@@ -329,7 +342,10 @@ def report(
 
     Per flow (confirm and input separately, and each bulk mailing), and per step, channel
     and template: abandoned orders, targeted, skipped per reason, sent, failed, in doubt,
-    recovered orders, recovery rate (recovered ÷ reminded orders) and recovered revenue.
+    recovered orders, recovery rate (recovered ÷ reminded orders) and recovered revenue;
+    coupon codes given and redeemed, their discount cost and the revenue net of it; and each
+    flow by channel, by trigger (delay, price_drop, low_stock) and by coupon (with or
+    without a code).
     Clicks are not tracked yet (n/a). Dates are local days of the configured time zone, both
     included; every figure is about the carts abandoned on those days.
 

@@ -94,6 +94,10 @@ DEFINITIONS = {
     "of the group counts, whichever order used it)",
     "coupon_seekers": "shoppers (keys merged, addresses masked) who abandoned at least "
     "coupons.seeker_after other carts after their first code",
+    "breakdowns": "a flow's messages by channel, by trigger (the kind of step: delay, "
+    "price_drop, low_stock; bulk for a mailing) and by coupon (with_code: the message "
+    "carried a code, without_code); each row counts the orders and messages of that value, so "
+    "an order reminded through two values is in both",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
     "holdouts": "per flow and step with a holdout: persons reminded vs persons held out "
@@ -225,6 +229,7 @@ class _Group:
     template_id: int | None = None
     bucket: int | None = None
     orders: int = 0  # distinct orders (deliveries: any status; recoveries: abandoned orders)
+    value: str | None = None  # a breakdown's value (level "channel", "trigger" or "coupon")
 
 
 @dataclass(frozen=True)
@@ -269,7 +274,9 @@ def coupon_groups(level: str, rows: Iterable[dict[str, Any]]) -> list[CouponGrou
     :func:`cartnudge.core.coupons.discount_cost` per redeemed code."""
     sums: dict[tuple, list[int]] = {}
     for row in rows:
-        key = tuple(row.get(k) for k in ("flow", "step", "channel", "template_id", "bucket"))
+        key = tuple(
+            row.get(k) for k in ("flow", "step", "channel", "template_id", "bucket", "value")
+        )
         total = sums.setdefault(key, [0, 0, 0, 0])
         codes = int(row["codes"])
         total[0] += codes
@@ -281,8 +288,22 @@ def coupon_groups(level: str, rows: Iterable[dict[str, Any]]) -> list[CouponGrou
             else:
                 total[2] += cost * codes
     return [
-        CouponGroup(level, flow, step, channel, template_id, bucket, 0, *total)
-        for (flow, step, channel, template_id, bucket), total in sums.items()
+        CouponGroup(
+            level,
+            flow,
+            step,
+            channel,
+            template_id,
+            bucket,
+            value=value,
+            given=given,
+            redeemed=redeemed,
+            discount_cost=cost,
+            discount_unknown=unknown,
+        )
+        for (flow, step, channel, template_id, bucket, value), (given, redeemed, cost, unknown) in (
+            sums.items()
+        )
     ]
 
 
@@ -367,6 +388,21 @@ class Variant:
     figures: Figures
 
 
+# The breakdowns of a flow (issue 13 point 6), each by one dimension of its messages: the
+# channel, the kind of step (delay, price_drop, low_stock; bulk for a mailing) and whether the
+# message carried a coupon code (with_code, without_code).
+BREAKDOWNS = ("channel", "trigger", "coupon")
+_BREAKDOWN_ORDER = {
+    "trigger": ("delay", "price_drop", "low_stock", "bulk"),
+    "coupon": ("with_code", "without_code"),
+}
+
+
+def _breakdown_order(dimension: str, value: str) -> tuple[int, str]:
+    known = _BREAKDOWN_ORDER.get(dimension, ())
+    return (known.index(value) if value in known else len(known), value)
+
+
 @dataclass(frozen=True)
 class FlowReport:
     flow: str
@@ -374,6 +410,12 @@ class FlowReport:
     skipped_by_reason: dict[str, int]
     variants: tuple[Variant, ...] = ()
     series: tuple[tuple[Bucket, Figures], ...] = ()
+    # (dimension, ((value, figures), ...)) for each of BREAKDOWNS that has rows
+    breakdowns: tuple[tuple[str, tuple[tuple[str, Figures], ...]], ...] = ()
+
+    def breakdown(self, dimension: str) -> tuple[tuple[str, Figures], ...]:
+        """The rows of one breakdown (empty when the flow has none)."""
+        return next((rows for dim, rows in self.breakdowns if dim == dimension), ())
 
 
 @dataclass(frozen=True)
@@ -476,9 +518,15 @@ def build_report(
             count[key] += 1
             amount[key] += row.amount
 
+    deliveries, recoveries, coupons = list(deliveries), list(recoveries), list(coupons)
     d_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in deliveries}
     r_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in recoveries}
     c_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in coupons}
+    apart: dict[tuple[str, str, str], list[Any]] = {}  # (dimension, flow, value) -> d, r, c
+    for i, groups in enumerate((deliveries, recoveries, coupons)):
+        for g in groups:
+            if g.level in BREAKDOWNS:
+                apart.setdefault((g.level, g.flow, str(g.value)), [None, None, None])[i] = g
     s_by = {(g.level, g.flow, g.reason, g.bucket): g.orders for g in skips}
     flows = set(CORE_FLOWS) | {k[1] for k in d_by} | {k[1] for k in r_by} | {k[1] for k in s_by}
 
@@ -527,7 +575,21 @@ def build_report(
             )
             for i, b in enumerate(buckets)
         )
-        out.append(FlowReport(flow, totals, reasons, variants, series))
+        breakdowns = tuple(
+            (
+                dimension,
+                tuple(
+                    (value, _figures(*apart[(dimension, flow, value)]))
+                    for value in sorted(
+                        {v for dim, f, v in apart if dim == dimension and f == flow},
+                        key=lambda v, dimension=dimension: _breakdown_order(dimension, v),
+                    )
+                ),
+            )
+            for dimension in BREAKDOWNS
+            if any(dim == dimension and f == flow for dim, f, _ in apart)
+        )
+        out.append(FlowReport(flow, totals, reasons, variants, series, breakdowns))
     return Report(period, tuple(out))
 
 
@@ -562,6 +624,19 @@ def _abandoned_rows(app: App, period: Period, chunk_size: int) -> Iterator[Aband
         yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
 
 
+def step_kinds(app: App) -> dict[tuple[str, int], str]:
+    """(flow, step) -> trigger kind for the configured trigger steps (the trigger breakdown;
+    any other step of confirm and input is a delay step, a bulk mailing's is "bulk")."""
+    config = app.config
+    flows = (("confirm", config.confirm_steps), ("input", config.input_steps))
+    return {
+        (flow, step.index): step.trigger.kind.value
+        for flow, steps in flows
+        for step in steps
+        if step.trigger is not None
+    }
+
+
 def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     """Read the period's rows from the shop and cartnudge's tables and build the report.
 
@@ -570,26 +645,29 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     start, end = period.start, period.end
     bounds: Sequence[datetime] = period.bounds()
     delivery_levels = ("flow", "variant", "bucket") if bounds else ("flow", "variant")
+    delivery_levels += BREAKDOWNS
     skip_levels = ("flow", "reason", "bucket") if bounds else ("flow", "reason")
+    kinds = step_kinds(app)
+    q = app.report_queries
     deliveries = [
         DeliveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in app.report_queries.report_deliveries(start, end, level, bounds)
+        for row in q.report_deliveries(start, end, level, bounds, kinds)
     ]
     recoveries = [
         RecoveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in app.report_queries.report_recoveries(start, end, level, bounds)
+        for row in q.report_recoveries(start, end, level, bounds, kinds)
     ]
     skips = [
         SkipGroup(level=level, **row)
         for level in skip_levels
-        for row in app.report_queries.report_skips(start, end, level, bounds)
+        for row in q.report_skips(start, end, level, bounds)
     ]
     coupons = [
         g
         for level in delivery_levels
-        for g in coupon_groups(level, app.report_queries.report_coupons(start, end, level, bounds))
+        for g in coupon_groups(level, q.report_coupons(start, end, level, bounds, kinds))
     ]
     report = build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips, coupons
@@ -803,6 +881,11 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
             for v in fr.variants
         ]
+        for dimension in BREAKDOWNS:
+            item[f"by_{dimension}"] = [
+                {dimension: value, **_figures_dict(f, totals=False)}
+                for value, f in fr.breakdown(dimension)
+            ]
         if p.by:
             item["series"] = [
                 {
@@ -837,6 +920,8 @@ _CSV_COLUMNS = (
     "step",
     "channel",
     "template_id",
+    "trigger",
+    "coupon",
     "abandoned",
     "abandoned_amount",
     "targeted",
@@ -881,8 +966,9 @@ def csv_columns(report: Report) -> tuple[str, ...]:
 
 
 def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
-    """One flat row per flow total, variant and series point (scope: total, variant, or the
-    series' day|week|month). Blank: not applicable."""
+    """One flat row per flow total, variant, breakdown row and series point (scope: total,
+    variant, channel, trigger, coupon, or the series' day|week|month), then the holdouts and
+    the coupon seekers. Blank: not applicable."""
 
     def flat(f: Figures, *, totals: bool) -> dict[str, Any]:
         row = _figures_dict(f, totals=totals)
@@ -909,6 +995,14 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
                 "template_id": v.template_id,
                 **flat(v.figures, totals=False),
             }
+        for dimension in BREAKDOWNS:
+            for value, f in fr.breakdown(dimension):
+                yield {
+                    "flow": fr.flow,
+                    "scope": dimension,
+                    dimension: value,
+                    **flat(f, totals=False),
+                }
         for b, f in fr.series:
             yield {
                 "flow": fr.flow,

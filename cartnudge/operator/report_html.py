@@ -13,6 +13,7 @@ from html import escape
 from cartnudge.operator.experiments import ARM_HEADERS, arm_rows, state_text
 from cartnudge.operator.lift import Lift, SeriesPoint, lift_figures, lift_title
 from cartnudge.operator.report import (
+    BREAKDOWNS,
     COUPON_HEADERS,
     DEFINITIONS,
     Bucket,
@@ -108,6 +109,17 @@ JA = {
     "net revenue": "割引後売上",
     "Coupons by step, channel and template": "ステップ・チャネル・テンプレート別クーポン",
     "Coupon seekers": "クーポン狙いの疑い",
+    "By channel": "チャネル別",
+    "By trigger": "きっかけ別",
+    "By coupon": "クーポン有無別",
+    "trigger": "きっかけ",
+    "coupon": "クーポン",
+    "delay": "時間経過",
+    "price_drop": "値下がり",
+    "low_stock": "在庫僅少",
+    "bulk": "一斉配信",
+    "with_code": "クーポンあり",
+    "without_code": "クーポンなし",
     "shopper": "購入者",
     "codes": "クーポン数",
     "first code": "初回配布",
@@ -491,6 +503,19 @@ def render_html(
             if fr.variants
             else f'<p class="note">{escape(t("No deliveries."))}</p>'
         )
+        for dimension in BREAKDOWNS:
+            rows = fr.breakdown(dimension)
+            if len(rows) < 2:  # one value only: the flow's totals again
+                continue
+            out.append(f"<h3>{escape(t(f'By {dimension}'))}</h3>")
+            out.append(
+                _table(
+                    [t(h) for h in (dimension, *FIGURE_HEADERS)],
+                    [[t(value), *figure_cells(f)] for value, f in rows],
+                    numeric_from=1,
+                    cls=f"variants by-{dimension}",
+                )
+            )
         if any(v.figures.coupons_given for v in fr.variants):
             out.append(f"<h3>{escape(t('Coupons by step, channel and template'))}</h3>")
             out.append(_coupons_table(fr, t, names))
