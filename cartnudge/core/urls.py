@@ -62,3 +62,20 @@ def web_url(value: object, *, https_only: bool = False) -> str | None:
     if https_only and found["scheme"] != "https":
         return None
     return url
+
+
+def with_query(url: str, name: str, value: str) -> str:
+    """``url`` with ``name=value`` added to its query (``?`` or ``&``; before a ``#fragment``),
+    the value percent-encoded: the recovery link carrying a coupon code
+    (``coupons.in_link``).
+
+    >>> with_query("https://shop.example.jp/cart?token=abc#top", "coupon", "CART-7K2M")
+    'https://shop.example.jp/cart?token=abc&coupon=CART-7K2M#top'
+    """
+    from urllib.parse import quote
+
+    base, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        joiner = ""
+    return f"{base}{joiner}{quote(name)}={quote(value, safe='')}{hash_}{fragment}"
