@@ -72,10 +72,17 @@ def with_query(url: str, name: str, value: str) -> str:
     >>> with_query("https://shop.example.jp/cart?token=abc#top", "coupon", "CART-7K2M")
     'https://shop.example.jp/cart?token=abc&coupon=CART-7K2M#top'
     """
-    from urllib.parse import quote
-
     base, hash_, fragment = url.partition("#")
     joiner = "&" if "?" in base else "?"
     if base.endswith(("?", "&")):
         joiner = ""
-    return f"{base}{joiner}{quote(name)}={quote(value, safe='')}{hash_}{fragment}"
+    return f"{base}{joiner}{_escape(name)}={_escape(value)}{hash_}{fragment}"
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escape(text: str) -> str:
+    """RFC 3986 percent-encoding of everything but the unreserved characters (what
+    ``urllib.parse.quote(text, safe='')`` gives; the core imports nothing that does I/O)."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
