@@ -13,11 +13,11 @@ import re
 import reprlib
 import stat
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -116,6 +116,8 @@ class VariantSettings(_Strict):
     weight: float = Field(default=1.0, ge=0)
     template: int | None = None
     delay: str | int | None = None
+
+
 class SegmentSettings(_Strict):
     """``segment:`` of a flow or a step (cartnudge.core.segments): which carts it reminds."""
 
@@ -214,6 +216,7 @@ class ConfirmFlowSettings(_Strict):
             for cell in v:
                 parse_cell(cell)
         return v
+
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
 
 
@@ -969,10 +972,43 @@ def _line_token(
     )
 
 
+_T = TypeVar("_T")
+
+
+class _Problems:
+    """The configuration errors found so far: each independent check runs through
+    :meth:`run`, so that one run of ``check`` lists every problem, not the first only."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def run(self, check: Callable[[], _T], default: _T) -> _T:
+        """``check()``, or ``default`` after noting the ConfigError it raised."""
+        try:
+            return check()
+        except ConfigError as exc:
+            self.lines.extend(line for line in exc.lines if line not in self.lines)
+            return default
+
+    def raise_any(self, source: str) -> None:
+        if not self.lines:
+            return
+        lines = self.lines
+        if len(lines) > MAX_CONFIG_ERRORS:
+            left = len(lines) - MAX_CONFIG_ERRORS + 1
+            lines = [*lines[: MAX_CONFIG_ERRORS - 1], f"{source}: and {left} more problems"]
+        raise ConfigError(lines[0], more=lines[1:])
+
+
 def parse_config(
     data: Any, *, source: str, base_dir: Path, environ: Mapping[str, str] | None = None
 ) -> Config:
-    """Validate already-parsed YAML ``data``; see :func:`load_config`."""
+    """Validate already-parsed YAML ``data``; see :func:`load_config`.
+
+    Raises ConfigError naming every problem found, one line each: first the file's keys and
+    values (pydantic), then the checks that compare keys or read the environment, each run
+    independently (a check whose input is already wrong is not run, so nothing is named
+    twice)."""
     environ = os.environ if environ is None else environ
     if data is None:
         data = {}
@@ -982,10 +1018,138 @@ def parse_config(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise _every_error(exc, source) from None
+    problems = _Problems()
+    utc = ZoneInfo("UTC")
+    tz = problems.run(lambda: _zone(settings.timezone, "timezone", source), utc)
+    shop_tz = problems.run(
+        lambda: _zone(settings.shop.timestamps_timezone, "shop.timestamps_timezone", source), utc
+    )
+    shop_url, state_url = problems.run(
+        lambda: _db_urls(settings, source, base_dir, environ), ("", "")
+    )
 
-    tz = _zone(settings.timezone, "timezone", source)
-    shop_tz = _zone(settings.shop.timestamps_timezone, "shop.timestamps_timezone", source)
+    ttl_raw = settings.shop.cart_ttl
+    cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
+    steps = problems.run(
+        lambda: _confirm_steps(settings.flows.confirm, source, settings.coupons, tz), None
+    )
+    input_steps = problems.run(lambda: _input_steps(settings.flows.input, source), None)
+    if steps is not None and input_steps is not None:
+        problems.run(lambda: _check_ttl(settings, cart_ttl, steps, input_steps, source), None)
+        sms_secret, push_secret = problems.run(
+            lambda: _channel_secrets(settings, steps, input_steps, source, environ), (None, None)
+        )
+        used_channels = _used_channels(settings, steps, input_steps)
+    else:
+        sms_secret = push_secret = None
+        used_channels = set()
+    problems.run(lambda: _check_sender(settings.sender, source), None)
+    line_token = problems.run(
+        lambda: _line_token(settings.line, "line" in used_channels, source, base_dir, environ),
+        None,
+    )
+    problems.run(lambda: _check_senders_name(settings, source), None)
+    token_keys = problems.run(lambda: _token_keys(settings.recovery, base_dir, source, environ), ())
+    retired_keys = problems.run(
+        lambda: _retired_keys(settings.recovery, token_keys, source, environ), ()
+    )
+    for url_key, allowed in _URL_PLACEHOLDERS.items():
+        problems.run(
+            lambda url_key=url_key, allowed=allowed: _check_url(
+                getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source
+            ),
+            None,
+        )
 
+    smtp_password = None
+    smtp = settings.email.smtp
+    if settings.email.transport == "smtp" and smtp.password_env:
+        smtp_password = problems.run(
+            lambda: _secret(smtp.password_env, "email.smtp.password_env", source, environ), None
+        )
+    healthcheck_url = problems.run(lambda: _healthcheck_url(settings, source, environ), None)
+
+    def duration(value: str | int, key: str, **kwargs: Any) -> timedelta:
+        return problems.run(lambda: _duration(value, key, source, **kwargs), timedelta(hours=1))
+
+    def share(raw: str | float | None, key: str) -> float:
+        return problems.run(lambda: _share(raw, key, source, open_top=True), 0.5)
+
+    confirm = settings.flows.confirm
+    lookback = duration(settings.shop.lookback, "shop.lookback")
+    lease = duration(settings.state.lease, "state.lease", bare_unit="m")
+    lock_timeout = problems.run(lambda: _lock_timeout(settings.state.lock_timeout, source), 5.0)
+    resend_after = duration(confirm.resend_after, "flows.confirm.resend_after")
+    token_ttl = duration(settings.recovery.token_ttl, "recovery.token_ttl")
+    lift_window = duration(settings.recovery.attribution_window, "recovery.attribution_window")
+    holdouts = problems.run(lambda: _holdouts(settings, source), {})
+    experiments = (
+        problems.run(lambda: _experiments(confirm, steps, cart_ttl, source), {})
+        if steps is not None
+        else {}
+    )
+    quiet_hours = problems.run(lambda: _quiet_hours(settings.quiet_hours, source), {})
+    cap_window = duration(settings.frequency_cap.window, "frequency_cap.window")
+    repeat_window = duration(settings.coupons.repeat_window, "coupons.repeat_window", bare_unit="d")
+    measure = settings.measure
+    min_effect = share(measure.min_effect, "measure.min_effect")
+    baseline = share(measure.baseline, "measure.baseline")
+    confidence = share(measure.confidence, "measure.confidence")
+    power = share(measure.power, "measure.power")
+    problems.raise_any(source)
+    assert steps is not None and input_steps is not None
+
+    return Config(
+        settings=settings,
+        source=source,
+        base_dir=base_dir,
+        shop_url=shop_url,
+        state_url=state_url,
+        tz=tz,
+        shop_tz=shop_tz,
+        cart_ttl=cart_ttl,
+        lookback=lookback,
+        lease=lease,
+        lock_timeout=lock_timeout,
+        resend_after=resend_after,
+        token_ttl=token_ttl,
+        attribution_window=lift_window if settings.recovery.attribution != "url" else None,
+        attribution_rules=tuple(settings.recovery.attribution.split("+")),
+        holdouts=holdouts,
+        lift_window=lift_window,
+        min_effect=min_effect,
+        baseline=baseline,
+        experiments=experiments,
+        confidence=confidence,
+        power=power,
+        confirm_steps=steps,
+        input_steps=input_steps,
+        quiet_hours=quiet_hours,
+        frequency_cap=(settings.frequency_cap.max_sends, cap_window)
+        if settings.frequency_cap.enabled
+        else None,
+        sql_dir=_resolve_path(base_dir, settings.shop.sql_dir)
+        if settings.shop.sql_dir
+        else BUNDLED_SQL_DIR,
+        templates_dir=_resolve_path(base_dir, settings.templates_dir)
+        if settings.templates_dir
+        else BUNDLED_TEMPLATES_DIR,
+        outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
+        token_keys=token_keys,
+        retired_token_keys=retired_keys,
+        smtp_password=smtp_password,
+        sms_secret=sms_secret,
+        push_secret=push_secret,
+        line_token=line_token,
+        coupon_repeat_window=repeat_window,
+        healthcheck_url=healthcheck_url,
+    )
+
+
+def _db_urls(
+    settings: Settings, source: str, base_dir: Path, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """The shop's and the state's database URLs, relative SQLite paths resolved."""
     if settings.shop.url_env:
         shop_url = _secret(settings.shop.url_env, "shop.url_env", source, environ)
     elif settings.shop.url:
@@ -1000,37 +1164,59 @@ def parse_config(
         state_url = settings.state.url or shop_url
     state_url = _resolve_db_url(base_dir, state_url)
     _check_db_url(state_url, "state.url_env" if settings.state.url_env else "state.url", source)
+    return shop_url, state_url
 
+
+def _check_ttl(
+    settings: Settings,
+    cart_ttl: timedelta | None,
+    steps: tuple[Step, ...],
+    input_steps: tuple[Step, ...],
+    source: str,
+) -> None:
+    """shop.cart_ttl must be longer than every step's delay."""
+    if cart_ttl is None:
+        return
     ttl_raw = settings.shop.cart_ttl
-    cart_ttl = None if ttl_raw == "unlimited" else timedelta(minutes=int(ttl_raw))
-    steps = _confirm_steps(settings.flows.confirm, source, settings.coupons, tz)
-    input_steps = _input_steps(settings.flows.input, source)
-    if cart_ttl is not None:
-        for step in input_steps:
-            if step.delay >= cart_ttl:
-                raise ConfigError(
-                    f"{source}: shop.cart_ttl: must be longer than every step's delay "
-                    f"(got {ttl_raw} minutes; flows.input.delay is {settings.flows.input.delay})"
-                )
-        for step in steps:
-            if step.delay >= cart_ttl:
-                flow = settings.flows.confirm
-                if flow.steps is not None:
-                    delay_key = f"flows.confirm.steps[{step.index}].delay"
-                    delay_raw = flow.steps[step.index].delay
-                else:
-                    delay_key, delay_raw = "flows.confirm.delay", flow.delay
-                shown = format_duration(step.delay) if delay_raw is None else delay_raw
-                minutes = int(step.delay.total_seconds() // 60)
-                raise ConfigError(
-                    f"{source}: shop.cart_ttl: must be longer than every step's delay "
-                    f"(got {ttl_raw} minutes; {delay_key} is {shown}, {minutes} minutes)"
-                )
+    for step in input_steps:
+        if step.delay >= cart_ttl:
+            raise ConfigError(
+                f"{source}: shop.cart_ttl: must be longer than every step's delay "
+                f"(got {ttl_raw} minutes; flows.input.delay is {settings.flows.input.delay})"
+            )
+    for step in steps:
+        if step.delay >= cart_ttl:
+            flow = settings.flows.confirm
+            if flow.steps is not None:
+                delay_key = f"flows.confirm.steps[{step.index}].delay"
+                delay_raw = flow.steps[step.index].delay
+            else:
+                delay_key, delay_raw = "flows.confirm.delay", flow.delay
+            shown = format_duration(step.delay) if delay_raw is None else delay_raw
+            minutes = int(step.delay.total_seconds() // 60)
+            raise ConfigError(
+                f"{source}: shop.cart_ttl: must be longer than every step's delay "
+                f"(got {ttl_raw} minutes; {delay_key} is {shown}, {minutes} minutes)"
+            )
 
-    confirm = settings.flows.confirm
-    used_channels = {s.channel for s in steps if confirm.enabled} | {
+
+def _used_channels(
+    settings: Settings, steps: tuple[Step, ...], input_steps: tuple[Step, ...]
+) -> set[str]:
+    return {s.channel for s in steps if settings.flows.confirm.enabled} | {
         s.channel for s in input_steps if settings.flows.input.enabled
     }
+
+
+def _channel_secrets(
+    settings: Settings,
+    steps: tuple[Step, ...],
+    input_steps: tuple[Step, ...],
+    source: str,
+    environ: Mapping[str, str],
+) -> tuple[str | None, str | None]:
+    """The SMS and push secrets, and whether the flows' channels are configured."""
+    used_channels = _used_channels(settings, steps, input_steps)
     sms_secret = push_secret = None
     if "sms" in used_channels and not (settings.sms.enabled and settings.sms.url):
         raise ConfigError(
@@ -1059,11 +1245,14 @@ def parse_config(
                 f"{source}: push.service_account_env: name the variable holding the FCM "
                 "service-account JSON"
             )
-    _check_sender(settings.sender, source)
-    line_token = _line_token(settings.line, "line" in used_channels, source, base_dir, environ)
+    return sms_secret, push_secret
+
+
+def _check_senders_name(settings: Settings, source: str) -> None:
+    """The sender's name, address and contact, which every reminder must carry."""
     if settings.line.enabled and not settings.sender.name.strip():
         raise ConfigError(f"{source}: sender.name: missing; every LINE message carries it")
-    if confirm.enabled or settings.flows.input.enabled:
+    if settings.flows.confirm.enabled or settings.flows.input.enabled:
         for key in ("name", "email", "postal_address", "contact"):
             if not getattr(settings.sender, key).strip():
                 raise ConfigError(
@@ -1071,95 +1260,39 @@ def parse_config(
                     "name, address and contact in every reminder while a flow is enabled"
                 )
 
-    token_keys = _token_keys(settings.recovery, base_dir, source, environ)
-    retired_keys: tuple[bytes, ...] = ()
-    retired_env = settings.recovery.retired_keys_env
-    if retired_env:
-        # Optional: after the last opt-out link a retired key signed has expired, the variable
-        # may be emptied or removed.
-        retired_raw = environ.get(retired_env, "")
-        retired_keys = tuple(k.strip().encode() for k in retired_raw.split(",") if k.strip())
-        if any(len(k) < 16 for k in retired_keys):
-            raise ConfigError(
-                f"{source}: recovery.retired_keys_env: every key in {retired_env} must be at "
-                "least 16 characters"
-            )
-        if set(retired_keys) & set(token_keys):
-            raise ConfigError(
-                f"{source}: recovery.retired_keys_env: a key in {retired_env} is also in "
-                f"{settings.recovery.keys_env}; a retired key verifies opt-out links only"
-            )
-    for url_key, allowed in _URL_PLACEHOLDERS.items():
-        _check_url(getattr(settings.recovery, url_key), f"recovery.{url_key}", allowed, source)
 
-    smtp_password = None
-    smtp = settings.email.smtp
-    if settings.email.transport == "smtp" and smtp.password_env:
-        smtp_password = _secret(smtp.password_env, "email.smtp.password_env", source, environ)
+def _retired_keys(
+    recovery: Any, token_keys: tuple[bytes, ...], source: str, environ: Mapping[str, str]
+) -> tuple[bytes, ...]:
+    """The retired signing keys (opt-out links only), from ``recovery.retired_keys_env``."""
+    retired_env = recovery.retired_keys_env
+    if not retired_env:
+        return ()
+    # Optional: after the last opt-out link a retired key signed has expired, the variable
+    # may be emptied or removed.
+    retired_raw = environ.get(retired_env, "")
+    retired_keys = tuple(k.strip().encode() for k in retired_raw.split(",") if k.strip())
+    if any(len(k) < 16 for k in retired_keys):
+        raise ConfigError(
+            f"{source}: recovery.retired_keys_env: every key in {retired_env} must be at "
+            "least 16 characters"
+        )
+    if set(retired_keys) & set(token_keys):
+        raise ConfigError(
+            f"{source}: recovery.retired_keys_env: a key in {retired_env} is also in "
+            f"{recovery.keys_env}; a retired key verifies opt-out links only"
+        )
+    return retired_keys
 
+
+def _healthcheck_url(settings: Settings, source: str, environ: Mapping[str, str]) -> str | None:
     healthcheck = settings.healthcheck
-    healthcheck_url = healthcheck.url
+    url = healthcheck.url
     if healthcheck.url_env:
-        healthcheck_url = _secret(healthcheck.url_env, "healthcheck.url_env", source, environ)
-    if healthcheck_url and not healthcheck_url.startswith(("http://", "https://")):
+        url = _secret(healthcheck.url_env, "healthcheck.url_env", source, environ)
+    if url and not url.startswith(("http://", "https://")):
         raise ConfigError(f"{source}: healthcheck: the ping URL is not an http(s) URL")
-
-    return Config(
-        settings=settings,
-        source=source,
-        base_dir=base_dir,
-        shop_url=shop_url,
-        state_url=state_url,
-        tz=tz,
-        shop_tz=shop_tz,
-        cart_ttl=cart_ttl,
-        lookback=_duration(settings.shop.lookback, "shop.lookback", source),
-        lease=_duration(settings.state.lease, "state.lease", source, bare_unit="m"),
-        lock_timeout=_lock_timeout(settings.state.lock_timeout, source),
-        resend_after=_duration(confirm.resend_after, "flows.confirm.resend_after", source),
-        token_ttl=_duration(settings.recovery.token_ttl, "recovery.token_ttl", source),
-        attribution_window=_duration(
-            settings.recovery.attribution_window, "recovery.attribution_window", source
-        )
-        if settings.recovery.attribution != "url"
-        else None,
-        attribution_rules=tuple(settings.recovery.attribution.split("+")),
-        holdouts=_holdouts(settings, source),
-        lift_window=_duration(
-            settings.recovery.attribution_window, "recovery.attribution_window", source
-        ),
-        min_effect=_share(settings.measure.min_effect, "measure.min_effect", source, open_top=True),
-        baseline=_share(settings.measure.baseline, "measure.baseline", source, open_top=True),
-        experiments=_experiments(settings.flows.confirm, steps, cart_ttl, source),
-        confidence=_share(settings.measure.confidence, "measure.confidence", source, open_top=True),
-        power=_share(settings.measure.power, "measure.power", source, open_top=True),
-        confirm_steps=steps,
-        input_steps=input_steps,
-        quiet_hours=_quiet_hours(settings.quiet_hours, source),
-        frequency_cap=(
-            settings.frequency_cap.max_sends,
-            _duration(settings.frequency_cap.window, "frequency_cap.window", source),
-        )
-        if settings.frequency_cap.enabled
-        else None,
-        sql_dir=_resolve_path(base_dir, settings.shop.sql_dir)
-        if settings.shop.sql_dir
-        else BUNDLED_SQL_DIR,
-        templates_dir=_resolve_path(base_dir, settings.templates_dir)
-        if settings.templates_dir
-        else BUNDLED_TEMPLATES_DIR,
-        outbox_dir=_resolve_path(base_dir, settings.email.outbox_dir),
-        token_keys=token_keys,
-        retired_token_keys=retired_keys,
-        smtp_password=smtp_password,
-        sms_secret=sms_secret,
-        push_secret=push_secret,
-        line_token=line_token,
-        coupon_repeat_window=_duration(
-            settings.coupons.repeat_window, "coupons.repeat_window", source, bare_unit="d"
-        ),
-        healthcheck_url=healthcheck_url,
-    )
+    return url
 
 
 # Limits on what a configuration may be (issue 10: never a hang, never a traceback). A real

@@ -309,6 +309,29 @@ def test_every_error_in_the_file_is_reported_at_once_one_line_each(tmp_path: Pat
     assert str(caught.value) == "; ".join(caught.value.lines)  # --json's one-line "error"
 
 
+def test_checks_across_keys_and_the_environment_are_all_reported_at_once(tmp_path: Path) -> None:
+    # Each of these passes the file's own validation and fails a later check; before, only the
+    # first stopped the run, so fixing one revealed the next, check after check.
+    data = config_dict(
+        tmp_path,
+        timezone="Mars/Olympus",
+        shop__cart_ttl=60,  # shorter than the first step's delay (3h)
+        email={"transport": "smtp", "smtp": {"password_env": "CN_UNSET_PASSWORD"}},
+        recovery__unsubscribe_url="https://shop.example.jp/optout?t={tokn}",
+        healthcheck={"url": "ftp://hc.example.jp/ping"},
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(data, tmp_path)
+    lines = caught.value.lines
+    assert len(lines) == 5, lines
+    assert lines[0].startswith(f"{SOURCE}: timezone: ")
+    assert lines[1].startswith(f"{SOURCE}: shop.cart_ttl: must be longer than every step")
+    assert lines[2].startswith(f"{SOURCE}: recovery.unsubscribe_url: ")
+    assert lines[3].startswith(f"{SOURCE}: email.smtp.password_env: ")
+    assert lines[4] == f"{SOURCE}: healthcheck: the ping URL is not an http(s) URL"
+    assert len(set(lines)) == len(lines)
+
+
 def test_a_file_full_of_errors_is_reported_in_at_most_twenty_lines(tmp_path: Path) -> None:
     data = config_dict(tmp_path, **{f"unknown_{i:02}": i for i in range(25)})
     with pytest.raises(ConfigError) as caught:

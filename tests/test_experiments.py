@@ -202,7 +202,8 @@ def test_a_winner_is_named_once_and_stop_keeps_a_variant_for_everyone(
     data = json.loads(runner.invoke(main, ["report", *period, "--format", "json"]).stdout)
     assert [(e["experiment"], e["state"]) for e in data["experiments"]] == [("subject", "winner")]
     page = tmp_path / "report.html"
-    assert runner.invoke(main, ["report", *period, "--html", str(page)]).exit_code == 0
+    html = ["report", *period, "--html", str(page), "--lang", "en"]
+    assert runner.invoke(main, html).exit_code == 0
     assert "A/B test subject: confirm flow, step 0" in page.read_text(encoding="utf-8")
 
     wrong = runner.invoke(

@@ -234,7 +234,7 @@ def test_the_holdout_appears_in_every_output_with_a_chart_of_both_rates(
     assert holdout_row["verdict"] == "not_enough_data"
 
     page = tmp_path / "report.html"
-    assert runner.invoke(main, [*base, "--html", str(page)]).exit_code == 0
+    assert runner.invoke(main, [*base, "--html", str(page), "--lang", "en"]).exit_code == 0
     html = page.read_text(encoding="utf-8")
     section = html[html.index('id="holdout-confirm"') :]
     assert "<polyline" in section or "<circle" in section

@@ -68,6 +68,18 @@ class Failure(Exception):
         self.stops_batch = stops_batch
 
 
+def not_tried(envelope: Envelope, throttled: SendResult) -> SendResult:
+    """The result of an envelope left untried because the channel was throttled earlier in the
+    batch by ``throttled``: ``throttled`` again, nothing charged, the same wait."""
+    return SendResult(
+        envelope.delivery_id,
+        Result.THROTTLED,
+        f"not tried: channel throttled: {throttled.detail}",
+        tried=False,
+        retry_after=throttled.retry_after,
+    )
+
+
 def check_tries(max_tries: int) -> int:
     """``max_tries`` itself; :class:`ValueError` when it is below 1."""
     if max_tries < 1:

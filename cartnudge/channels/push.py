@@ -558,15 +558,7 @@ class PushChannel(Channel):
         throttled: SendResult | None = None
         for envelope in batch:
             if throttled is not None:
-                results.append(
-                    SendResult(
-                        envelope.delivery_id,
-                        Result.THROTTLED,
-                        f"not tried: channel throttled: {throttled.detail}",
-                        tried=False,
-                        retry_after=throttled.retry_after,
-                    )
-                )
+                results.append(base.not_tried(envelope, throttled))
                 continue
             try:
                 result = self._send_one(envelope)

@@ -318,15 +318,7 @@ class SmsChannel(Channel):
         throttled: SendResult | None = None
         for envelope in batch:
             if throttled is not None:
-                results.append(
-                    SendResult(
-                        envelope.delivery_id,
-                        Result.THROTTLED,
-                        f"not tried: channel throttled: {throttled.detail}",
-                        tried=False,
-                        retry_after=throttled.retry_after,
-                    )
-                )
+                results.append(base.not_tried(envelope, throttled))
                 continue
             if self._stop_batch is not None:
                 results.append(

@@ -334,13 +334,7 @@ class SmtpChannel(Channel):
                 throttled, unusable = state.throttled, state.unusable
             envelope = batch[index]
             if throttled is not None:
-                results[index] = SendResult(
-                    envelope.delivery_id,
-                    Result.THROTTLED,
-                    f"not tried: channel throttled: {throttled.detail}",
-                    tried=False,
-                    retry_after=throttled.retry_after,
-                )
+                results[index] = base.not_tried(envelope, throttled)
                 continue
             if unusable is not None:
                 results[index] = SendResult(

@@ -26,6 +26,14 @@ from cartnudge.operator.report import (
     figure_headers,
     flow_figures,
 )
+from cartnudge.operator.report_ja import (
+    DEFINITIONS_JA,
+    figure_label,
+    figure_value,
+    lift_title_ja,
+    reason_label,
+    state_ja,
+)
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222;
@@ -142,7 +150,7 @@ def _words(lang: str):  # type: ignore[no-untyped-def]
             return text[: len(text) - len(text.lstrip())] + table[stripped]
         for prefix, ja in (("skipped: ", "対象外: "), ("recovered by ", "リカバリー計測: ")):
             if stripped.startswith(prefix) and table:
-                return ja + stripped[len(prefix) :]
+                return ja + reason_label(stripped[len(prefix) :])
         return text
 
     return t
@@ -374,7 +382,7 @@ def series_chart(
     return "".join(parts)
 
 
-def rates_chart(lift: Lift, by: str) -> str:
+def rates_chart(lift: Lift, by: str, lang: str = "en") -> str:
     """The two recovery rates (reminded, holdout) per bucket as two lines in inline SVG; a
     bucket where a group has no persons leaves a gap in its line."""
     points = lift.series
@@ -387,7 +395,15 @@ def rates_chart(lift: Lift, by: str) -> str:
     step_x = 40
     width = max(360, left + right + step_x * max(1, len(points)))
     height = top_pad + plot_h + bottom
-    title = f"{lift_title(lift)}: recovery rate by {by}"
+    if lang == "ja":
+        by_ja = {"day": "日", "week": "週", "month": "月"}.get(by, by)
+        title = f"{lift_title_ja(lift.flow, lift.step, lift.share)}：{by_ja}別のリカバリー率"
+        names = {"reminded": "リマインド群", "holdout": "ホールドアウト群"}
+        rate_word = "のリカバリー率"
+    else:
+        title = f"{lift_title(lift)}: recovery rate by {by}"
+        names = {"reminded": "reminded", "holdout": "holdout"}
+        rate_word = " rate"
     axis_y = top_pad + plot_h
     parts = [
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
@@ -412,7 +428,7 @@ def rates_chart(lift: Lift, by: str) -> str:
             segment.append(f"{x},{y}")
             parts.append(
                 f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"><title>'
-                f"{escape(point.bucket.label)}: {label} {rate * 100:.1f}%</title></circle>"
+                f"{escape(point.bucket.label)}: {names[label]} {rate * 100:.1f}%</title></circle>"
             )
         for seg in segments:
             if len(seg) > 1:
@@ -429,20 +445,29 @@ def rates_chart(lift: Lift, by: str) -> str:
     for j, (label, colour) in enumerate(series):
         x = left + j * 110
         parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{x + 14}" y="15">{escape(label)} rate</text>')
+        parts.append(f'<text x="{x + 14}" y="15">{escape(names[label] + rate_word)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _holdout_section(lift: Lift, by: str | None) -> str:
+def _holdout_section(lift: Lift, by: str | None, lang: str) -> str:
     key = f"{lift.flow}" if lift.step is None else f"{lift.flow}-step{lift.step}"
+    rows = lift_figures(lift)
+    title = lift_title(lift)
+    headers = ("holdout figure", "value")
+    if lang == "ja":
+        rows = [(figure_label(label), figure_value(value)) for label, value in rows]
+        title = lift_title_ja(lift.flow, lift.step, lift.share)
+        headers = (figure_label(headers[0]), figure_label(headers[1]))
     out = [
-        f'<section id="holdout-{escape(key)}"><h2>{escape(lift_title(lift))}</h2>',
-        _table(("holdout figure", "value"), lift_figures(lift), numeric_from=2),
+        f'<section id="holdout-{escape(key)}"><h2>{escape(title)}</h2>',
+        _table(headers, rows, numeric_from=2),
     ]
     if by and lift.series:
-        out.append(f"<h3>Recovery rate by {escape(by)}</h3>")
-        out.append(rates_chart(lift, by))
+        by_ja = {"day": "日", "week": "週", "month": "月"}.get(by, by)
+        heading = f"{by_ja}別のリカバリー率" if lang == "ja" else f"Recovery rate by {by}"
+        out.append(f"<h3>{escape(heading)}</h3>")
+        out.append(rates_chart(lift, by, lang))
     out.append("</section>")
     return "\n".join(out)
 
@@ -525,20 +550,28 @@ def render_html(
             out.append(_series_table(fr, p.by, t))
         out.append("</section>")
     for lift in report.holdouts:
-        out.append(_holdout_section(lift, p.by))
+        out.append(_holdout_section(lift, p.by, lang))
     for test in report.experiments:
         e = test.experiment
+        if lang == "ja":
+            title = f"A/B テスト {e.name}：{e.flow} フロー ステップ {e.step}"
+            note = f"{state_ja(state_text(test))}。開始以降のすべての顧客。"
+            headers = tuple(figure_label(h) for h in ARM_HEADERS)
+        else:
+            title = f"A/B test {e.name}: {e.flow} flow, step {e.step}"
+            note = f"{state_text(test)}; all shoppers since it started."
+            headers = ARM_HEADERS
         out.append(
-            f'<section id="experiment-{escape(e.name)}"><h2>A/B test {escape(e.name)}: '
-            f"{escape(e.flow)} flow, step {e.step}</h2>"
-            f'<p class="note">{escape(state_text(test))}; all shoppers since it started.</p>'
+            f'<section id="experiment-{escape(e.name)}"><h2>{escape(title)}</h2>'
+            f'<p class="note">{escape(note)}</p>'
         )
-        out.append(_table(ARM_HEADERS, arm_rows(test), numeric_from=1))
+        out.append(_table(headers, arm_rows(test), numeric_from=1))
         out.append("</section>")
     if report.coupon_seekers:
         out.append(_seekers_section(report, t))
     out.append(f'<h2>{escape(t("What the figures count"))}</h2><dl class="defs">')
     for key, text in DEFINITIONS.items():
-        out.append(f"<dt>{escape(key)}</dt><dd>{escape(text)}</dd>")
+        shown = DEFINITIONS_JA.get(key, text) if lang == "ja" else text
+        out.append(f"<dt>{escape(key)}</dt><dd>{escape(shown)}</dd>")
     out.append("</dl></body></html>")
     return "\n".join(out) + "\n"

@@ -520,12 +520,11 @@ class Deliveries(Store):
         """Per person key (:mod:`cartnudge.core.persons`), the reminders since ``since`` as
         (order id, flow, step, episode, when), across flows and channels: sent, being sent or
         in doubt. A delivery reaches its customer id's key and its address's key."""
-        cids, addresses = _split_keys(keys)
-        if not cids and not addresses:
+        keyset = set(keys)
+        wanted = _persons_where(keyset)
+        if wanted is None:
             return {}
         d = deliveries.c
-        wanted = [d.customer_id.in_(sorted(cids))] if cids else []
-        wanted += [d.recipient.in_(sorted(addresses))] if addresses else []
         stmt = select(
             d.customer_id,
             d.recipient,
@@ -537,9 +536,8 @@ class Deliveries(Store):
             d.status,
             d.sent_at,
             d.created_at,
-        ).where(or_(*wanted), d.created_at >= since)
+        ).where(wanted, d.created_at >= since)
         reminded = {s.value for s in REMINDED_STATUSES}
-        keyset = set(keys)
         out: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
 
         def read(conn: Any) -> None:
@@ -588,16 +586,13 @@ class Deliveries(Store):
         self, keys: Iterable[str], since: datetime
     ) -> dict[str, list[SentDelivery]]:
         """Sent deliveries since ``since`` per person key (customer id or address)."""
-        cids, addresses = _split_keys(keys)
-        if not cids and not addresses:
-            return {}
-        d = deliveries.c
-        wanted = [d.customer_id.in_(sorted(cids))] if cids else []
-        wanted += [d.recipient.in_(sorted(addresses))] if addresses else []
         keyset = set(keys)
+        wanted = _persons_where(keyset)
+        if wanted is None:
+            return {}
         out: dict[str, list[SentDelivery]] = {}
         for sent, channel, recipient in self._sent_with_address(
-            and_(or_(*wanted), d.created_at >= since)
+            and_(wanted, deliveries.c.created_at >= since)
         ):
             for key in _row_keys(sent.customer_id, channel, recipient):
                 if key in keyset:
@@ -637,6 +632,18 @@ class Deliveries(Store):
                 for r in c.execute(stmt)
             ],
         )
+
+
+def _persons_where(keys: Iterable[str]) -> Any:
+    """The deliveries that reach any of the person ``keys`` (by customer id or by recipient
+    address), as a WHERE condition; None when the keys name nobody."""
+    cids, addresses = _split_keys(keys)
+    if not cids and not addresses:
+        return None
+    d = deliveries.c
+    wanted = [d.customer_id.in_(sorted(cids))] if cids else []
+    wanted += [d.recipient.in_(sorted(addresses))] if addresses else []
+    return or_(*wanted)
 
 
 def _split_keys(keys: Iterable[str]) -> tuple[set[str], set[str]]:
