@@ -36,6 +36,7 @@ from cartnudge.messages.templates import Catalogue, sample_context
 from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
+from cartnudge.shop.writer import ShopWriter
 from cartnudge.state.coupons import Coupons
 from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.experiments import Experiments
@@ -90,6 +91,14 @@ class App:
             if self.config.settings.flows.input.enabled:
                 self._check_short_body(step.template_id, step.channel, key)
         self.contract = ShopContract(self.config.sql_dir)
+        coupons = self.config.settings.coupons
+        if coupons.source == "pattern" and not self.contract.has("coupon_insert"):
+            raise ConfigError(
+                f"{self.config.source}: coupons.source: pattern needs "
+                f"{self.contract.path('coupon_insert')} (the shop's INSERT of a generated "
+                "code, with :code, :discount, :expires_at, :customer_id and :order_id; "
+                "README, 'Coupons')"
+            )
         if confirm.enabled and not self.contract.has("product_status"):
             for step in self.config.confirm_steps:
                 if step.trigger is not None:
@@ -161,6 +170,11 @@ class App:
             must_exist=shared,
             lock_timeout=self.config.lock_timeout,
         )
+
+    @cached_property
+    def shop_writer(self) -> ShopWriter:
+        """The write of generated coupon codes (coupons.source: pattern) to the shop."""
+        return ShopWriter(self.shop_engine, self.contract, self.config.shop_tz)
 
     @cached_property
     def reader(self) -> ShopReader:

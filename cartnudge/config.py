@@ -21,7 +21,14 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cartnudge import bundled
 from cartnudge.channels.settings import (
@@ -160,6 +167,30 @@ class CouponsSettings(_Strict):
     low_pool: int = Field(default=20, ge=0)  # warn when fewer free codes are left
     allow_first_step: bool = False  # anti-gaming: the first step carries no coupon
     seeker_after: int = Field(default=2, ge=1)  # report: carts abandoned after a code
+    # Where codes come from: the imported pool, or a pattern (written to the shop through the
+    # optional contract file sql/coupon_insert.sql).
+    source: Literal["pool", "pattern"] = "pool"
+    pattern: str | None = None  # source pattern: e.g. "CART-{random:8}"
+    discount: str | None = None  # source pattern: the discount shown, e.g. "500円" or "10%"
+    in_link: bool = False  # the recovery link carries the code (?coupon=CODE)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        from cartnudge.core.coupons import pattern_problem
+
+        if v is not None and (problem := pattern_problem(v)):
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _pattern_source(self) -> "CouponsSettings":
+        if self.source == "pattern":
+            if not self.pattern:
+                raise ValueError("source pattern needs coupons.pattern, e.g. CART-{random:8}")
+            if not (self.discount or "").strip():
+                raise ValueError("source pattern needs coupons.discount, e.g. 500円 or 10%")
+        return self
 
 
 class ConfirmFlowSettings(_Strict):

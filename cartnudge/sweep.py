@@ -45,6 +45,7 @@ from cartnudge.errors import (
     EXIT_OK,
     EXIT_THROTTLED,
     ChannelError,
+    DatabaseError,
     TemplateError,
     TokenError,
 )
@@ -409,6 +410,7 @@ class Sweep:
         self._sent_now: dict[str, list[tuple[str, str, int, int, datetime]]] = {}
         self._stopped_by_channel: set[str] = set()  # the channel itself refused more this run
         self._coupon_of: dict[int, Coupon] = {}  # delivery id -> the code it carries
+        self._shop_write_logged = False  # a code the shop refused: warned once per sweep
         self._trigger_of: dict[int, TriggerHit] = {}  # delivery id -> why its trigger fired
         # Flows with trigger steps: their candidates' prices and stock are read before deciding.
         self._trigger_flows = {
@@ -853,7 +855,12 @@ class Sweep:
             chunk_size=self.config.settings.sweep.chunk_size,
         ):
             codes = [
-                (str(row["coupon_code"]).strip(), str(row["order_id"]), row["completed_at"])
+                (
+                    str(row["coupon_code"]).strip(),
+                    str(row["order_id"]),
+                    row["completed_at"],
+                    row["total_amount"],
+                )
                 for row in page
                 if row.get("coupon_code") and str(row["coupon_code"]).strip()
             ]
@@ -1183,6 +1190,8 @@ class Sweep:
         held = store.of_deliveries([cl.id for cl, _ in wanted])
         out = _CouponRound()
         since = self.now - self.config.coupon_repeat_window
+        # Why a step meant to carry a code has none: no free code, or the shop refused it.
+        no_code = "pool_empty" if settings.source == "pool" else "shop_write_failed"
         for cl, item in wanted:
             if cl.id in held:
                 self._coupon_of[cl.id] = held[cl.id]
@@ -1211,17 +1220,22 @@ class Sweep:
             if choice is not CouponChoice.GIVE:
                 s.coupons[choice.value] += 1
                 continue
-            coupon = store.assign(cl.id, persons, self.now, expiry(rule, self.now))
+            if settings.source == "pattern":
+                coupon = self._generated(cl, item, persons, expiry(rule, self.now))
+            else:
+                coupon = store.assign(cl.id, persons, self.now, expiry(rule, self.now))
             if coupon is not None:
                 self._coupon_of[cl.id] = coupon
                 s.coupons["given"] += 1
             elif settings.empty_pool == "wait":
                 out.waiting.add(cl.id)
-                s.coupons["pool_empty_waiting"] += 1
+                s.coupons[f"{no_code}_waiting"] += 1
             else:
-                s.coupons["pool_empty_sent_without"] += 1
+                s.coupons[f"{no_code}_sent_without"] += 1
         if out.waiting:
             self.app.deliveries.release(sorted(out.waiting))
+        if settings.source == "pattern":
+            return out  # no pool to run low
         left = store.available(self.now)
         s.coupon_pool_left = left
         if left < settings.low_pool and not s.coupon_pool_low:
@@ -1233,6 +1247,37 @@ class Sweep:
                 settings.low_pool,
             )
         return out
+
+    def _generated(
+        self, cl: Claimed, item: Due, persons: Any, expires_at: datetime | None
+    ) -> Coupon | None:
+        """A code made from ``coupons.pattern`` and written to the shop (coupon_insert.sql)
+        before the message is sent; None when the shop could not take it: the code is
+        withdrawn (the shopper never sees a code the shop does not know) and the message
+        waits or goes without one as ``coupons.empty_pool`` says. Logged once per sweep."""
+        settings = self.config.settings.coupons
+        assert settings.pattern is not None and settings.discount is not None
+        coupon = self.app.coupons.generate(
+            cl.id, persons, self.now, expires_at, settings.pattern, settings.discount
+        )
+        c = item.order.candidate
+        try:
+            self.app.shop_writer.insert_coupon(
+                coupon.code, coupon.discount, coupon.expires_at, c.customer_id,
+                item.order.raw_order_id,
+            )  # fmt: skip
+        except DatabaseError as exc:
+            self.app.coupons.withdraw(cl.id)
+            if not self._shop_write_logged:
+                self._shop_write_logged = True
+                log.warning(
+                    "coupon code not written to the shop, so not sent (%s): messages %s "
+                    "(coupons.empty_pool); not logged again this sweep",
+                    exc.message,
+                    "wait" if settings.empty_pool == "wait" else "go without a code",
+                )
+            return None
+        return coupon
 
     def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
         outcomes: list[Outcome] = []

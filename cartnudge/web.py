@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cartnudge.app import App
+from cartnudge.core.urls import with_query
 from cartnudge.errors import ConfigError, DatabaseError, TokenError
 from cartnudge.logs import mask_pii
 from cartnudge.messages.tokens import RECOVERY, UNSUBSCRIBE
@@ -79,7 +80,7 @@ class WebEndpoints:
         self.now = now
         self.shop = app.config.settings.sender.name or "ショップ"
         # Build the stores once, before requests arrive on several threads.
-        _ = (app.deliveries, app.suppressions, app.reader)
+        _ = (app.deliveries, app.suppressions, app.reader, app.coupons)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -126,7 +127,8 @@ class WebEndpoints:
             )
             if info["kind"] != RECOVERY:
                 raise TokenError("not a recovery token")
-            return RedirectResponse(self.restore_url(info, token), status_code=303)
+            url = await run_in_threadpool(self.restore_url, info, token)
+            return RedirectResponse(url, status_code=303)
 
         return await self.guarded(run)
 
@@ -134,9 +136,17 @@ class WebEndpoints:
         """The shop's page for the delivery: the LP form for an LP order, else the cart."""
         r = self.app.config.settings.recovery
         pattern = r.lp_url if info.get("storefront") == "lp" else r.shop_url
-        return pattern.format(
+        url = pattern.format(
             token=token, lp_id=info.get("lp_id") or "", order_id=info.get("order_id") or ""
         )
+        if self.app.config.settings.coupons.in_link and info.get("delivery_id") is not None:
+            # The delivery's own code, from the state (never the link's query, which anyone
+            # can edit): the shop gets the code the message carried.
+            held = self.app.coupons.of_deliveries([int(info["delivery_id"])])
+            coupon = held.get(int(info["delivery_id"]))
+            if coupon is not None:
+                url = with_query(url, "coupon", coupon.code)
+        return url
 
     async def _opt_out_target(self, token: str) -> dict[str, Any]:
         info = await run_in_threadpool(resolve_optout_token, self.app, token, now=self.now())

@@ -691,7 +691,16 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "purchased": 1,
         "no_consent": 1,
     }
-    assert {k: v for k, v in confirm.items() if k not in ("by_variant", "series")} == {
+    breakdowns = ("by_channel", "by_trigger", "by_coupon")
+    assert [[b[k.removeprefix("by_")] for b in confirm[k]] for k in breakdowns] == [
+        ["email"],
+        ["delay"],
+        ["without_code"],
+    ]
+    assert confirm["by_channel"][0]["sent"] == 5 and confirm["by_coupon"][0]["reminded"] == 4
+    assert [b["trigger"] for b in data["flows"][2]["by_trigger"]] == ["bulk"]
+    shown = {k: v for k, v in confirm.items() if k not in ("by_variant", "series", *breakdowns)}
+    assert shown == {
         "flow": "confirm",
         "abandoned": 12,
         "abandoned_amount": 12 * AMOUNT,
@@ -712,6 +721,11 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "click_rate": 0.75,
         "clicked_recovered": 2,
         "click_to_purchase_rate": 0.6667,
+        "coupons_given": 0,  # no coupon step
+        "coupons_redeemed": 0,
+        "discount_cost": 0,
+        "discount_unknown": 0,
+        "recovered_revenue_net": 5000 + AMOUNT,
     }
     assert data["definitions"]["click_rate"] == "clicked ÷ reminded orders"
     assert confirm["by_variant"][1] == {
@@ -734,6 +748,11 @@ def test_json_output_has_every_figure_and_names_the_denominator(history: History
         "click_rate": 0.0,
         "clicked_recovered": 0,
         "click_to_purchase_rate": None,
+        "coupons_given": 0,
+        "coupons_redeemed": 0,
+        "discount_cost": 0,
+        "discount_unknown": 0,
+        "recovered_revenue_net": 0,
     }
     assert [
         (p["bucket"], p["abandoned"], p["sent"], p["recovered"]) for p in confirm["series"]
@@ -756,17 +775,27 @@ def test_csv_output_is_one_flat_row_per_total_variant_and_day(history: History) 
         ("confirm", "total", "", "", ""),
         ("confirm", "variant", "", "0", "email"),
         ("confirm", "variant", "", "1", "email"),
+        ("confirm", "channel", "", "", "email"),
+        ("confirm", "trigger", "", "", ""),
+        ("confirm", "coupon", "", "", ""),
         ("confirm", "day", "2026-11-20", "", ""),
         ("confirm", "day", "2026-11-21", "", ""),
         ("confirm", "day", "2026-11-22", "", ""),
         ("input", "total", "", "", ""),
         ("input", "variant", "", "0", "email"),
         ("input", "variant", "", "0", "sms"),
+        ("input", "channel", "", "", "email"),
+        ("input", "channel", "", "", "sms"),
+        ("input", "trigger", "", "", ""),
+        ("input", "coupon", "", "", ""),
         ("input", "day", "2026-11-20", "", ""),
         ("input", "day", "2026-11-21", "", ""),
         ("input", "day", "2026-11-22", "", ""),
         ("bulk:november", "total", "", "", ""),
         ("bulk:november", "variant", "", "0", "email"),
+        ("bulk:november", "channel", "", "", "email"),
+        ("bulk:november", "trigger", "", "", ""),
+        ("bulk:november", "coupon", "", "", ""),
         ("bulk:november", "day", "2026-11-20", "", ""),
         ("bulk:november", "day", "2026-11-21", "", ""),
         ("bulk:november", "day", "2026-11-22", "", ""),

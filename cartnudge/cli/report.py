@@ -20,7 +20,9 @@ from cartnudge.files import write_file
 from cartnudge.operator.experiments import ExperimentReport, arm_rows, state_text
 from cartnudge.operator.lift import Lift, lift_figures, lift_title
 from cartnudge.operator.report import (
+    BREAKDOWNS,
     BY_CHOICES,
+    COUPON_HEADERS,
     CSV_HEADERS,
     DEFINITIONS,
     RATE_LABEL,
@@ -30,6 +32,7 @@ from cartnudge.operator.report import (
     auto_by,
     collect,
     count_text,
+    coupon_cells,
     csv_columns,
     csv_rows,
     figure_cells,
@@ -86,6 +89,40 @@ def _print_flow(console: Console, fr: FlowReport, by: str | None) -> None:
                 for v in fr.variants
             ),
             left_out=LEFT_OUT,
+        )
+
+    for dimension in BREAKDOWNS:
+        rows = fr.breakdown(dimension)
+        if len(rows) < 2:  # one value only: the flow's totals again
+            continue
+        console.print(Text(f"{fr.flow} flow by {dimension}", style="bold"))
+        print_table(
+            console,
+            (Col(dimension), *FIGURE_COLUMNS),
+            ((value, *figure_cells(f)) for value, f in rows),
+            left_out=LEFT_OUT,
+        )
+
+    if any(v.figures.coupons_given for v in fr.variants):
+        console.print(Text(f"{fr.flow} flow coupons by step, channel and template", style="bold"))
+        print_table(
+            console,
+            (
+                Col("step", "id"),
+                Col("channel"),
+                Col("template", "id"),
+                *(Col(h, "number") for h in COUPON_HEADERS),
+            ),
+            (
+                (
+                    count_text(v.step),
+                    v.channel or "",
+                    "" if v.template_id is None else str(v.template_id),
+                    *coupon_cells(v.figures),
+                )
+                for v in fr.variants
+                if v.figures.coupons_given
+            ),
         )
 
     if by and fr.series:
@@ -212,6 +249,11 @@ def print_report(report: Report, out: TextIO) -> None:
             f"clicks: {DEFINITIONS['clicks']}; click rate: {DEFINITIONS['click_rate']}; "
             f"click→purchase: {DEFINITIONS['click_to_purchase_rate']}.\n"
             "sent, failed, in doubt and retry count messages; the other figures count orders."
+            + (
+                f"\ndiscount cost: {DEFINITIONS['discount_cost']}."
+                if any(f.totals.coupons_given for f in report.flows)
+                else ""
+            )
         )
     )
 
@@ -300,7 +342,10 @@ def report(
 
     Per flow (confirm and input separately, and each bulk mailing), and per step, channel
     and template: abandoned orders, targeted, skipped per reason, sent, failed, in doubt,
-    recovered orders, recovery rate (recovered ÷ reminded orders) and recovered revenue.
+    recovered orders, recovery rate (recovered ÷ reminded orders) and recovered revenue;
+    coupon codes given and redeemed, their discount cost and the revenue net of it; and each
+    flow by channel, by trigger (delay, price_drop, low_stock) and by coupon (with or
+    without a code).
     Clicks are not tracked yet (n/a). Dates are local days of the configured time zone, both
     included; every figure is about the carts abandoned on those days.
 

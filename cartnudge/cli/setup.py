@@ -87,6 +87,9 @@ def check(config_path: str, offline: bool) -> None:
             click.echo("ok   product_status.sql: prices and stock for trigger steps")
         else:
             click.echo("--   product_status.sql absent: no trigger steps, no stock check")
+        if app.config.settings.coupons.source == "pattern":  # App refused it if absent
+            app.shop_writer.try_insert(common.utcnow())  # rolled back; DatabaseError: exit 4
+            click.echo("ok   coupon_insert.sql: generated codes are written to the shop")
         from cartnudge.shop.explain import plan_warnings
 
         warnings = plan_warnings(app.reader, common.utcnow())

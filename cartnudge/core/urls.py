@@ -62,3 +62,27 @@ def web_url(value: object, *, https_only: bool = False) -> str | None:
     if https_only and found["scheme"] != "https":
         return None
     return url
+
+
+def with_query(url: str, name: str, value: str) -> str:
+    """``url`` with ``name=value`` added to its query (``?`` or ``&``; before a ``#fragment``),
+    the value percent-encoded: the recovery link carrying a coupon code
+    (``coupons.in_link``).
+
+    >>> with_query("https://shop.example.jp/cart?token=abc#top", "coupon", "CART-7K2M")
+    'https://shop.example.jp/cart?token=abc&coupon=CART-7K2M#top'
+    """
+    base, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        joiner = ""
+    return f"{base}{joiner}{_escape(name)}={_escape(value)}{hash_}{fragment}"
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escape(text: str) -> str:
+    """RFC 3986 percent-encoding of everything but the unreserved characters (what
+    ``urllib.parse.quote(text, safe='')`` gives; the core imports nothing that does I/O)."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))

@@ -14,7 +14,7 @@ from cartnudge.channels.base import Envelope
 from cartnudge.channels.settings import MAX_TEXT, push_payload
 from cartnudge.config import Config
 from cartnudge.core.rules import Storefront
-from cartnudge.core.urls import web_url
+from cartnudge.core.urls import web_url, with_query
 from cartnudge.messages.mime import build_email, message_id_for
 from cartnudge.messages.sms_text import segments, with_footer
 from cartnudge.messages.templates import CHANNEL_PARTS, Catalogue, Rendered
@@ -37,10 +37,13 @@ def links_for(
     *,
     delivery_id: int,
     now: datetime,
+    coupon_code: str | None = None,
 ) -> Links:
     """Recovery and opt-out links. Their tokens name only the delivery: short enough for an
     SMS, and no address or customer number in a URL; :func:`cartnudge.recovery.resolve_token`
-    looks the rest up in the delivery row (order, flow, channel, recipient)."""
+    looks the rest up in the delivery row (order, flow, channel, recipient). With
+    ``coupons.in_link``, the recovery link carries the delivery's ``coupon_code`` as
+    ``?coupon=CODE`` (``&coupon=`` after a query), for a shop that applies it on arrival."""
     c = order.candidate
     recovery = sign_token(
         {"d": delivery_id}, config.token_keys, kind=RECOVERY, expires_at=now + config.token_ttl
@@ -54,8 +57,11 @@ def links_for(
     shop_url, lp_url, unsubscribe_url = config.link_patterns()
     pattern = lp_url if c.storefront is Storefront.LP else shop_url
     sender = config.settings.sender.email
+    recovery_url = pattern.format(token=recovery, lp_id=order.lp_id or "", order_id=c.order_id)
+    if coupon_code and config.settings.coupons.in_link:
+        recovery_url = with_query(recovery_url, "coupon", coupon_code)
     return Links(
-        recovery_url=pattern.format(token=recovery, lp_id=order.lp_id or "", order_id=c.order_id),
+        recovery_url=recovery_url,
         unsubscribe_url=unsubscribe_url.format(token=unsubscribe),
         unsubscribe_mailto=f"mailto:{sender}?subject={quote('unsubscribe ' + unsubscribe)}",
     )
@@ -135,7 +141,8 @@ def render_order(
     is the delivery's code, None when it carries none; ``trigger`` the item and prices or
     stock that made a trigger step fire, None for any other step. With ``channel``, only the
     parts that channel sends are rendered (:data:`cartnudge.messages.templates.CHANNEL_PARTS`)."""
-    links = links_for(config, order, delivery_id=delivery_id, now=now)
+    code = coupon.get("code") if coupon else None
+    links = links_for(config, order, delivery_id=delivery_id, now=now, coupon_code=code)
     rendered = catalogue.render(
         template_id, context_for(config, order, items, links, coupon, trigger), channel
     )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cartnudge.core.attribution import RULES
-from cartnudge.core.coupons import CouponSeeker, coupon_seekers
+from cartnudge.core.coupons import CouponSeeker, coupon_seekers, discount_cost
 from cartnudge.core.rules import SkipReason
 from cartnudge.logs import mask_pii
 from cartnudge.operator.lift import (
@@ -83,6 +83,21 @@ DEFINITIONS = {
     "click_rate": "clicked ÷ reminded orders",
     "click_to_purchase_rate": "recovered orders whose attributed reminder was clicked ÷ "
     "clicked orders",
+    "coupons_given": "coupon codes held by the group's sent messages",
+    "coupons_redeemed": "of those codes, the ones a completed order used (its coupon_code)",
+    "discount_cost": "yen, what the redeemed codes cost: a fixed discount ('500円') as it is, "
+    "a percentage ('10%') of the redeeming order's total_amount, rounded half up",
+    "discount_unknown": "redeemed codes whose cost is not known (a discount that is neither "
+    "yen nor a percentage, or a percentage redeemed before cartnudge kept the order's "
+    "amount); not in discount_cost",
+    "recovered_revenue_net": "recovered revenue minus the discount cost (every redeemed code "
+    "of the group counts, whichever order used it)",
+    "coupon_seekers": "shoppers (keys merged, addresses masked) who abandoned at least "
+    "coupons.seeker_after other carts after their first code",
+    "breakdowns": "a flow's messages by channel, by trigger (the kind of step: delay, "
+    "price_drop, low_stock; bulk for a mailing) and by coupon (with_code: the message "
+    "carried a code, without_code); each row counts the orders and messages of that value, so "
+    "an order reminded through two values is in both",
     "series": "buckets by the local abandonment day, ISO week (Monday start) or month, "
     "clipped to the period",
     "holdouts": "per flow and step with a holdout: persons reminded vs persons held out "
@@ -214,6 +229,7 @@ class _Group:
     template_id: int | None = None
     bucket: int | None = None
     orders: int = 0  # distinct orders (deliveries: any status; recoveries: abandoned orders)
+    value: str | None = None  # a breakdown's value (level "channel", "trigger" or "coupon")
 
 
 @dataclass(frozen=True)
@@ -240,6 +256,55 @@ class RecoveryGroup(_Group):
     cart: int = 0
     click: int = 0
     window: int = 0
+
+
+@dataclass(frozen=True)
+class CouponGroup(_Group):
+    """Coupon codes held by one group's sent messages, priced (:func:`coupon_groups`)."""
+
+    given: int = 0
+    redeemed: int = 0
+    discount_cost: int = 0  # yen, of the redeemed codes whose cost is known
+    discount_unknown: int = 0  # redeemed codes whose cost is not known
+
+
+def coupon_groups(level: str, rows: Iterable[dict[str, Any]]) -> list[CouponGroup]:
+    """Price the rows of ``ReportQueries.report_coupons`` (codes per group, discount text,
+    redeemed or not and the redeeming order's amount) into one :class:`CouponGroup` per group:
+    :func:`cartnudge.core.coupons.discount_cost` per redeemed code."""
+    sums: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = tuple(
+            row.get(k) for k in ("flow", "step", "channel", "template_id", "bucket", "value")
+        )
+        total = sums.setdefault(key, [0, 0, 0, 0])
+        codes = int(row["codes"])
+        total[0] += codes
+        if row["redeemed"]:
+            total[1] += codes
+            cost = discount_cost(str(row["discount"]), row.get("redeemed_amount"))
+            if cost is None:
+                total[3] += codes
+            else:
+                total[2] += cost * codes
+    return [
+        CouponGroup(
+            level,
+            flow,
+            step,
+            channel,
+            template_id,
+            bucket,
+            value=value,
+            given=given,
+            redeemed=redeemed,
+            discount_cost=cost,
+            discount_unknown=unknown,
+        )
+        for (flow, step, channel, template_id, bucket, value), (given, redeemed, cost, unknown) in (
+            sums.items()
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -280,6 +345,15 @@ class Figures:
     recovered_url: int = 0
     recovered_click: int = 0
     recovered_window: int = 0
+    coupons_given: int = 0
+    coupons_redeemed: int = 0
+    discount_cost: int = 0
+    discount_unknown: int = 0
+
+    @property
+    def revenue_net(self) -> int:
+        """Recovered revenue minus the discount cost of the redeemed codes (yen)."""
+        return self.revenue - self.discount_cost
 
     @property
     def recovery_rate(self) -> Fraction | None:
@@ -314,6 +388,21 @@ class Variant:
     figures: Figures
 
 
+# The breakdowns of a flow (issue 13 point 6), each by one dimension of its messages: the
+# channel, the kind of step (delay, price_drop, low_stock; bulk for a mailing) and whether the
+# message carried a coupon code (with_code, without_code).
+BREAKDOWNS = ("channel", "trigger", "coupon")
+_BREAKDOWN_ORDER = {
+    "trigger": ("delay", "price_drop", "low_stock", "bulk"),
+    "coupon": ("with_code", "without_code"),
+}
+
+
+def _breakdown_order(dimension: str, value: str) -> tuple[int, str]:
+    known = _BREAKDOWN_ORDER.get(dimension, ())
+    return (known.index(value) if value in known else len(known), value)
+
+
 @dataclass(frozen=True)
 class FlowReport:
     flow: str
@@ -321,6 +410,12 @@ class FlowReport:
     skipped_by_reason: dict[str, int]
     variants: tuple[Variant, ...] = ()
     series: tuple[tuple[Bucket, Figures], ...] = ()
+    # (dimension, ((value, figures), ...)) for each of BREAKDOWNS that has rows
+    breakdowns: tuple[tuple[str, tuple[tuple[str, Figures], ...]], ...] = ()
+
+    def breakdown(self, dimension: str) -> tuple[tuple[str, Figures], ...]:
+        """The rows of one breakdown (empty when the flow has none)."""
+        return next((rows for dim, rows in self.breakdowns if dim == dimension), ())
 
 
 @dataclass(frozen=True)
@@ -368,12 +463,14 @@ def _variant_order(key: tuple[int | None, str | None, int | None]) -> tuple:
 def _figures(
     d: DeliveryGroup | None,
     r: RecoveryGroup | None,
+    c: CouponGroup | None = None,
     *,
     abandoned: tuple[int, int] | None = None,
     skipped: int | None = None,
 ) -> Figures:
     d = d or DeliveryGroup("", "")
     r = r or RecoveryGroup("", "")
+    c = c or CouponGroup("", "")
     return Figures(
         abandoned=abandoned[0] if abandoned else None,
         abandoned_amount=abandoned[1] if abandoned else None,
@@ -393,6 +490,10 @@ def _figures(
         recovered_url=r.url,
         recovered_click=r.click,
         recovered_window=r.window,
+        coupons_given=c.given,
+        coupons_redeemed=c.redeemed,
+        discount_cost=c.discount_cost,
+        discount_unknown=c.discount_unknown,
     )
 
 
@@ -402,6 +503,7 @@ def build_report(
     deliveries: Iterable[DeliveryGroup],
     recoveries: Iterable[RecoveryGroup],
     skips: Iterable[SkipGroup],
+    coupons: Iterable[CouponGroup] = (),
 ) -> Report:
     """The report from the cohort's rows. ``abandoned`` is consumed as a stream (counted, not
     held); the groups are small (a few per flow, step, channel, template and bucket)."""
@@ -416,8 +518,15 @@ def build_report(
             count[key] += 1
             amount[key] += row.amount
 
+    deliveries, recoveries, coupons = list(deliveries), list(recoveries), list(coupons)
     d_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in deliveries}
     r_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in recoveries}
+    c_by = {(g.level, g.flow, g.step, g.channel, g.template_id, g.bucket): g for g in coupons}
+    apart: dict[tuple[str, str, str], list[Any]] = {}  # (dimension, flow, value) -> d, r, c
+    for i, groups in enumerate((deliveries, recoveries, coupons)):
+        for g in groups:
+            if g.level in BREAKDOWNS:
+                apart.setdefault((g.level, g.flow, str(g.value)), [None, None, None])[i] = g
     s_by = {(g.level, g.flow, g.reason, g.bucket): g.orders for g in skips}
     flows = set(CORE_FLOWS) | {k[1] for k in d_by} | {k[1] for k in r_by} | {k[1] for k in s_by}
 
@@ -431,6 +540,7 @@ def build_report(
         totals = _figures(
             d_by.get(("flow", flow, None, None, None, None)),
             r_by.get(("flow", flow, None, None, None, None)),
+            c_by.get(("flow", flow, None, None, None, None)),
             abandoned=cohort(None),
             skipped=s_by.get(("flow", flow, None, None), 0),
         )
@@ -447,6 +557,7 @@ def build_report(
                 _figures(
                     d_by.get(("variant", flow, *key, None)),
                     r_by.get(("variant", flow, *key, None)),
+                    c_by.get(("variant", flow, *key, None)),
                 ),
             )
             for key in sorted(variant_keys, key=_variant_order)
@@ -457,13 +568,28 @@ def build_report(
                 _figures(
                     d_by.get(("bucket", flow, None, None, None, i)),
                     r_by.get(("bucket", flow, None, None, None, i)),
+                    c_by.get(("bucket", flow, None, None, None, i)),
                     abandoned=cohort(i),
                     skipped=s_by.get(("bucket", flow, None, i), 0),
                 ),
             )
             for i, b in enumerate(buckets)
         )
-        out.append(FlowReport(flow, totals, reasons, variants, series))
+        breakdowns = tuple(
+            (
+                dimension,
+                tuple(
+                    (value, _figures(*apart[(dimension, flow, value)]))
+                    for value in sorted(
+                        {v for dim, f, v in apart if dim == dimension and f == flow},
+                        key=lambda v, dimension=dimension: _breakdown_order(dimension, v),
+                    )
+                ),
+            )
+            for dimension in BREAKDOWNS
+            if any(dim == dimension and f == flow for dim, f, _ in apart)
+        )
+        out.append(FlowReport(flow, totals, reasons, variants, series, breakdowns))
     return Report(period, tuple(out))
 
 
@@ -498,6 +624,19 @@ def _abandoned_rows(app: App, period: Period, chunk_size: int) -> Iterator[Aband
         yield AbandonedRow(order_id=order_id, flow=flow, abandoned_at=at, amount=amount)
 
 
+def step_kinds(app: App) -> dict[tuple[str, int], str]:
+    """(flow, step) -> trigger kind for the configured trigger steps (the trigger breakdown;
+    any other step of confirm and input is a delay step, a bulk mailing's is "bulk")."""
+    config = app.config
+    flows = (("confirm", config.confirm_steps), ("input", config.input_steps))
+    return {
+        (flow, step.index): step.trigger.kind.value
+        for flow, steps in flows
+        for step in steps
+        if step.trigger is not None
+    }
+
+
 def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     """Read the period's rows from the shop and cartnudge's tables and build the report.
 
@@ -506,24 +645,32 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     start, end = period.start, period.end
     bounds: Sequence[datetime] = period.bounds()
     delivery_levels = ("flow", "variant", "bucket") if bounds else ("flow", "variant")
+    delivery_levels += BREAKDOWNS
     skip_levels = ("flow", "reason", "bucket") if bounds else ("flow", "reason")
+    kinds = step_kinds(app)
+    q = app.report_queries
     deliveries = [
         DeliveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in app.report_queries.report_deliveries(start, end, level, bounds)
+        for row in q.report_deliveries(start, end, level, bounds, kinds)
     ]
     recoveries = [
         RecoveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in app.report_queries.report_recoveries(start, end, level, bounds)
+        for row in q.report_recoveries(start, end, level, bounds, kinds)
     ]
     skips = [
         SkipGroup(level=level, **row)
         for level in skip_levels
-        for row in app.report_queries.report_skips(start, end, level, bounds)
+        for row in q.report_skips(start, end, level, bounds)
+    ]
+    coupons = [
+        g
+        for level in delivery_levels
+        for g in coupon_groups(level, q.report_coupons(start, end, level, bounds, kinds))
     ]
     report = build_report(
-        period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips
+        period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips, coupons
     )
     from cartnudge.operator.experiments import collect_experiments
 
@@ -635,7 +782,36 @@ def flow_figures(fr: FlowReport, *, indent: str = "") -> list[tuple[str, str]]:
         (CLICK_RATE_LABEL, rate_text(t.click_rate)),
         (CLICK_TO_PURCHASE_LABEL, rate_text(t.click_to_purchase_rate)),
     ]
+    if t.coupons_given:
+        rows += coupon_figures(t)
     return rows
+
+
+def coupon_figures(f: Figures) -> list[tuple[str, str]]:
+    """The coupon figures as (label, text) rows (the flow tables show them when codes were
+    given)."""
+    rows = [
+        ("coupon codes given", count_text(f.coupons_given)),
+        ("coupon codes redeemed", count_text(f.coupons_redeemed)),
+        ("discount cost", yen(f.discount_cost)),
+    ]
+    if f.discount_unknown:
+        rows.append(("redeemed codes of unknown cost", count_text(f.discount_unknown)))
+    rows.append(("recovered revenue net of discounts", yen(f.revenue_net)))
+    return rows
+
+
+COUPON_HEADERS = ("codes given", "redeemed", "discount cost", "net revenue")
+
+
+def coupon_cells(f: Figures) -> list[str]:
+    """A breakdown row's coupon figures as text, in :data:`COUPON_HEADERS`' order."""
+    return [
+        count_text(f.coupons_given),
+        count_text(f.coupons_redeemed),
+        yen(f.discount_cost) + (f" (+{f.discount_unknown} unknown)" if f.discount_unknown else ""),
+        yen(f.revenue_net),
+    ]
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -677,6 +853,11 @@ def _figures_dict(f: Figures, *, totals: bool) -> dict[str, Any]:
         "click_rate": rate_number(f.click_rate),
         "clicked_recovered": f.clicked_recovered,
         "click_to_purchase_rate": rate_number(f.click_to_purchase_rate),
+        "coupons_given": f.coupons_given,
+        "coupons_redeemed": f.coupons_redeemed,
+        "discount_cost": f.discount_cost,
+        "discount_unknown": f.discount_unknown,
+        "recovered_revenue_net": f.revenue_net,
     }
     return out
 
@@ -700,6 +881,11 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
             for v in fr.variants
         ]
+        for dimension in BREAKDOWNS:
+            item[f"by_{dimension}"] = [
+                {dimension: value, **_figures_dict(f, totals=False)}
+                for value, f in fr.breakdown(dimension)
+            ]
         if p.by:
             item["series"] = [
                 {
@@ -726,6 +912,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
+SEEKER_CSV_COLUMNS = ("person", "codes", "first_code_at", "abandoned_after")
 _CSV_COLUMNS = (
     "flow",
     "scope",
@@ -733,6 +920,8 @@ _CSV_COLUMNS = (
     "step",
     "channel",
     "template_id",
+    "trigger",
+    "coupon",
     "abandoned",
     "abandoned_amount",
     "targeted",
@@ -753,7 +942,13 @@ _CSV_COLUMNS = (
     "click_rate",
     "clicked_recovered",
     "click_to_purchase_rate",
+    "coupons_given",
+    "coupons_redeemed",
+    "discount_cost",
+    "discount_unknown",
+    "recovered_revenue_net",
     *LIFT_CSV_COLUMNS,
+    *SEEKER_CSV_COLUMNS,
 )
 # CSV headers that carry their definition (the rates' denominators).
 CSV_HEADERS = {
@@ -771,8 +966,9 @@ def csv_columns(report: Report) -> tuple[str, ...]:
 
 
 def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
-    """One flat row per flow total, variant and series point (scope: total, variant, or the
-    series' day|week|month). Blank: not applicable."""
+    """One flat row per flow total, variant, breakdown row and series point (scope: total,
+    variant, channel, trigger, coupon, or the series' day|week|month), then the holdouts and
+    the coupon seekers. Blank: not applicable."""
 
     def flat(f: Figures, *, totals: bool) -> dict[str, Any]:
         row = _figures_dict(f, totals=totals)
@@ -799,6 +995,14 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
                 "template_id": v.template_id,
                 **flat(v.figures, totals=False),
             }
+        for dimension in BREAKDOWNS:
+            for value, f in fr.breakdown(dimension):
+                yield {
+                    "flow": fr.flow,
+                    "scope": dimension,
+                    dimension: value,
+                    **flat(f, totals=False),
+                }
         for b, f in fr.series:
             yield {
                 "flow": fr.flow,
@@ -808,3 +1012,5 @@ def csv_rows(report: Report) -> Iterator[dict[str, Any]]:
             }
     for h in report.holdouts:
         yield lift_csv_row(h)
+    for x in report.coupon_seekers:
+        yield {"scope": "coupon_seeker", **seeker_to_dict(x, report.period.tz)}

@@ -13,12 +13,15 @@ from html import escape
 from cartnudge.operator.experiments import ARM_HEADERS, arm_rows, state_text
 from cartnudge.operator.lift import Lift, SeriesPoint, lift_figures, lift_title
 from cartnudge.operator.report import (
+    BREAKDOWNS,
+    COUPON_HEADERS,
     DEFINITIONS,
     Bucket,
     Figures,
     FlowReport,
     Report,
     count_text,
+    coupon_cells,
     figure_cells,
     figure_headers,
     flow_figures,
@@ -104,6 +107,31 @@ JA = {
     "clicked orders": "クリックされた受注",
     "click rate (clicked ÷ reminded orders)": "クリック率（クリック ÷ リマインド済み）",
     "click-to-purchase rate (clicked and recovered ÷ clicked orders)": "クリック後購入率",
+    "coupon codes given": "クーポン配布数",
+    "coupon codes redeemed": "クーポン利用数",
+    "discount cost": "割引額",
+    "redeemed codes of unknown cost": "割引額不明の利用",
+    "recovered revenue net of discounts": "リカバリー売上（割引後）",
+    "codes given": "配布",
+    "redeemed": "利用",
+    "net revenue": "割引後売上",
+    "Coupons by step, channel and template": "ステップ・チャネル・テンプレート別クーポン",
+    "Coupon seekers": "クーポン狙いの疑い",
+    "By channel": "チャネル別",
+    "By trigger": "きっかけ別",
+    "By coupon": "クーポン有無別",
+    "trigger": "きっかけ",
+    "coupon": "クーポン",
+    "delay": "時間経過",
+    "price_drop": "値下がり",
+    "low_stock": "在庫僅少",
+    "bulk": "一斉配信",
+    "with_code": "クーポンあり",
+    "without_code": "クーポンなし",
+    "shopper": "購入者",
+    "codes": "クーポン数",
+    "first code": "初回配布",
+    "carts abandoned after": "その後のカゴ落ち",
 }
 
 
@@ -182,6 +210,49 @@ def _variants_table(
     ]
     headers = [t(h) for h in ("step", "channel", "template", *FIGURE_HEADERS)]
     return _table(headers, rows, numeric_from=3, cls="variants")
+
+
+def _coupons_table(
+    fr: FlowReport, t: Callable[[str], str], template_names: Mapping[int, str]
+) -> str:
+    rows = [
+        [
+            count_text(v.step),
+            v.channel or "",
+            ""
+            if v.template_id is None
+            else f"{v.template_id} {template_names.get(v.template_id, '')}".strip(),
+            *coupon_cells(v.figures),
+        ]
+        for v in fr.variants
+        if v.figures.coupons_given
+    ]
+    headers = [t(h) for h in ("step", "channel", "template", *COUPON_HEADERS)]
+    return _table(headers, rows, numeric_from=3, cls="variants coupons")
+
+
+def _seekers_section(report: Report, t: Callable[[str], str]) -> str:
+    from datetime import UTC
+
+    from cartnudge.operator.report import seeker_person
+
+    tz = report.period.tz
+    rows = [
+        [
+            seeker_person(x),
+            f"{x.codes:,}",
+            x.first_code_at.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            f"{x.abandoned_after:,}",
+        ]
+        for x in report.coupon_seekers
+    ]
+    headers = [t(h) for h in ("shopper", "codes", "first code", "carts abandoned after")]
+    return (
+        f'<section id="coupon-seekers"><h2>{escape(t("Coupon seekers"))}</h2>'
+        f'<p class="note">{escape(DEFINITIONS["coupon_seekers"])}</p>'
+        + _table(headers, rows, numeric_from=1)
+        + "</section>"
+    )
 
 
 def _series_table(fr: FlowReport, by: str, t: Callable[[str], str]) -> str:
@@ -457,6 +528,22 @@ def render_html(
             if fr.variants
             else f'<p class="note">{escape(t("No deliveries."))}</p>'
         )
+        for dimension in BREAKDOWNS:
+            rows = fr.breakdown(dimension)
+            if len(rows) < 2:  # one value only: the flow's totals again
+                continue
+            out.append(f"<h3>{escape(t(f'By {dimension}'))}</h3>")
+            out.append(
+                _table(
+                    [t(h) for h in (dimension, *FIGURE_HEADERS)],
+                    [[t(value), *figure_cells(f)] for value, f in rows],
+                    numeric_from=1,
+                    cls=f"variants by-{dimension}",
+                )
+            )
+        if any(v.figures.coupons_given for v in fr.variants):
+            out.append(f"<h3>{escape(t('Coupons by step, channel and template'))}</h3>")
+            out.append(_coupons_table(fr, t, names))
         if p.by and fr.series:
             out.append(f"<h3>{escape(t(f'By {p.by}'))}</h3>")
             out.append(series_chart(fr.flow, p.by, fr.series, t))
@@ -480,6 +567,8 @@ def render_html(
         )
         out.append(_table(headers, arm_rows(test), numeric_from=1))
         out.append("</section>")
+    if report.coupon_seekers:
+        out.append(_seekers_section(report, t))
     out.append(f'<h2>{escape(t("What the figures count"))}</h2><dl class="defs">')
     for key, text in DEFINITIONS.items():
         shown = DEFINITIONS_JA.get(key, text) if lang == "ja" else text

@@ -129,9 +129,18 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
         ("order_ids",),
         (),
     ),
+    # Optional (OPTIONAL_FILES): the shop's own write of a generated coupon code (coupons.source
+    # pattern), an INSERT (or a call) run right after a code is given, before the message.
+    "coupon_insert": (
+        (),
+        (),
+        ("code", "discount", "expires_at", "customer_id", "order_id"),
+        ("expires_at",),
+    ),
 }
-# Files a shop may leave out: what needs them says so (README, "Price-drop and low-stock").
-OPTIONAL_FILES = frozenset({"product_status"})
+# Files a shop may leave out: what needs them says so (README, "Price-drop and low-stock",
+# "Coupons").
+OPTIONAL_FILES = frozenset({"product_status", "coupon_insert"})
 OPTIONAL_PARAMS = {"purchases_since": ("emails",)}
 LIST_PARAMS = {"order_ids", "customer_ids", "emails"}
 # Files of the earlier contract, replaced by abandoned.sql (README, "The shop contract").

@@ -11,18 +11,21 @@ its code: a retry or a re-render finds it with :meth:`Coupons.of_deliveries`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
-from cartnudge.core.coupons import Abandonment, Grant
+from cartnudge.core.coupons import Abandonment, Grant, fill_pattern
+from cartnudge.errors import DatabaseError
 from cartnudge.state.schema import coupon_grants, coupons, deliveries, skips
 from cartnudge.state.store import Store, _insert_ignoring_conflicts
 
 CANDIDATES = 8  # free codes read per try; a racing sweep takes some, the next one is tried
+GENERATE_TRIES = 20  # codes drawn from a pattern before giving up (each one existing already)
 
 
 @dataclass(frozen=True)
@@ -159,8 +162,73 @@ class Coupons(Store):
                 if self._write("coupon assign", take):
                     return Coupon(code, discount, until)
 
-    def redeem(self, code_orders: Iterable[tuple[str, str, datetime]]) -> int:
-        """Mark given codes redeemed by (code, order id, when); returns how many were new."""
+    def generate(
+        self,
+        delivery_id: int,
+        persons: Iterable[str],
+        now: datetime,
+        expires_at: datetime | None,
+        pattern: str,
+        discount: str,
+        pick: Callable[[str], str] = secrets.choice,
+    ) -> Coupon:
+        """Make a new code from ``pattern`` for ``delivery_id`` (or return the one it holds),
+        kept like a pool code (``coupons.source: pattern``). The code column is unique: a code
+        that exists already (given before, or made by a racing sweep) inserts nothing and
+        another is drawn, so a code is never given twice. Records the grant under every
+        person key. Raises DatabaseError after :data:`GENERATE_TRIES` draws that all existed
+        (a pattern with far too few random characters)."""
+        held = self.of_deliveries([delivery_id]).get(delivery_id)
+        if held is not None:
+            return held
+        keys = sorted({p for p in persons if p})
+        for _ in range(GENERATE_TRIES):
+            code = fill_pattern(pattern, pick)
+
+            def put(conn: Any, code: str = code) -> bool:
+                row = dict(
+                    code=code,
+                    discount=discount,
+                    imported_at=now,
+                    delivery_id=delivery_id,
+                    assigned_at=now,
+                    expires_at=expires_at,
+                )
+                if conn.execute(_insert_ignoring_conflicts(conn, coupons), [row]).rowcount != 1:
+                    return False
+                if keys:
+                    conn.execute(
+                        _insert_ignoring_conflicts(conn, coupon_grants),
+                        [dict(person=k, code=code, granted_at=now) for k in keys],
+                    )
+                return True
+
+            if self._write("coupon generate", put):
+                return Coupon(code, discount, expires_at)
+            held = self.of_deliveries([delivery_id]).get(delivery_id)
+            if held is not None:  # the delivery holds one already (its unique column)
+                return held
+        raise DatabaseError(
+            f"coupons.pattern {pattern!r}: {GENERATE_TRIES} codes in a row existed already; "
+            "give it more random characters"
+        )
+
+    def withdraw(self, delivery_id: int) -> None:
+        """Forget the code made for ``delivery_id`` and its grants: the shop could not be given
+        it, so the shopper never sees it (the message goes without one, or waits)."""
+        c, g = coupons.c, coupon_grants.c
+
+        def run(conn: Any) -> None:
+            codes = list(conn.execute(select(c.code).where(c.delivery_id == delivery_id)).scalars())
+            if codes:
+                conn.execute(delete(coupon_grants).where(g.code.in_(codes)))
+                conn.execute(delete(coupons).where(c.code.in_(codes)))
+
+        self._write("coupon withdraw", run)
+
+    def redeem(self, code_orders: Iterable[tuple[str, str, datetime, int | None]]) -> int:
+        """Mark given codes redeemed by (code, order id, when, the order's total_amount);
+        returns how many were new. The amount prices a percentage code in the report."""
         rows = list(code_orders)
         if not rows:
             return 0
@@ -168,13 +236,13 @@ class Coupons(Store):
 
         def run(conn: Any) -> int:
             done = 0
-            for code, order_id, at in rows:
+            for code, order_id, at, amount in rows:
                 done += conn.execute(
                     update(coupons)
                     .where(
                         c.code == code, c.delivery_id.is_not(None), c.redeemed_order_id.is_(None)
                     )
-                    .values(redeemed_order_id=order_id, redeemed_at=at)
+                    .values(redeemed_order_id=order_id, redeemed_at=at, redeemed_amount=amount)
                 ).rowcount
             return done
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cartnudge.core.attribution import RULES as ATTRIBUTION_RULES
 from cartnudge.core.rules import DeliveryStatus
-from cartnudge.state.schema import deliveries, recoveries, skips
+from cartnudge.state.schema import coupons, deliveries, recoveries, skips
 from cartnudge.state.store import Store
 
 _REPORT_KEYS = {
@@ -18,17 +18,50 @@ _REPORT_KEYS = {
     "variant": ("flow", "step", "channel", "template_id"),
     "bucket": ("flow", "bucket"),
     "reason": ("flow", "reason"),
+    # Breakdowns of a flow by one dimension (the column "value"): the message's channel, the
+    # kind of its step (delay, price_drop, low_stock; bulk for a mailing), and whether it
+    # carried a coupon code (with_code, without_code).
+    "channel": ("flow", "value"),
+    "trigger": ("flow", "value"),
+    "coupon": ("flow", "value"),
 }
+BREAKDOWNS = ("channel", "trigger", "coupon")
+StepKinds = Mapping[tuple[str, int], str]  # (flow, step) -> trigger kind, for trigger steps
+
+
+def _dimension(level: str, step_kinds: StepKinds) -> Any:
+    """The breakdown value of a delivery row for ``level`` (see _REPORT_KEYS)."""
+    from sqlalchemy import and_, case, exists, literal
+
+    d = deliveries.c
+    if level == "channel":
+        return d.channel
+    if level == "coupon":
+        code = coupons.alias("held_code")  # its own name: the coupon query joins coupons too
+        held = exists().where(code.c.delivery_id == d.id)
+        return case((held, literal("with_code")), else_=literal("without_code"))
+    whens = [
+        (and_(d.flow == flow, d.step == step), literal(kind))
+        for (flow, step), kind in sorted(step_kinds.items())
+    ]
+    whens.append((d.flow.like("bulk:%"), literal("bulk")))
+    return case(*whens, else_=literal("delay"))
 
 
 class ReportQueries(Store):
     """Aggregates for ``cartnudge report``. Raises DatabaseError on failure."""
 
     def report_deliveries(
-        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        level: str,
+        bounds: Sequence[datetime] = (),
+        step_kinds: StepKinds | None = None,
     ) -> list[dict[str, Any]]:
         """Delivery rows by status and distinct orders, per ``level``: "flow", "variant"
-        (flow, step, channel, template_id) or "bucket" (flow, bucket)."""
+        (flow, step, channel, template_id), "bucket" (flow, bucket) or a breakdown
+        (``BREAKDOWNS``: flow, value; ``step_kinds`` names the trigger steps)."""
         from sqlalchemy import case
 
         d = deliveries.c
@@ -36,6 +69,8 @@ class ReportQueries(Store):
         cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id, d.clicks]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
+        if level in BREAKDOWNS:
+            cols.append(_dimension(level, step_kinds or {}).label("value"))
         held_out = DeliveryStatus.HELD_OUT.value  # the holdout is reported apart (holdout_persons)
         rows = select(*cols).where(at >= start, at < end, d.status != held_out).subquery()
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
@@ -72,7 +107,12 @@ class ReportQueries(Store):
         return self._read("report deliveries", lambda c: _report_rows(c.execute(stmt), counts))
 
     def report_recoveries(
-        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        level: str,
+        bounds: Sequence[datetime] = (),
+        step_kinds: StepKinds | None = None,
     ) -> list[dict[str, Any]]:
         """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
         the delivery each was attributed to; of them, those whose delivery was clicked
@@ -93,6 +133,8 @@ class ReportQueries(Store):
         ]
         if level == "bucket":
             cols.append(_report_bucket(at, bounds).label("bucket"))
+        if level in BREAKDOWNS:
+            cols.append(_dimension(level, step_kinds or {}).label("value"))
         rows = (
             select(*cols)
             .select_from(recoveries.join(deliveries, r.delivery_id == d.id))
@@ -115,6 +157,55 @@ class ReportQueries(Store):
         ).group_by(*keys)
         counts = ("orders", "revenue", "clicked", *rules)
         return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
+
+    def report_coupons(
+        self,
+        start: datetime,
+        end: datetime,
+        level: str,
+        bounds: Sequence[datetime] = (),
+        step_kinds: StepKinds | None = None,
+    ) -> list[dict[str, Any]]:
+        """Codes held by the cohort's sent messages per ``level`` ("flow", "variant" or
+        "bucket"), further grouped by discount text, whether redeemed, and the redeeming
+        order's amount: ``codes`` per group. The discount cost is priced from these in
+        Python (:func:`cartnudge.core.coupons.discount_cost`: the texts are the shop's)."""
+        from sqlalchemy import case
+
+        d, c = deliveries.c, coupons.c
+        at = func.coalesce(d.abandoned_at, d.created_at)
+        redeemed = case((c.redeemed_order_id.is_not(None), 1), else_=0)
+        cols = [
+            d.flow,
+            d.step,
+            d.channel,
+            d.template_id,
+            c.discount,
+            redeemed.label("redeemed"),
+            c.redeemed_amount,
+        ]
+        if level == "bucket":
+            cols.append(_report_bucket(at, bounds).label("bucket"))
+        if level in BREAKDOWNS:
+            cols.append(_dimension(level, step_kinds or {}).label("value"))
+        rows = (
+            select(*cols)
+            .select_from(coupons.join(deliveries, c.delivery_id == d.id))
+            .where(at >= start, at < end, d.status == DeliveryStatus.SENT.value)
+            .subquery()
+        )
+        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        extra = [rows.c.discount, rows.c.redeemed, rows.c.redeemed_amount]
+        stmt = select(*keys, *extra, func.count().label("codes")).group_by(*keys, *extra)
+
+        def read(conn: Any) -> list[dict[str, Any]]:
+            out = _report_rows(conn.execute(stmt), ("codes", "redeemed"))
+            for row in out:
+                if row["redeemed_amount"] is not None:
+                    row["redeemed_amount"] = int(row["redeemed_amount"])
+            return out
+
+        return self._read("report coupons", read)
 
     def holdout_persons(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """For the flows with a holdout row among the carts abandoned in [start, end): per

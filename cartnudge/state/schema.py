@@ -157,6 +157,7 @@ coupons = Table(
     Column("expires_at", DateTime),  # the expiry the shopper was told (naive UTC)
     Column("redeemed_order_id", String(64)),
     Column("redeemed_at", DateTime),
+    Column("redeemed_amount", BigInteger),  # the redeeming order's total_amount (minor unit)
     Index("ix_cartnudge_coupons_free", "delivery_id", "code"),
 )
 
