@@ -20,6 +20,7 @@ from cartnudge.operator.report import (
     Figures,
     FlowReport,
     Report,
+    Variant,
     count_text,
     coupon_cells,
     figure_cells,
@@ -194,20 +195,20 @@ FIGURE_HEADERS = (
 )
 
 
+def _variant_cells(v: Variant, template_names: Mapping[int, str]) -> list[str]:
+    """A step/channel/template row's first three cells, the template named beside its id."""
+    template = (
+        ""
+        if v.template_id is None
+        else f"{v.template_id} {template_names.get(v.template_id, '')}".strip()
+    )
+    return [count_text(v.step), v.channel or "", template]
+
+
 def _variants_table(
     fr: FlowReport, t: Callable[[str], str], template_names: Mapping[int, str]
 ) -> str:
-    rows = [
-        [
-            count_text(v.step),
-            v.channel or "",
-            ""
-            if v.template_id is None
-            else f"{v.template_id} {template_names.get(v.template_id, '')}".strip(),
-            *figure_cells(v.figures),
-        ]
-        for v in fr.variants
-    ]
+    rows = [[*_variant_cells(v, template_names), *figure_cells(v.figures)] for v in fr.variants]
     headers = [t(h) for h in ("step", "channel", "template", *FIGURE_HEADERS)]
     return _table(headers, rows, numeric_from=3, cls="variants")
 
@@ -216,14 +217,7 @@ def _coupons_table(
     fr: FlowReport, t: Callable[[str], str], template_names: Mapping[int, str]
 ) -> str:
     rows = [
-        [
-            count_text(v.step),
-            v.channel or "",
-            ""
-            if v.template_id is None
-            else f"{v.template_id} {template_names.get(v.template_id, '')}".strip(),
-            *coupon_cells(v.figures),
-        ]
+        [*_variant_cells(v, template_names), *coupon_cells(v.figures)]
         for v in fr.variants
         if v.figures.coupons_given
     ]

@@ -152,11 +152,7 @@ class Coupons(Store):
                     ).rowcount
                     if taken != 1:
                         return False
-                    if keys:
-                        conn.execute(
-                            _insert_ignoring_conflicts(conn, coupon_grants),
-                            [dict(person=k, code=code, granted_at=now) for k in keys],
-                        )
+                    _grant(conn, keys, code, now)
                     return True
 
                 if self._write("coupon assign", take):
@@ -196,11 +192,7 @@ class Coupons(Store):
                 )
                 if conn.execute(_insert_ignoring_conflicts(conn, coupons), [row]).rowcount != 1:
                     return False
-                if keys:
-                    conn.execute(
-                        _insert_ignoring_conflicts(conn, coupon_grants),
-                        [dict(person=k, code=code, granted_at=now) for k in keys],
-                    )
+                _grant(conn, keys, code, now)
                 return True
 
             if self._write("coupon generate", put):
@@ -301,3 +293,13 @@ class Coupons(Store):
         self._read("coupon seekers", read)
         carts = [Abandonment(frozenset(k), o, at) for o, (k, at) in found.items() if k]
         return grants, carts
+
+
+def _grant(conn: Any, keys: Sequence[str], code: str, now: datetime) -> None:
+    """Record that the person known by ``keys`` was given ``code`` at ``now`` (the 90-day rule
+    reads these under every key)."""
+    if keys:
+        conn.execute(
+            _insert_ignoring_conflicts(conn, coupon_grants),
+            [dict(person=k, code=code, granted_at=now) for k in keys],
+        )

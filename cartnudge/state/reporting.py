@@ -66,11 +66,7 @@ class ReportQueries(Store):
 
         d = deliveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [d.flow, d.step, d.channel, d.template_id, d.status, d.order_id, d.clicks]
-        if level == "bucket":
-            cols.append(_report_bucket(at, bounds).label("bucket"))
-        if level in BREAKDOWNS:
-            cols.append(_dimension(level, step_kinds or {}).label("value"))
+        cols = _level_columns([d.status, d.order_id, d.clicks], level, at, bounds, step_kinds)
         held_out = DeliveryStatus.HELD_OUT.value  # the holdout is reported apart (holdout_persons)
         rows = select(*cols).where(at >= start, at < end, d.status != held_out).subquery()
         keys = [rows.c[k] for k in _REPORT_KEYS[level]]
@@ -121,20 +117,9 @@ class ReportQueries(Store):
 
         d, r = deliveries.c, recoveries.c
         at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = [
-            d.flow,
-            d.step,
-            d.channel,
-            d.template_id,
-            r.abandoned_order_id,
-            r.amount,
-            r.attribution,
-            d.clicks,
-        ]
-        if level == "bucket":
-            cols.append(_report_bucket(at, bounds).label("bucket"))
-        if level in BREAKDOWNS:
-            cols.append(_dimension(level, step_kinds or {}).label("value"))
+        cols = _level_columns(
+            [r.abandoned_order_id, r.amount, r.attribution, d.clicks], level, at, bounds, step_kinds
+        )
         rows = (
             select(*cols)
             .select_from(recoveries.join(deliveries, r.delivery_id == d.id))
@@ -175,19 +160,13 @@ class ReportQueries(Store):
         d, c = deliveries.c, coupons.c
         at = func.coalesce(d.abandoned_at, d.created_at)
         redeemed = case((c.redeemed_order_id.is_not(None), 1), else_=0)
-        cols = [
-            d.flow,
-            d.step,
-            d.channel,
-            d.template_id,
-            c.discount,
-            redeemed.label("redeemed"),
-            c.redeemed_amount,
-        ]
-        if level == "bucket":
-            cols.append(_report_bucket(at, bounds).label("bucket"))
-        if level in BREAKDOWNS:
-            cols.append(_dimension(level, step_kinds or {}).label("value"))
+        cols = _level_columns(
+            [c.discount, redeemed.label("redeemed"), c.redeemed_amount],
+            level,
+            at,
+            bounds,
+            step_kinds,
+        )
         rows = (
             select(*cols)
             .select_from(coupons.join(deliveries, c.delivery_id == d.id))
@@ -289,6 +268,25 @@ class ReportQueries(Store):
 
         self._read("report abandoned", read)
         return out
+
+
+def _level_columns(
+    cols: list[Any],
+    level: str,
+    at: Any,
+    bounds: Sequence[datetime],
+    step_kinds: StepKinds | None,
+) -> list[Any]:
+    """A report query's columns: the delivery's flow, step, channel and template, then
+    ``cols``, then what ``level`` groups by besides: the series bucket of ``at`` ("bucket") or
+    a breakdown's value (``BREAKDOWNS``)."""
+    d = deliveries.c
+    out = [d.flow, d.step, d.channel, d.template_id, *cols]
+    if level == "bucket":
+        out.append(_report_bucket(at, bounds).label("bucket"))
+    if level in BREAKDOWNS:
+        out.append(_dimension(level, step_kinds or {}).label("value"))
+    return out
 
 
 def _report_bucket(at: Any, bounds: Sequence[datetime]) -> Any:
