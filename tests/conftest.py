@@ -86,9 +86,7 @@ def worker_database(url: str) -> str:
                 # What .ci/run sets on its own database: commits need not wait for the disk.
                 conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
             else:
-                conn.execute(
-                    text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
-                )
+                conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4"))
     finally:
         admin.dispose()
     _CREATED[url] = parsed.set(database=name).render_as_string(hide_password=False)
