@@ -98,8 +98,10 @@ def test_four_connections_deliver_a_batch_once_each_with_results_in_envelope_ord
     assert received(server) == Counter({f"c{i}@example.jp": 1 for i in range(40)}) + Counter(
         {f"c{i}@example.jp": 1 for i in range(8)}
     )
-    assert server.handler.connections == 4
-    assert server.handler.quits == 4
+    # At most one connection per lane, kept for the next batch (a lane that found no envelope
+    # left when its thread started never connects), each closed with QUIT.
+    assert 1 <= server.handler.connections <= 4
+    assert server.handler.quits == server.handler.connections
     with channel(server, 1) as smtp:
         assert smtp._conn is not None
         assert smtp._conn.has_extn("pipelining") is server.script.pipelining
@@ -139,11 +141,12 @@ def test_a_connection_dropped_after_a_whole_message_leaves_only_that_message_in_
     [doubt] = [r for r in results if r.result is Result.IN_DOUBT]
     assert "never sent twice" in doubt.detail
     # The message in doubt arrived (the server hung up before answering) and nothing arrived
-    # twice: the other three connections went on, the dropped one reconnected.
+    # twice: the other three connections went on; the dropped one reconnected if work was left
+    # for it when it came back (a race with the other three: 4 or 5 connections, never more).
     arrived = Counter(email.message_from_bytes(m)["To"] for m in server.handler.arrived)
     assert set(arrived.values()) == {1} and len(arrived) == 20
     assert received(server)[f"c{doubt.delivery_id - 100}@example.jp"] == 0
-    assert server.handler.connections == 5
+    assert server.handler.connections in (4, 5)
 
 
 def test_drops_before_the_end_of_data_are_retried_and_sent_exactly_once(
