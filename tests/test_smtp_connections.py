@@ -141,12 +141,13 @@ def test_a_connection_dropped_after_a_whole_message_leaves_only_that_message_in_
     [doubt] = [r for r in results if r.result is Result.IN_DOUBT]
     assert "never sent twice" in doubt.detail
     # The message in doubt arrived (the server hung up before answering) and nothing arrived
-    # twice: the other three connections went on; the dropped one reconnected if work was left
-    # for it when it came back (a race with the other three: 4 or 5 connections, never more).
+    # twice: the other connections went on; the dropped one reconnected if work was left for
+    # it when it came back. How many lanes connect at all is a race (a lane whose thread starts
+    # after the others took every envelope never connects): never more than 4 plus that one.
     arrived = Counter(email.message_from_bytes(m)["To"] for m in server.handler.arrived)
     assert set(arrived.values()) == {1} and len(arrived) == 20
     assert received(server)[f"c{doubt.delivery_id - 100}@example.jp"] == 0
-    assert server.handler.connections in (4, 5)
+    assert 1 <= server.handler.connections <= 5
 
 
 def test_drops_before_the_end_of_data_are_retried_and_sent_exactly_once(
