@@ -146,7 +146,7 @@ def test_an_smtp_server_that_never_answers_fails_within_the_probes_short_timeout
         f"FAIL email channel: smtp 127.0.0.1:{port}: cannot connect "
         "(Connection unexpectedly closed: timed out)"
     ]
-    assert took < 5
+    assert took < 15  # the probe's 0.5 s, plus check's other work on a loaded machine; not 30
 
 
 def test_a_closed_smtp_port_fails_check(data: dict, tmp_path: Path) -> None:
