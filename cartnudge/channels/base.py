@@ -8,8 +8,10 @@ usable as a context manager. A channel never raises for one bad message: it answ
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from cartnudge.errors import ChannelError
 
 if TYPE_CHECKING:
+    import httpx
     from tenacity import RetryCallState
 
 
@@ -116,6 +119,128 @@ def open_or_refuse(channel: Channel, batch: Sequence[Envelope]) -> list[SendResu
     except ChannelError as exc:
         return [SendResult(e.delivery_id, Result.TEMPORARY, f"not tried: {exc}") for e in batch]
     return []
+
+
+# One envelope sent by worker N: its result and, when nothing more of the batch is worth trying
+# (the server is gone, the credentials or the URL are refused), why.
+SendOne = Callable[[int, Envelope], tuple[SendResult, str | None]]
+
+
+@dataclass
+class _BatchState:
+    """What the workers of one batch share: the next envelope to take, and whether the rest of
+    the batch is still worth trying."""
+
+    next_index: int = 0
+    throttled: SendResult | None = None
+    stopped: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Workers:
+    """Up to ``count`` threads sending one batch together (``email.smtp.connections``,
+    ``sms.concurrency``, ``push.concurrency``, ``line.concurrency``).
+
+    Each worker takes the batch's envelopes in order from a shared counter and sends each with
+    ``send_one(worker number, envelope)``; the results come back in envelope order. After a
+    ``throttled`` result the envelopes not yet taken are answered ``throttled`` ("not tried:",
+    :func:`not_tried`); after a result that stops the batch they are ``temporary`` with
+    "not tried: WHY". Envelopes already taken by other workers are finished normally. With one
+    worker (or one envelope) everything runs in the calling thread; the threads are started on
+    the first batch that needs them and kept for the sweep (:meth:`shutdown`)."""
+
+    def __init__(self, count: int, name: str) -> None:
+        if count < 1:
+            raise ValueError(f"{name}: the number of concurrent sends must be at least 1")
+        self.count = count
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run(
+        self, batch: Sequence[Envelope], send_one: SendOne
+    ) -> tuple[list[SendResult], str | None]:
+        """(one result per envelope, in order; why the batch was stopped, or ``None``).
+        Raises what ``send_one`` raises."""
+        results: list[SendResult | None] = [None] * len(batch)
+        state = _BatchState()
+        workers = min(self.count, len(batch))
+        if workers <= 1:
+            self._work(0, batch, send_one, results, state)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.count, thread_name_prefix=self._name)
+            futures = [
+                self._pool.submit(self._work, n, batch, send_one, results, state)
+                for n in range(workers)
+            ]
+            for future in futures:
+                future.result()
+        done = [r for r in results if r is not None]
+        assert len(done) == len(batch), "every envelope has a result"
+        return done, state.stopped
+
+    @staticmethod
+    def _work(
+        number: int,
+        batch: Sequence[Envelope],
+        send_one: SendOne,
+        results: list[SendResult | None],
+        state: _BatchState,
+    ) -> None:
+        """One worker: take the next envelope until none is left, send it."""
+        while True:
+            with state.lock:
+                index = state.next_index
+                if index >= len(batch):
+                    return
+                state.next_index += 1
+                throttled, stopped = state.throttled, state.stopped
+            envelope = batch[index]
+            if throttled is not None:
+                results[index] = not_tried(envelope, throttled)
+                continue
+            if stopped is not None:
+                results[index] = SendResult(
+                    envelope.delivery_id, Result.TEMPORARY, f"not tried: {stopped}", tried=False
+                )
+                continue
+            result, stop = send_one(number, envelope)
+            results[index] = result
+            with state.lock:
+                if result.result is Result.THROTTLED:
+                    state.throttled = state.throttled or result
+                elif stop is not None:
+                    state.stopped = state.stopped or stop
+
+    def shutdown(self) -> None:
+        """Let the threads finish and end them; harmless when none were started."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def http_client(
+    *,
+    timeout: float | httpx.Timeout,
+    headers: dict[str, str],
+    concurrency: int = 1,
+    http2: bool = False,
+    **more: object,
+) -> httpx.Client:
+    """The sweep's HTTP client for a channel: keep-alive connections for ``concurrency``
+    requests in flight (no more connections than that), redirects never followed (a redirected
+    POST is a misconfigured URL, not a send), HTTP/2 when ``http2`` and the https server offers
+    it (ALPN). ``more``: other :class:`httpx.Client` arguments (``auth``, ``verify``)."""
+    import httpx  # here: the outbox and in-memory channels never need it
+
+    return httpx.Client(
+        timeout=timeout,
+        headers=headers,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        http2=http2,
+        **more,  # type: ignore[arg-type]
+    )
 
 
 def http_url(value: str) -> str:

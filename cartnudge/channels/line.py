@@ -14,6 +14,10 @@ same on every try of the same delivery. LINE accepts a key once and answers a re
 repeated without reaching the shopper twice. That is why a timeout or a lost connection after
 the request left is retried here (up to ``max_tries``), and only then left ``in_doubt``.
 
+With ``line.concurrency: N`` a batch is sent by N threads on the sweep's client
+(:class:`cartnudge.channels.base.Workers`, up to N keep-alive connections), each request with
+its own retry key; the results come back in envelope order.
+
 Answers are classified by :func:`cartnudge.core.answers.classify_line`:
 
 - ``SENT``: sent (409 with the retry key too).
@@ -105,6 +109,7 @@ class LineChannel(Channel):
         self.backoff = backoff
         self._sleep = sleep
         self._client: httpx.Client | None = None
+        self._workers = base.Workers(settings.concurrency, "line")
         self.stopped: str | None = None  # why LINE takes nothing more this run
         self.monthly_limit = False  # LINE answered "You have reached your monthly limit."
 
@@ -126,13 +131,14 @@ class LineChannel(Channel):
             )
         if any(c in self._token for c in "\r\n\0 "):
             raise ChannelError("line: the channel access token contains spaces or line breaks")
-        self._client = httpx.Client(
+        self._client = base.http_client(
             timeout=self.settings.timeout,
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
+            concurrency=self.settings.concurrency,
         )
 
     def close(self) -> None:
+        self._workers.shutdown()
         client, self._client = self._client, None
         if client is not None:
             client.close()
@@ -175,20 +181,16 @@ class LineChannel(Channel):
         refused = base.open_or_refuse(self, batch) if self._client is None else []
         if refused:
             return refused
-        results: list[SendResult] = []
-        for envelope in batch:
-            if self.stopped is not None:
-                results.append(
-                    SendResult(
-                        envelope.delivery_id,
-                        Result.TEMPORARY,
-                        f"not tried: {self.stopped}",
-                        tried=False,
-                    )
-                )
-                continue
-            results.append(self._send_one(envelope))
+        results, _ = self._workers.run(batch, self._send_or_stop)
         return results
+
+    def _send_or_stop(self, worker: int, envelope: Envelope) -> tuple[SendResult, str | None]:
+        """The result, and why LINE takes nothing more this run, if it said so."""
+        if self.stopped is not None:  # by an earlier batch
+            detail = f"not tried: {self.stopped}"
+            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail, tried=False), None
+        result = self._send_one(envelope)
+        return result, self.stopped
 
     def _body(self, envelope: Envelope) -> bytes | None:
         try:

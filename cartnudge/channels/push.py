@@ -23,6 +23,15 @@ Answers:
   the connection or timing out *after* the whole request was written is ``in_doubt`` and never
   retried: the service may have accepted it, and cartnudge is at-most-once.
 
+Several requests at once: with ``push.concurrency: N`` a batch is sent by N threads on the one
+client (:class:`cartnudge.channels.base.Workers`), in HTTP/2 when the https server offers it
+and ``push.http2`` is on (FCM does: N streams on one connection), else on up to N keep-alive
+HTTP/1.1 connections. Results come back in envelope order, and every rule above holds per
+request (a dropped connection leaves in doubt only the requests that had wholly left, the
+webhook's ``Idempotency-Key`` is the delivery's own on every try). ``push.rate_limit`` is shared
+by them all; a 429 pauses every request of the channel for its ``Retry-After``. The access
+token is fetched and refreshed by one thread at a time.
+
 Secrets (the service-account JSON and its key, the access token, the signed assertion, the
 webhook secret) never appear in an exception, a delivery detail or a log line.
 
@@ -52,6 +61,7 @@ import email.utils
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -329,8 +339,9 @@ class PushChannel(Channel):
     ) -> None:
         self.settings = settings
         self._secret = secret
-        # push.rate_limit: every request waits for its slot (one request at a time).
+        # push.rate_limit: every request waits for its slot, over all concurrent requests.
         self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
+        self._workers = base.Workers(settings.concurrency, "push")
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._clock = clock
@@ -339,6 +350,7 @@ class PushChannel(Channel):
         self._headers: dict[str, str] = {}
         self._token: str | None = None
         self._refresh_at = 0.0
+        self._token_lock = threading.Lock()  # one token request at a time, for every thread
         self._redact: set[str] = set()
         self._exponential = wait_exponential(multiplier=backoff, max=MAX_BACKOFF)
         self._retrying = Retrying(
@@ -376,10 +388,11 @@ class PushChannel(Channel):
             self._account = self._load_account()
         else:
             self._headers = self._webhook_headers()
-        self._client = httpx.Client(
+        self._client = base.http_client(
             timeout=self.settings.timeout,
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
+            concurrency=self.settings.concurrency,
+            http2=self.settings.http2,
         )
         if self.settings.provider == "fcm":
             try:
@@ -392,6 +405,7 @@ class PushChannel(Channel):
                 raise self._error(exc.detail) from None
 
     def close(self) -> None:
+        self._workers.shutdown()
         client, self._client = self._client, None
         self._token = None
         if client is not None:
@@ -500,11 +514,14 @@ class PushChannel(Channel):
 
     # -- access token ---------------------------------------------------------------------------
 
-    def _access_token(self) -> str:
-        if self._token is None or self._clock() >= self._refresh_at:
-            self._fetch_token()
-        assert self._token is not None
-        return self._token
+    def _access_token(self, stale: str | None = None) -> str:
+        """The cached access token, fetched first when there is none, it is due for refresh or
+        it is ``stale`` (refused with 401): by one thread, the others wait for it."""
+        with self._token_lock:
+            if self._token is None or self._token == stale or self._clock() >= self._refresh_at:
+                self._fetch_token()
+            assert self._token is not None
+            return self._token
 
     def _fetch_token(self) -> None:
         """Exchange a fresh signed assertion for an access token; :class:`_Retry` when that may
@@ -554,21 +571,16 @@ class PushChannel(Channel):
         refused = base.open_or_refuse(self, batch) if self._client is None else []
         if refused:
             return refused
-        results: list[SendResult] = []
-        throttled: SendResult | None = None
-        for envelope in batch:
-            if throttled is not None:
-                results.append(base.not_tried(envelope, throttled))
-                continue
-            try:
-                result = self._send_one(envelope)
-            except _Unusable as exc:
-                # Credentials refused: the account's problem, not the message's.
-                result = SendResult(envelope.delivery_id, Result.THROTTLED, self._clean(exc.detail))
-            if result.result is Result.THROTTLED:
-                throttled = result
-            results.append(result)
+        results, _ = self._workers.run(batch, self._send_or_stop)
         return results
+
+    def _send_or_stop(self, worker: int, envelope: Envelope) -> tuple[SendResult, str | None]:
+        try:
+            return self._send_one(envelope), None
+        except _Unusable as exc:
+            # Credentials refused: the account's problem, not the message's.
+            detail = self._clean(exc.detail)
+            return SendResult(envelope.delivery_id, Result.THROTTLED, detail), None
 
     def _send_one(self, envelope: Envelope) -> SendResult:
         try:
@@ -625,8 +637,9 @@ class PushChannel(Channel):
     def _attempt_fcm(self, envelope: Envelope, content: bytes) -> SendResult:
         """One try; a 401 refreshes the access token and repeats the request once."""
         refreshed = False
+        stale: str | None = None
         while True:
-            token = self._access_token()
+            token = self._access_token(stale)
             answer = self._post(
                 envelope, self._send_url(), content, {"Authorization": f"Bearer {token}"}
             )
@@ -636,7 +649,7 @@ class PushChannel(Channel):
                 if _api_error(answer).has(_THIRD_PARTY_AUTH):
                     break
                 log.info("push %s: 401, refreshing the access token", self.where)
-                self._token = None
+                stale = token  # refreshed unless another thread already did
                 refreshed = True
                 continue
             break
@@ -673,8 +686,11 @@ class PushChannel(Channel):
         retry_after = self._retry_after(response)
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if response.status_code == 429:
-                # Slow down rather than drop: the retry waits as asked, and requests go one
-                # at a time, so every later message waits too.
+                # Slow down rather than drop: the retry waits as asked; one request at a time,
+                # every later message waits too; with several in flight, the whole channel
+                # pauses as long (each request waits for its slot of the limiter).
+                if self._workers.count > 1 and (retry_after or 0) <= MAX_RETRY_AFTER:
+                    self.limiter.pause(self.backoff if retry_after is None else retry_after)
                 raise _Retry(detail, retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,

@@ -26,6 +26,7 @@ TWILIO_API = "https://api.twilio.com"
 DEFAULT_BODY = '{"to": {to}, "from": {from}, "text": {text}}'
 PLACEHOLDERS = ("to", "from", "text")
 SECRET_PLACEHOLDER = "{secret}"
+CONCURRENCY_MAX = 64  # requests in flight at once, at most (sms/push/line.concurrency)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
@@ -131,6 +132,11 @@ class SmsSettings(BaseModel):
     account_sid: str = ""  # twilio
     secret_env: str | None = None  # the environment variable holding the API key / auth token
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    # Requests in flight at once (one connection each over HTTP/1.1), like email.smtp.connections.
+    concurrency: int = Field(default=1, ge=1, le=CONCURRENCY_MAX)
+    # HTTP/2 when an https gateway offers it (ALPN; HTTP/1.1 otherwise). Off by default: not
+    # every gateway or proxy in front of one handles it well.
+    http2: bool = False
 
     @field_validator("url")
     @classmethod
@@ -224,6 +230,11 @@ class PushSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)  # values may contain {secret}
     secret_env: str | None = None
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    # Requests in flight at once, like email.smtp.connections.
+    concurrency: int = Field(default=1, ge=1, le=CONCURRENCY_MAX)
+    # HTTP/2 when the https server offers it (ALPN; FCM does, on one multiplexed connection);
+    # a server that does not is spoken to in HTTP/1.1. false: always HTTP/1.1.
+    http2: bool = True
 
 
 def push_payload(
@@ -247,6 +258,8 @@ class LineSettings(BaseModel):
     message: str = "text"  # text | flex
     # At most this many LINE messages a calendar month (cartnudge's own count, in `timezone`).
     monthly_quota: int | None = Field(default=None, ge=1)
+    # Requests in flight at once, like email.smtp.connections.
+    concurrency: int = Field(default=1, ge=1, le=CONCURRENCY_MAX)
 
     @field_validator("base_url")
     @classmethod

@@ -35,6 +35,14 @@ Answers:
   message; cartnudge is at-most-once and reports what is in doubt rather than text a customer
   twice. Whether the request was fully written is known exactly, from httpcore's trace events.
 
+Several requests at once: with ``sms.concurrency: N`` a batch is sent by N threads on the one
+client (:class:`cartnudge.channels.base.Workers`; N keep-alive connections over HTTP/1.1, or
+streams of one connection with ``sms.http2`` when an https gateway offers HTTP/2); the results
+come back in envelope order. Every rule above holds per request: a connection that drops with
+several requests in flight leaves in doubt exactly those whose whole request had left, and
+retries the others. ``sms.rate_limit`` is shared by all of them (each request waits for its
+slot); a 429 pauses every request of the channel for what the gateway asked.
+
 The secret (API key or auth token, read from the environment variable ``sms.secret_env``) goes
 only into headers; it and its encoded forms are scrubbed from every detail, exception and log
 line, should a gateway ever echo them.
@@ -176,8 +184,9 @@ class SmsChannel(Channel):
     ) -> None:
         self.settings = settings
         self._secret = secret or None
-        # sms.rate_limit: every request waits for its slot (one request at a time).
+        # sms.rate_limit: every request waits for its slot, over all concurrent requests.
         self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
+        self._workers = base.Workers(settings.concurrency, "sms")
         self.max_tries = base.check_tries(max_tries)
         self.backoff = backoff
         self._client: httpx.Client | None = None
@@ -188,7 +197,6 @@ class SmsChannel(Channel):
             for name, value in settings.headers.items()
         }
         self._hidden = self._hidden_forms()
-        self._stop_batch: str | None = None
         self._backoff_wait = wait_exponential(multiplier=backoff, max=MAX_WAIT)
         self._retrying = Retrying(
             stop=stop_after_attempt(max_tries),
@@ -232,16 +240,18 @@ class SmsChannel(Channel):
         # The client only ever requests the endpoint (no redirects followed), so a plain-http
         # endpoint can never meet a certificate: skip building a TLS context (~60 ms) for it.
         https = httpx.URL(self._endpoint).scheme == "https"
-        self._client = httpx.Client(
+        self._client = base.http_client(
             timeout=httpx.Timeout(self.settings.timeout),
             headers=headers,
+            concurrency=self.settings.concurrency,
+            http2=self.settings.http2 and https,
             auth=auth,
-            follow_redirects=False,  # a redirected POST is a misconfigured URL, not a send
             verify=https,
         )
 
     def close(self) -> None:
         """Close the client and its connections; harmless before open and when called twice."""
+        self._workers.shutdown()
         client, self._client = self._client, None
         if client is not None:
             client.close()
@@ -313,48 +323,30 @@ class SmsChannel(Channel):
         """
         if self._client is None and batch:
             self.open()
-        results: list[SendResult] = []
-        self._stop_batch = None
-        throttled: SendResult | None = None
-        for envelope in batch:
-            if throttled is not None:
-                results.append(base.not_tried(envelope, throttled))
-                continue
-            if self._stop_batch is not None:
-                results.append(
-                    SendResult(
-                        envelope.delivery_id,
-                        Result.TEMPORARY,
-                        f"not tried: {self._stop_batch}",
-                        tried=False,
-                    )
-                )
-                continue
-            result = self._send_one(envelope)
-            if result.result is Result.THROTTLED:
-                throttled = result
-            results.append(result)
+        results, _ = self._workers.run(batch, self._send_one)
         return results
 
-    def _send_one(self, envelope: Envelope) -> SendResult:
+    def _send_one(self, worker: int, envelope: Envelope) -> tuple[SendResult, str | None]:
+        """The result, and why the rest of the batch is not worth trying (the gateway is
+        unreachable, or refuses the request itself) or ``None``."""
         refused = self._refuse_envelope(envelope)
         if refused is not None:
-            return refused
+            return refused, None
         try:
-            return self._retrying(self._attempt, envelope)
+            return self._retrying(self._attempt, envelope), None
         except _Retry as exc:
             detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
             if exc.throttled:
                 # Told to slow down and still refused after waiting as asked: stop the
                 # channel for this run, nobody is charged or dropped.
-                return SendResult(
+                throttled = SendResult(
                     envelope.delivery_id, Result.THROTTLED, detail, retry_after=exc.retry_after
                 )
-            if exc.stops_batch:
-                self._stop_batch = detail
+                return throttled, None
             if exc.unreachable:
                 self.lost = f"sms {self.where}: gateway lost mid-run ({detail})"
-            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
+            stop = detail if exc.stops_batch else None
+            return SendResult(envelope.delivery_id, Result.TEMPORARY, detail), stop
 
     def _refuse_envelope(self, envelope: Envelope) -> SendResult | None:
         """What no gateway could send: refused here rather than paid for."""
@@ -458,8 +450,10 @@ class SmsChannel(Channel):
         if kind is AnswerKind.CHANNEL_THROTTLED:
             if status == 429 or answer.code in ("20429", "14107"):
                 # A rate limit: honour Retry-After (or back off) and try again, a few times.
-                # Requests go one at a time, so that wait holds every later message too: the
-                # channel slows down rather than drops.
+                # The channel slows down rather than drops: one request at a time, that wait
+                # holds every later message too; with several in flight, the whole channel
+                # pauses as long (every request waits for its slot of the limiter).
+                self._slow_down(answer.retry_after)
                 raise _Retry(detail, retry_after=answer.retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,
@@ -478,6 +472,12 @@ class SmsChannel(Channel):
             self._clean(detail),
             hard_bounce=kind is AnswerKind.RECIPIENT_GONE,
         )
+
+    def _slow_down(self, retry_after: float | None) -> None:
+        """With concurrent requests, pause every one of them for what the gateway asked (else
+        the backoff), capped at :data:`MAX_WAIT`."""
+        if self._workers.count > 1:
+            self.limiter.pause(min(MAX_WAIT, self.backoff if retry_after is None else retry_after))
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:

@@ -50,10 +50,8 @@ import logging
 import re
 import smtplib
 import ssl
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -137,17 +135,6 @@ class _Lane:
     conn: smtplib.SMTP | None = None
 
 
-@dataclass
-class _BatchState:
-    """What the workers of one batch share: the next envelope to take, and whether the rest of
-    the batch is still worth trying."""
-
-    next_index: int = 0
-    throttled: SendResult | None = None
-    unusable: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class SmtpChannel(Channel):
     """E-mail through an SMTP server (the operator's MTA or mail provider)."""
 
@@ -177,7 +164,7 @@ class SmtpChannel(Channel):
         self.limiter = limiter or Limiter(rate_limit)
         self._slow_down = limiter is not None or not rate_limit.unlimited
         self._lanes = [_Lane(n) for n in range(self.connections)]
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers = base.Workers(self.connections, "smtp")
         self._retrying = Retrying(
             stop=stop_after_attempt(max_tries),
             wait=wait_exponential(multiplier=backoff, max=MAX_BACKOFF),
@@ -212,9 +199,7 @@ class SmtpChannel(Channel):
 
     def close(self) -> None:
         """QUIT politely on every connection; a server already gone is no error here."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+        self._workers.shutdown()
         for lane in self._lanes:
             conn, lane.conn = lane.conn, None
             if conn is None:
@@ -296,58 +281,18 @@ class SmtpChannel(Channel):
         costs one message's retries per batch, not every message's. After a ``throttled``
         answer the rest is ``throttled``, not tried.
         """
-        results: list[SendResult | None] = [None] * len(batch)
-        state = _BatchState()
-        workers = min(self.connections, len(batch))
-        if workers <= 1:
-            self._work(self._lanes[0], batch, results, state)
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="smtp")
-            futures = [
-                self._pool.submit(self._work, lane, batch, results, state)
-                for lane in self._lanes[:workers]
-            ]
-            for future in futures:
-                future.result()
-        if state.unusable is not None:
-            self.lost = f"smtp {self.where}: server lost mid-run ({state.unusable})"
-        done = [r for r in results if r is not None]
-        assert len(done) == len(batch), "every envelope has a result"
-        return done
+        results, unusable = self._workers.run(batch, self._send_on_lane)
+        if unusable is not None:
+            self.lost = f"smtp {self.where}: server lost mid-run ({unusable})"
+        return results
 
-    def _work(
-        self,
-        lane: _Lane,
-        batch: Sequence[Envelope],
-        results: list[SendResult | None],
-        state: _BatchState,
-    ) -> None:
-        """One worker: take the next envelope until none is left, send it on ``lane``."""
-        retrying = self._retrying.copy()
-        while True:
-            with state.lock:
-                index = state.next_index
-                if index >= len(batch):
-                    return
-                state.next_index += 1
-                throttled, unusable = state.throttled, state.unusable
-            envelope = batch[index]
-            if throttled is not None:
-                results[index] = base.not_tried(envelope, throttled)
-                continue
-            if unusable is not None:
-                results[index] = SendResult(
-                    envelope.delivery_id, Result.TEMPORARY, f"not tried: {unusable}", tried=False
-                )
-                continue
-            result = self._send_one(lane, retrying, envelope)
-            results[index] = result
-            with state.lock:
-                if result.result is Result.TEMPORARY and lane.conn is None:
-                    state.unusable = state.unusable or result.detail
-                elif result.result is Result.THROTTLED:
-                    state.throttled = state.throttled or result
+    def _send_on_lane(self, number: int, envelope: Envelope) -> tuple[SendResult, str | None]:
+        """Send ``envelope`` on connection ``number``; when the server could not be reached
+        again (temporary, no connection left), that stops the rest of the batch."""
+        lane = self._lanes[number]
+        result = self._send_one(lane, self._retrying.copy(), envelope)  # copy: one per thread
+        lost = result.result is Result.TEMPORARY and lane.conn is None
+        return result, result.detail if lost else None
 
     def _send_one(self, lane: _Lane, retrying: Retrying, envelope: Envelope) -> SendResult:
         try:
