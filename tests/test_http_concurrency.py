@@ -8,23 +8,36 @@ connection dropped with several requests in flight loses nothing and sends nothi
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from cartnudge.app import App
 from cartnudge.channels.base import Channel, Envelope, Result
 from cartnudge.channels.line import LineChannel, LineSettings
+from cartnudge.channels.memory import MemoryChannel
 from cartnudge.channels.push import PushChannel, PushSettings, push_payload
 from cartnudge.channels.ratelimit import Limiter
 from cartnudge.channels.sms import SmsChannel, SmsSettings
+from cartnudge.config import load_config
 from cartnudge.core.ratelimit import RateLimit
+from cartnudge.sweep import Sweep
+from tests.conftest import write_config
 from tests.http_server import HttpServer, Reply, Request
+from tests.shop import ShopBuilder
+from tests.test_idempotency import AFTER_LEASE, finish, spawn, statuses, sweep_in_a_new_process
+from tests.test_sweep_channels import NOON_JST, input_flow, left_lp_form, sms_gateway
 
 LINE_TOKEN = "line-channel-access-token-0123456789"
 OK = Reply.json(200, {"id": "accepted", "name": "projects/p/messages/1"})
@@ -334,3 +347,79 @@ def test_concurrency_and_http2_come_from_the_configuration() -> None:
     assert LineSettings.model_validate({"concurrency": 3}).concurrency == 3
     with pytest.raises(ValueError, match="concurrency"):
         SmsSettings.model_validate({"concurrency": 0})
+
+
+# -- the sweep: records and crashes with four SMS requests in flight ----------------------------
+
+
+def sms_sweep_config(shop: ShopBuilder, tmp_path: Path, gateway: HttpServer, batch: int) -> Path:
+    from tests.conftest import base_config
+
+    data = base_config(shop.url, tmp_path)
+    data["flows"].update(input_flow(["sms"]))
+    data["sms"] = dict(sms_gateway(f"{gateway.url}/sms"), concurrency=4, timeout=5)
+    data["sweep"]["send_batch"] = batch
+    return write_config(tmp_path, data)
+
+
+def lp_visitors(shop: ShopBuilder, n: int) -> set[str]:
+    """``n`` visitors who left the LP form with their phone number, due at noon; their E.164
+    numbers."""
+    for i in range(n):
+        left_lp_form(shop, NOON_JST - timedelta(hours=2, minutes=i), phone=f"090-1234-{5600 + i}")
+    return {f"+81901234{5600 + i}" for i in range(n)}
+
+
+def test_a_sweep_sending_four_sms_at_a_time_records_dropped_ones_in_doubt_and_the_rest_sent(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    phones = lp_visitors(sqlite_shop, 12)
+    arrived: list[str] = []
+
+    def answer(request: Request) -> Reply:
+        arrived.append(request.json()["to"])
+        return Reply(drop=True) if len(arrived) in (2, 3) else Reply.json(201, {"id": "SM"})
+
+    with HttpServer() as gateway:
+        gateway.default = Gate(4, answer)
+        app = App(load_config(sms_sweep_config(sqlite_shop, tmp_path, gateway, 6)))
+        first = Sweep(app, MemoryChannel(), now=NOON_JST).run()
+        second = Sweep(app, MemoryChannel(), now=NOON_JST + timedelta(hours=1)).run()
+        app.dispose()
+    assert (first.sent, second.sent) == (10, 0)
+    assert statuses(sqlite_shop) == Counter(sent=10, in_doubt=2)
+    assert Counter(arrived) == Counter(phones)  # each once, the two in doubt included
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_with_four_sms_in_flight_sends_nothing_twice(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    """kill -9 of the sweeping process from the gateway when the 7th SMS request has arrived,
+    before it is answered: several requests are in flight. The killed batch is left in doubt,
+    every other visitor gets one SMS from the next run."""
+    phones = lp_visitors(sqlite_shop, 30)
+    arrived: list[str] = []
+    proc: list[subprocess.Popen[str]] = []
+
+    def answer(request: Request) -> Reply:
+        arrived.append(request.json()["to"])
+        if len(arrived) == 7 and proc:
+            os.kill(proc[0].pid, signal.SIGKILL)
+            return Reply(drop=True)
+        return Reply.json(201, {"id": "SM"}, delay=0.05)
+
+    with HttpServer(default=answer) as gateway:
+        config = sms_sweep_config(sqlite_shop, tmp_path, gateway, 10)
+        proc.append(spawn(config, NOON_JST))
+        finish(proc[0], expect_rc=-signal.SIGKILL)
+        left_sending = statuses(sqlite_shop)["sending"]
+        assert 0 < left_sending <= 10  # only the batch in the channel's hands
+        rerun = sweep_in_a_new_process(config, NOON_JST + AFTER_LEASE)
+        later = sweep_in_a_new_process(config, NOON_JST + AFTER_LEASE + timedelta(minutes=4))
+    assert rerun["in_doubt_found"] == left_sending
+    assert later["sent"] == 0
+    assert statuses(sqlite_shop) == Counter(sent=30 - left_sending, in_doubt=left_sending)
+    got = Counter(arrived)
+    assert max(got.values()) == 1  # nothing sent twice
+    assert len(phones - set(got)) <= left_sending  # every loss is reported in doubt
