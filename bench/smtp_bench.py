@@ -33,14 +33,24 @@ import base64
 import os
 import shutil
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from benchlib import (
+    HOST,
+    RecordingLimiter,
+    best,
+    free_port,
+    load,
+    print_adherence,
+    start_listening,
+    stop,
+    timed,
+)
 
 from cartnudge.channels.base import Envelope, Result
 from cartnudge.channels.ratelimit import Limiter
@@ -49,7 +59,6 @@ from cartnudge.config import SmtpSettings
 from cartnudge.core.ratelimit import RateLimit
 
 SENDER = "shop@example.jp"
-HOST = "127.0.0.1"
 
 
 def message(i: int) -> tuple[str, bytes]:
@@ -76,40 +85,12 @@ def message(i: int) -> tuple[str, bytes]:
     return to, data.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def start_sink(path: str, port: int) -> subprocess.Popen[bytes]:
     argv = [path]
     if os.geteuid() == 0:
         argv += ["-u", "nobody"]  # smtp-sink refuses to keep root privileges
     argv += ["-m", "64", f"{HOST}:{port}", "256"]
-    sink = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(100):
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return sink
-        except OSError:
-            if sink.poll() is not None:
-                err = sink.stderr.read().decode() if sink.stderr else ""
-                raise SystemExit(f"smtp-sink did not start: {err.strip()}") from None
-            time.sleep(0.05)
-    sink.kill()
-    raise SystemExit("smtp-sink did not listen within 5 s")
-
-
-def timed(fn: Callable[[], int]) -> dict[str, float]:
-    """Run ``fn`` (which returns how many messages were accepted): wall s, CPU s, count."""
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    sent = fn()
-    return {
-        "wall": time.perf_counter() - wall0,
-        "cpu": time.process_time() - cpu0,
-        "sent": sent,
-    }
+    return start_listening(argv, port, "smtp-sink")
 
 
 def plain_smtplib(port: int, messages: Sequence[tuple[str, bytes]], threads: int) -> int:
@@ -150,71 +131,18 @@ def cartnudge_send(
     return sent
 
 
-def best(runs: list[dict[str, float]]) -> dict[str, float]:
-    rates = [r["sent"] / r["wall"] for r in runs]
-    top = max(range(len(runs)), key=lambda k: rates[k])
-    out = dict(runs[top])
-    out["rate"] = rates[top]
-    out["rate_med"] = statistics.median(rates)
-    out["rate_min"] = min(rates)
-    out["per_cpu"] = out["sent"] / out["cpu"] if out["cpu"] else float("inf")
-    return out
-
-
-def window_max(times: Sequence[float], width: float) -> int:
-    """The most timestamps in any window of ``width`` seconds."""
-    most, j = 0, 0
-    for i in range(len(times)):
-        while times[i] - times[j] >= width:
-            j += 1
-        most = max(most, i - j + 1)
-    return most
-
-
 def rate_run(port: int, rate: float, seconds: float, batch_size: int) -> None:
     """Four connections at ``rate`` messages a second for ``seconds``; adherence printed."""
-    stamps: list[float] = []
-    lock = threading.Lock()
-
-    class Recording(Limiter):
-        def wait(self) -> float:
-            waited = super().wait()
-            with lock:
-                stamps.append(time.monotonic())
-            return waited
-
-    limiter = Recording(RateLimit(per_second=rate))
+    limiter = RecordingLimiter(RateLimit(per_second=rate))
     burst = max(1.0, rate)
     count = int(rate * seconds + burst)
     items = envelopes([message(i) for i in range(count)])
     result = timed(lambda: cartnudge_send(port, batch_size, 4, items, limiter))
-    stamps.sort()
-    span = stamps[-1] - stamps[0]
-    steady = (len(stamps) - burst) / span if span > 0 else float("inf")
     print(
         f"\nrate limit {rate:g}/s on 4 connections, {count} messages "
         f"({result['sent']:.0f} accepted) in {result['wall']:.2f} s:"
     )
-    print(
-        f"  after the first second's burst ({burst:g}): {steady:.1f}/s, {steady / rate:.3f} × limit"
-    )
-    one = window_max(stamps, 1.0)
-    print(
-        f"  most in any 1 s window:  {one} ({one / rate:.3f} × limit; a burst of {burst:g} allowed)"
-    )
-    if span >= 60:
-        sixty = window_max(stamps, 60.0)
-        print(
-            f"  most in any 60 s window: {sixty} ({sixty / (60 * rate):.3f} × limit; "
-            "target <= 1.05)"
-        )
-    else:
-        whole = len(stamps) / (60 * rate) * (60 / max(span, 1e-9))
-        print(f"  run shorter than 60 s: whole-run rate {whole:.3f} × limit")
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print_adherence(limiter.stamps, rate)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -281,14 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.rate_seconds > 0:
             rate_run(port, args.rate, args.rate_seconds, args.batch)
     finally:
-        sink.terminate()
-        try:
-            sink.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            sink.kill()
-            sink.wait()
-        if sink.stderr:
-            sink.stderr.close()
+        stop(sink)
     print(f"\nload after: {load()}")
 
 

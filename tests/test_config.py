@@ -87,7 +87,7 @@ def nested_models(annotation: Any) -> list[type[BaseModel]]:
 
 # A key line, live or commented out ("# " right after the indentation, so that deleting it
 # uncomments the line): indentation, comment marker, more indentation, list dash, key.
-KEY_LINE = re.compile(r"^( *)(# ?)?( *)(- )?([a-z_]+):(?: |$)")
+KEY_LINE = re.compile(r"^( *)(# ?)?( *)(- )?([a-z_][a-z0-9_]*):(?: |$)")
 
 
 def example_keys() -> list[tuple[int, str, bool]]:

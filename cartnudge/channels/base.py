@@ -228,16 +228,19 @@ def http_client(
     **more: object,
 ) -> httpx.Client:
     """The sweep's HTTP client for a channel: keep-alive connections for ``concurrency``
-    requests in flight (no more connections than that), redirects never followed (a redirected
-    POST is a misconfigured URL, not a send), HTTP/2 when ``http2`` and the https server offers
-    it (ALPN). ``more``: other :class:`httpx.Client` arguments (``auth``, ``verify``)."""
+    requests in flight, and one more for a request beside the messages (an access token, a
+    probe), redirects never followed (a redirected POST is a misconfigured URL, not a send),
+    HTTP/2 when ``http2`` and the https server offers it (ALPN). ``more``: other
+    :class:`httpx.Client` arguments (``auth``, ``verify``)."""
     import httpx  # here: the outbox and in-memory channels never need it
 
     return httpx.Client(
         timeout=timeout,
         headers=headers,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        limits=httpx.Limits(
+            max_connections=concurrency + 1, max_keepalive_connections=concurrency
+        ),
         http2=http2,
         **more,  # type: ignore[arg-type]
     )
