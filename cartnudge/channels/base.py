@@ -238,9 +238,7 @@ def http_client(
         timeout=timeout,
         headers=headers,
         follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=concurrency + 1, max_keepalive_connections=concurrency
-        ),
+        limits=httpx.Limits(max_connections=concurrency + 1, max_keepalive_connections=concurrency),
         http2=http2,
         **more,  # type: ignore[arg-type]
     )
