@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from cartnudge.core.durations import format_duration
 from cartnudge.core.experiments import Experiment
 from cartnudge.core.stats import ABDesign, ABResult, Arm, Interval, evaluate_ab_test, plan_ab_test
+from cartnudge.operator.lift import Purchase, read_purchases
 
 if TYPE_CHECKING:
     from cartnudge.app import App
@@ -73,17 +74,18 @@ class ExperimentReport:
 
 
 def _arm_counts(
-    persons: list[dict[str, Any]], purchases: Iterable[tuple[str, datetime, int]], window: timedelta
+    persons: list[dict[str, Any]], purchases: Iterable[Purchase], window: timedelta
 ) -> dict[str, tuple[int, int, int, int]]:
     """variant -> (persons, recovered, revenue, revenue squares)."""
     entries: dict[str, list[tuple[datetime, str]]] = {}
     for p in persons:
         entries.setdefault(str(p["customer_id"]), []).append((p["at"], p["variant"]))
     revenue: dict[tuple[str, str], int] = {}
-    for customer, completed_at, amount in purchases:
+    for purchase in purchases:
+        customer = purchase.customer_id
         for at, variant in entries.get(customer, ()):
-            if at <= completed_at <= at + window:
-                revenue[(variant, customer)] = revenue.get((variant, customer), 0) + amount
+            if at <= purchase.completed_at <= at + window:
+                revenue[(variant, customer)] = revenue.get((variant, customer), 0) + purchase.amount
     out: dict[str, list[int]] = {}
     for p in persons:
         counts = out.setdefault(p["variant"], [0, 0, 0, 0])
@@ -107,18 +109,10 @@ def collect_experiments(app: App, now: datetime, *, record: bool = True) -> list
     out = []
     for exp in cfg.experiments.values():
         persons = app.experiments.arm_persons(exp.name)
-        purchases: list[tuple[str, datetime, int]] = []
+        purchases: list[Purchase] = []
         if persons:
-            first = min(p["at"] for p in persons)
-            last = max(p["at"] for p in persons) + cfg.lift_window + timedelta(seconds=1)
-            for page in app.reader.completed_orders(
-                completed_from=first, completed_to=last, chunk_size=1000
-            ):
-                purchases += [
-                    (str(r["customer_id"]), r["completed_at"], _amount(r["total_amount"]))
-                    for r in page
-                    if r["customer_id"] is not None
-                ]
+            first, last = min(p["at"] for p in persons), max(p["at"] for p in persons)
+            purchases = list(read_purchases(app, first, last))
         counts = _arm_counts(persons, purchases, cfg.lift_window)
         sent = {r["variant"]: r for r in app.experiments.arm_deliveries(exp.flow, exp.step)}
         arms = []
@@ -170,13 +164,6 @@ def collect_experiments(app: App, now: datetime, *, record: bool = True) -> list
             )
         )
     return out
-
-
-def _amount(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 # -- shapes for output: pure -----------------------------------------------------------------

@@ -19,7 +19,7 @@ completed orders stream from the shop in pages.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -215,23 +215,10 @@ def collect_lift(app: App, period: Period, *, chunk_size: int = 1000) -> tuple[L
     ]
     if not rows:
         return ()
-    first = min(r.at for r in rows)
-    last = max(r.at for r in rows) + cfg.lift_window + timedelta(seconds=1)
-
-    def purchases() -> Iterable[Purchase]:
-        for page in app.reader.completed_orders(
-            completed_from=first, completed_to=last, chunk_size=chunk_size
-        ):
-            for row in page:
-                if row["customer_id"] is None:
-                    continue
-                yield Purchase(
-                    str(row["customer_id"]), row["completed_at"], _amount(row["total_amount"])
-                )
-
+    first, last = min(r.at for r in rows), max(r.at for r in rows)
     return build_lift(
         rows,
-        purchases(),
+        read_purchases(app, first, last, chunk_size=chunk_size),
         plans=cfg.holdouts,
         window=cfg.lift_window,
         min_effect=cfg.min_effect,
@@ -240,6 +227,24 @@ def collect_lift(app: App, period: Period, *, chunk_size: int = 1000) -> tuple[L
         buckets=period.buckets(),
         bounds=period.bounds(),
     )
+
+
+def read_purchases(
+    app: App, first: datetime, last: datetime, *, chunk_size: int = 1000
+) -> Iterator[Purchase]:
+    """The shop's completed orders of known customers from ``first`` to ``last`` plus the lift
+    window (``lift_window``, its end included), read a page of ``chunk_size`` at a time, for
+    the persons reminded or held out (or assigned a variant) between ``first`` and ``last``.
+    Raises DatabaseError when the shop cannot be read."""
+    until = last + app.config.lift_window + timedelta(seconds=1)
+    for page in app.reader.completed_orders(
+        completed_from=first, completed_to=until, chunk_size=chunk_size
+    ):
+        for row in page:
+            if row["customer_id"] is not None:
+                yield Purchase(
+                    str(row["customer_id"]), row["completed_at"], _amount(row["total_amount"])
+                )
 
 
 def _amount(value: Any) -> int:
