@@ -641,6 +641,8 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     """Read the period's rows from the shop and cartnudge's tables and build the report.
 
     Raises DatabaseError (ContractError) when a database cannot be read."""
+    from cartnudge.state.reporting import Cohort
+
     app.deliveries.ensure_ready()
     start, end = period.start, period.end
     bounds: Sequence[datetime] = period.bounds()
@@ -652,22 +654,22 @@ def collect(app: App, period: Period, *, chunk_size: int = PAGE) -> Report:
     deliveries = [
         DeliveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in q.report_deliveries(start, end, level, bounds, kinds)
+        for row in q.report_deliveries(Cohort(start, end, level, bounds, kinds))
     ]
     recoveries = [
         RecoveryGroup(level=level, **row)
         for level in delivery_levels
-        for row in q.report_recoveries(start, end, level, bounds, kinds)
+        for row in q.report_recoveries(Cohort(start, end, level, bounds, kinds))
     ]
     skips = [
         SkipGroup(level=level, **row)
         for level in skip_levels
-        for row in q.report_skips(start, end, level, bounds)
+        for row in q.report_skips(Cohort(start, end, level, bounds))
     ]
     coupons = [
         g
         for level in delivery_levels
-        for g in coupon_groups(level, q.report_coupons(start, end, level, bounds, kinds))
+        for g in coupon_groups(level, q.report_coupons(Cohort(start, end, level, bounds, kinds)))
     ]
     report = build_report(
         period, _abandoned_rows(app, period, chunk_size), deliveries, recoveries, skips, coupons

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,28 +49,50 @@ def _dimension(level: str, step_kinds: StepKinds) -> Any:
     return case(*whens, else_=literal("delay"))
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """What one report query counts: the deliveries of carts abandoned in [``start``, ``end``)
+    (naive UTC; a delivery without an abandonment time by when its row was made), grouped per
+    ``level`` (:data:`_REPORT_KEYS`); ``bounds``: the series' bucket bounds (level "bucket");
+    ``step_kinds``: the trigger steps (the "trigger" breakdown)."""
+
+    start: datetime
+    end: datetime
+    level: str
+    bounds: Sequence[datetime] = ()
+    step_kinds: StepKinds | None = None
+
+    def rows(
+        self, cols: list[Any], *, join: Any = None, where: Sequence[Any] = ()
+    ) -> tuple[Any, list[Any]]:
+        """(the cohort's rows as a subquery, its group keys): the delivery's flow, step,
+        channel and template, then ``cols``, then what the level groups by besides (the series
+        bucket, a breakdown's value); from ``join`` (deliveries joined to another table) when
+        given, of the rows that also meet ``where``."""
+        d = deliveries.c
+        at = func.coalesce(d.abandoned_at, d.created_at)
+        out = [d.flow, d.step, d.channel, d.template_id, *cols]
+        if self.level == "bucket":
+            out.append(_report_bucket(at, self.bounds).label("bucket"))
+        if self.level in BREAKDOWNS:
+            out.append(_dimension(self.level, self.step_kinds or {}).label("value"))
+        query = select(*out) if join is None else select(*out).select_from(join)
+        rows = query.where(at >= self.start, at < self.end, *where).subquery()
+        return rows, [rows.c[k] for k in _REPORT_KEYS[self.level]]
+
+
 class ReportQueries(Store):
     """Aggregates for ``cartnudge report``. Raises DatabaseError on failure."""
 
-    def report_deliveries(
-        self,
-        start: datetime,
-        end: datetime,
-        level: str,
-        bounds: Sequence[datetime] = (),
-        step_kinds: StepKinds | None = None,
-    ) -> list[dict[str, Any]]:
+    def report_deliveries(self, cohort: Cohort) -> list[dict[str, Any]]:
         """Delivery rows by status and distinct orders, per ``level``: "flow", "variant"
         (flow, step, channel, template_id), "bucket" (flow, bucket) or a breakdown
         (``BREAKDOWNS``: flow, value; ``step_kinds`` names the trigger steps)."""
         from sqlalchemy import case
 
         d = deliveries.c
-        at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = _level_columns([d.status, d.order_id, d.clicks], level, at, bounds, step_kinds)
         held_out = DeliveryStatus.HELD_OUT.value  # the holdout is reported apart (holdout_persons)
-        rows = select(*cols).where(at >= start, at < end, d.status != held_out).subquery()
-        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        rows, keys = cohort.rows([d.status, d.order_id, d.clicks], where=[d.status != held_out])
 
         def status_rows(*statuses: DeliveryStatus) -> Any:
             return func.sum(case((rows.c.status.in_([s.value for s in statuses]), 1), else_=0))
@@ -102,31 +125,17 @@ class ReportQueries(Store):
         )
         return self._read("report deliveries", lambda c: _report_rows(c.execute(stmt), counts))
 
-    def report_recoveries(
-        self,
-        start: datetime,
-        end: datetime,
-        level: str,
-        bounds: Sequence[datetime] = (),
-        step_kinds: StepKinds | None = None,
-    ) -> list[dict[str, Any]]:
+    def report_recoveries(self, cohort: Cohort) -> list[dict[str, Any]]:
         """Recovered (distinct abandoned) orders and their purchases' total, per ``level`` of
         the delivery each was attributed to; of them, those whose delivery was clicked
         ("clicked") and those per attribution rule (``core.attribution.RULES``)."""
         from sqlalchemy import case
 
         d, r = deliveries.c, recoveries.c
-        at = func.coalesce(d.abandoned_at, d.created_at)
-        cols = _level_columns(
-            [r.abandoned_order_id, r.amount, r.attribution, d.clicks], level, at, bounds, step_kinds
+        rows, keys = cohort.rows(
+            [r.abandoned_order_id, r.amount, r.attribution, d.clicks],
+            join=recoveries.join(deliveries, r.delivery_id == d.id),
         )
-        rows = (
-            select(*cols)
-            .select_from(recoveries.join(deliveries, r.delivery_id == d.id))
-            .where(at >= start, at < end)
-            .subquery()
-        )
-        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
         order = rows.c.abandoned_order_id
 
         def distinct_where(condition: Any) -> Any:
@@ -143,14 +152,7 @@ class ReportQueries(Store):
         counts = ("orders", "revenue", "clicked", *rules)
         return self._read("report recoveries", lambda c: _report_rows(c.execute(stmt), counts))
 
-    def report_coupons(
-        self,
-        start: datetime,
-        end: datetime,
-        level: str,
-        bounds: Sequence[datetime] = (),
-        step_kinds: StepKinds | None = None,
-    ) -> list[dict[str, Any]]:
+    def report_coupons(self, cohort: Cohort) -> list[dict[str, Any]]:
         """Codes held by the cohort's sent messages per ``level`` ("flow", "variant" or
         "bucket"), further grouped by discount text, whether redeemed, and the redeeming
         order's amount: ``codes`` per group. The discount cost is priced from these in
@@ -158,22 +160,12 @@ class ReportQueries(Store):
         from sqlalchemy import case
 
         d, c = deliveries.c, coupons.c
-        at = func.coalesce(d.abandoned_at, d.created_at)
         redeemed = case((c.redeemed_order_id.is_not(None), 1), else_=0)
-        cols = _level_columns(
+        rows, keys = cohort.rows(
             [c.discount, redeemed.label("redeemed"), c.redeemed_amount],
-            level,
-            at,
-            bounds,
-            step_kinds,
+            join=coupons.join(deliveries, c.delivery_id == d.id),
+            where=[d.status == DeliveryStatus.SENT.value],
         )
-        rows = (
-            select(*cols)
-            .select_from(coupons.join(deliveries, c.delivery_id == d.id))
-            .where(at >= start, at < end, d.status == DeliveryStatus.SENT.value)
-            .subquery()
-        )
-        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
         extra = [rows.c.discount, rows.c.redeemed, rows.c.redeemed_amount]
         stmt = select(*keys, *extra, func.count().label("codes")).group_by(*keys, *extra)
 
@@ -220,9 +212,7 @@ class ReportQueries(Store):
         )
         return self._read("holdout persons", lambda c: [dict(r._mapping) for r in c.execute(stmt)])
 
-    def report_skips(
-        self, start: datetime, end: datetime, level: str, bounds: Sequence[datetime] = ()
-    ) -> list[dict[str, Any]]:
+    def report_skips(self, cohort: Cohort) -> list[dict[str, Any]]:
         """Distinct orders skipped and never delivered in that flow (any status), per ``level``:
         "reason" (flow, reason), "flow" (any reason) or "bucket" (flow, bucket, any reason).
         An order reminded first and skipped later (e.g. "purchased" once it was bought after
@@ -230,14 +220,11 @@ class ReportQueries(Store):
         s, d = skips.c, deliveries.c
         delivered = select(d.id).where(d.order_id == s.order_id, d.flow == s.flow).exists()
         cols = [s.flow, s.reason, s.order_id]
-        if level == "bucket":
-            cols.append(_report_bucket(s.abandoned_at, bounds).label("bucket"))
-        rows = (
-            select(*cols)
-            .where(s.abandoned_at >= start, s.abandoned_at < end, ~delivered)
-            .subquery()
-        )
-        keys = [rows.c[k] for k in _REPORT_KEYS[level]]
+        if cohort.level == "bucket":
+            cols.append(_report_bucket(s.abandoned_at, cohort.bounds).label("bucket"))
+        in_period = (s.abandoned_at >= cohort.start, s.abandoned_at < cohort.end)
+        rows = select(*cols).where(*in_period, ~delivered).subquery()
+        keys = [rows.c[k] for k in _REPORT_KEYS[cohort.level]]
         stmt = select(*keys, func.count(rows.c.order_id.distinct()).label("orders")).group_by(*keys)
         return self._read("report skips", lambda c: _report_rows(c.execute(stmt), ("orders",)))
 
@@ -268,25 +255,6 @@ class ReportQueries(Store):
 
         self._read("report abandoned", read)
         return out
-
-
-def _level_columns(
-    cols: list[Any],
-    level: str,
-    at: Any,
-    bounds: Sequence[datetime],
-    step_kinds: StepKinds | None,
-) -> list[Any]:
-    """A report query's columns: the delivery's flow, step, channel and template, then
-    ``cols``, then what ``level`` groups by besides: the series bucket of ``at`` ("bucket") or
-    a breakdown's value (``BREAKDOWNS``)."""
-    d = deliveries.c
-    out = [d.flow, d.step, d.channel, d.template_id, *cols]
-    if level == "bucket":
-        out.append(_report_bucket(at, bounds).label("bucket"))
-    if level in BREAKDOWNS:
-        out.append(_dimension(level, step_kinds or {}).label("value"))
-    return out
 
 
 def _report_bucket(at: Any, bounds: Sequence[datetime]) -> Any:
