@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cartnudge.channels.base import Channel, Envelope, Result
+from cartnudge.channels.base import Channel, Envelope, Result, Retries
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.channels.outbox import OutboxChannel
 from cartnudge.channels.smtp import SmtpChannel, is_hard_bounce, wire_bytes
@@ -196,7 +196,7 @@ def smtp_channel(
         security=security,  # type: ignore[arg-type]
         timeout=timeout,
     )
-    return SmtpChannel(settings, password, max_tries=max_tries, backoff=BACKOFF)
+    return SmtpChannel(settings, password, retries=Retries(max_tries, BACKOFF))
 
 
 @pytest.fixture

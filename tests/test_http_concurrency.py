@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cartnudge.app import App
-from cartnudge.channels.base import Channel, Envelope, Result
+from cartnudge.channels.base import Channel, Envelope, Result, Retries
 from cartnudge.channels.line import LineChannel, LineSettings
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.channels.push import PushChannel, PushSettings, push_payload
@@ -105,7 +105,7 @@ def _sms(server: HttpServer, concurrency: int, limiter: Limiter | None, sleep: A
     settings = SmsSettings(
         enabled=True, url=f"{server.url}/sms", sender="Shop", timeout=2, concurrency=concurrency
     )
-    return SmsChannel(settings, None, backoff=0.01, sleep=sleep, limiter=limiter)
+    return SmsChannel(settings, None, retries=Retries(backoff=0.01, sleep=sleep), limiter=limiter)
 
 
 def _phone(i: int) -> str:
@@ -121,7 +121,7 @@ def _webhook(server: HttpServer, concurrency: int, limiter: Limiter | None, slee
         enabled=True, provider="webhook", url=f"{server.url}/push", timeout=2,
         concurrency=concurrency,
     )  # fmt: skip
-    return PushChannel(settings, None, backoff=0.01, sleep=sleep, limiter=limiter)
+    return PushChannel(settings, None, retries=Retries(backoff=0.01, sleep=sleep), limiter=limiter)
 
 
 def _device(i: int) -> str:
@@ -145,13 +145,15 @@ def _fcm(server: HttpServer, concurrency: int, limiter: Limiter | None, sleep: A
         endpoint=server.url, token_uri=f"{server.url}/token", timeout=2, concurrency=concurrency,
     )  # fmt: skip
     account = json.dumps({"client_email": "sa@p.iam.gserviceaccount.com", "private_key": _PEM})
-    return PushChannel(settings, account, backoff=0.01, sleep=sleep, limiter=limiter)
+    return PushChannel(
+        settings, account, retries=Retries(backoff=0.01, sleep=sleep), limiter=limiter
+    )
 
 
 def _line(server: HttpServer, concurrency: int, limiter: Limiter | None, sleep: Any) -> Channel:
     assert limiter is None, "LINE has no rate limit of its own"
     settings = LineSettings(enabled=True, base_url=server.url, timeout=2, concurrency=concurrency)
-    return LineChannel(settings, LINE_TOKEN, sleep=sleep)
+    return LineChannel(settings, LINE_TOKEN, retries=Retries(sleep=sleep))
 
 
 def _user(i: int) -> str:

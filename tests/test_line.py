@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cartnudge.app import App
-from cartnudge.channels.base import Envelope, Result
+from cartnudge.channels.base import Envelope, Result, Retries
 from cartnudge.channels.line import LineChannel, LineSettings, retry_key
 from cartnudge.channels.memory import MemoryChannel
 from cartnudge.config import load_config
@@ -51,9 +51,9 @@ def envelope(i: int, user: str = USER) -> Envelope:
     return Envelope(i, user, "テスト商店", f"cartnudge.{i}", json.dumps(messages).encode())
 
 
-def channel(url: str, **kw: object) -> LineChannel:
-    settings = LineSettings(enabled=True, base_url=url, timeout=kw.pop("timeout", 5.0))
-    return LineChannel(settings, TOKEN, sleep=lambda _s: None, **kw)
+def channel(url: str, *, timeout: float = 5.0, max_tries: int = 3) -> LineChannel:
+    settings = LineSettings(enabled=True, base_url=url, timeout=timeout)
+    return LineChannel(settings, TOKEN, retries=Retries(max_tries, sleep=lambda _s: None))
 
 
 # -- the channel against a local server ----------------------------------------------------------

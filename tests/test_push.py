@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from cartnudge.channels.base import Envelope, Result
+from cartnudge.channels.base import Envelope, Result, Retries
 from cartnudge.channels.push import (
     FCM_SCOPE,
     JWT_BEARER_GRANT,
@@ -379,11 +379,12 @@ def make_channel(
             }
             default_secret = service_account_json(rsa_key)
         fields.update(overrides)
-        kwargs: dict[str, Any] = {"max_tries": 3, "backoff": 0.01, "clock": clock}
-        if not real_sleep:
-            kwargs["sleep"] = sleeps.append
+        retries = Retries(3, 0.01) if real_sleep else Retries(3, 0.01, sleeps.append)
         channel = PushChannel(
-            PushSettings(**fields), default_secret if secret is None else secret, **kwargs
+            PushSettings(**fields),
+            default_secret if secret is None else secret,
+            retries=retries,
+            clock=clock,
         )
         made.append(channel)
         return channel

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cartnudge.channels.base import Envelope, Result, SendResult
+from cartnudge.channels.base import Envelope, Result, Retries, SendResult
 from cartnudge.channels.sms import (
     DEFAULT_BODY,
     MAX_WAIT,
@@ -302,9 +302,7 @@ def webhook_channel(
     return SmsChannel(
         config,
         secret,
-        max_tries=max_tries,
-        backoff=BACKOFF,
-        sleep=waits if waits is not None else Waits(),
+        retries=Retries(max_tries, BACKOFF, waits if waits is not None else Waits()),
     )
 
 
@@ -321,7 +319,9 @@ def twilio_channel(
         secret_env="TEST_TWILIO_TOKEN",
     )
     return SmsChannel(
-        config, secret, backoff=BACKOFF, sleep=waits if waits is not None else Waits()
+        config,
+        secret,
+        retries=Retries(backoff=BACKOFF, sleep=waits if waits is not None else Waits()),
     )
 
 
@@ -518,7 +518,7 @@ class TestRetries:
         port = free_port()  # nothing listens there
         waits = Waits()
         config = SmsSettings(enabled=True, url=f"http://127.0.0.1:{port}/sms", sender=SENDER)
-        with SmsChannel(config, None, backoff=BACKOFF, sleep=waits) as channel:
+        with SmsChannel(config, None, retries=Retries(backoff=BACKOFF, sleep=waits)) as channel:
             results = channel.send([sms(1), sms(2)])
         assert [r.result for r in results] == [Result.TEMPORARY] * 2
         assert results[0].detail.startswith(f"sms http://127.0.0.1:{port}: cannot connect")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cartnudge.channels.base import Envelope, Result
+from cartnudge.channels.base import Envelope, Result, Retries
 from cartnudge.channels.ratelimit import Limiter
 from cartnudge.channels.smtp import SmtpChannel
 from cartnudge.config import SmtpSettings
@@ -64,7 +64,7 @@ def channel(
 ) -> SmtpChannel:
     settings = SmtpSettings(host=server.host, port=server.port, timeout=2, **more)
     return SmtpChannel(
-        settings, None, max_tries=3, backoff=0.01, connections=connections, limiter=limiter
+        settings, None, retries=Retries(3, 0.01), connections=connections, limiter=limiter
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from cartnudge.app import App
+from cartnudge.channels.base import Retries
 from cartnudge.config import load_config
 from cartnudge.errors import EXIT_CHANNEL, EXIT_THROTTLED, DatabaseError
 from cartnudge.state.schema import deliveries, suppressions
@@ -144,7 +145,7 @@ def test_a_server_that_dies_mid_run_exits_5_and_leaves_the_rest_untried(
         server.script.dead_after = 2
         app = smtp_app(shop, tmp_path, server.port)
         channel = app.email_channel()
-        channel.backoff = 0.01  # type: ignore[attr-defined]
+        channel.retries = Retries(backoff=0.01)  # type: ignore[attr-defined]
         summary = Sweep(app, channel, now=NOW).run()
         app.dispose()
     assert summary.exit_code == EXIT_CHANNEL == 5
@@ -179,7 +180,7 @@ def test_a_write_that_fails_before_the_end_of_data_dot_is_retried_not_in_doubt(
     with running_server() as server:
         app = smtp_app(sqlite_shop, tmp_path, server.port)
         channel = app.email_channel()
-        channel.backoff = 0.01  # type: ignore[attr-defined]
+        channel.retries = Retries(backoff=0.01)  # type: ignore[attr-defined]
         summary = Sweep(app, channel, now=NOW).run()
         app.dispose()
     assert failures  # the write really failed once, before the dot

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from cartnudge.errors import ChannelError
 
 if TYPE_CHECKING:
     import httpx
-    from tenacity import RetryCallState
+    from tenacity import RetryCallState, Retrying
 
 
 class Result(StrEnum):
@@ -83,11 +84,51 @@ def not_tried(envelope: Envelope, throttled: SendResult) -> SendResult:
     )
 
 
-def check_tries(max_tries: int) -> int:
-    """``max_tries`` itself; :class:`ValueError` when it is below 1."""
-    if max_tries < 1:
-        raise ValueError("max_tries must be at least 1")
-    return max_tries
+@dataclass(frozen=True)
+class Retries:
+    """How a channel tries a message again after a temporary failure, within one sweep: at
+    most ``max_tries`` tries in all, waiting ``backoff`` seconds before the second and twice as
+    long before each next one (exponential, capped by the channel; a server's Retry-After may
+    ask for more), slept with ``sleep`` (tests pass one that records the waits). The rate
+    limit's waits use the same ``sleep``. :class:`ValueError` when ``max_tries`` is below 1."""
+
+    max_tries: int = 3
+    backoff: float = 0.5  # seconds
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        if self.max_tries < 1:
+            raise ValueError("max_tries must be at least 1")
+
+    def exponential(self, cap: float) -> Callable[[RetryCallState], float]:
+        """The exponential wait from ``backoff``, at most ``cap`` seconds (a tenacity wait)."""
+        from tenacity import wait_exponential
+
+        return wait_exponential(multiplier=self.backoff, max=cap)
+
+    def retrying(
+        self,
+        failure: type[BaseException],
+        *,
+        log: logging.Logger,
+        where: str,
+        clean: Callable[[str], str],
+        wait: Callable[[RetryCallState], float],
+        stop: Callable[[RetryCallState], bool] | None = None,
+    ) -> Retrying:
+        """A tenacity ``Retrying`` that tries again on ``failure`` (re-raised after the last
+        try), waits ``wait``, stops after ``max_tries`` tries (or when ``stop`` says) and logs
+        each retry with :func:`log_retry`."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+        return Retrying(
+            stop=stop or stop_after_attempt(self.max_tries),
+            wait=wait,
+            retry=retry_if_exception_type(failure),
+            before_sleep=log_retry(log, where, clean, self.max_tries),
+            sleep=self.sleep,
+            reraise=True,
+        )
 
 
 def log_retry(

@@ -42,9 +42,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -97,17 +96,11 @@ class LineChannel(Channel):
         settings: LineSettings,
         token: str | None,
         *,
-        max_tries: int = 3,
-        backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        retries: base.Retries | None = None,
     ) -> None:
-        if max_tries < 1:
-            raise ValueError("max_tries must be at least 1")
         self.settings = settings
         self._token = (token or "").strip()
-        self.max_tries = max_tries
-        self.backoff = backoff
-        self._sleep = sleep
+        self.retries = retries or base.Retries()
         self._client: httpx.Client | None = None
         self._workers = base.Workers(settings.concurrency, "line")
         self.stopped: str | None = None  # why LINE takes nothing more this run
@@ -217,16 +210,17 @@ class LineChannel(Channel):
             ),
         }
         last = ""
-        for attempt in range(1, self.max_tries + 1):
+        max_tries = self.retries.max_tries
+        for attempt in range(1, max_tries + 1):
             if attempt > 1:
-                self._sleep(min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 2)))
+                self.retries.sleep(min(MAX_BACKOFF, self.retries.backoff * 2 ** (attempt - 2)))
             try:
                 response = self._client.post(self.url, content=body, headers=headers)
             except httpx.TransportError as exc:
                 # Whether or not it left, the retry key makes another try safe.
                 last = self._clean(f"no answer: {_describe(exc)}")
                 lost = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt == self.max_tries:
+                if attempt == max_tries:
                     kind = Result.IN_DOUBT if lost else Result.TEMPORARY
                     return SendResult(
                         envelope.delivery_id, kind, f"{last} (gave up after {attempt} tries)"
@@ -237,7 +231,7 @@ class LineChannel(Channel):
                 return result
             last = self._clean(f"{response.status_code} {self._text(response)}")
         return SendResult(
-            envelope.delivery_id, Result.TEMPORARY, f"{last} (gave up after {self.max_tries} tries)"
+            envelope.delivery_id, Result.TEMPORARY, f"{last} (gave up after {max_tries} tries)"
         )
 
     @staticmethod

@@ -73,7 +73,7 @@ import httpx
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
+from tenacity import RetryCallState
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
@@ -331,19 +331,16 @@ class PushChannel(Channel):
         settings: PushSettings,
         secret: str | None,
         *,
-        max_tries: int = 3,
-        backoff: float = 0.5,
+        retries: base.Retries | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
         limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret
+        self.retries = retries or base.Retries()
         # push.rate_limit: every request waits for its slot, over all concurrent requests.
-        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=self.retries.sleep)
         self._workers = base.Workers(settings.concurrency, "push")
-        self.max_tries = base.check_tries(max_tries)
-        self.backoff = backoff
         self._clock = clock
         self._client: httpx.Client | None = None
         self._account: _ServiceAccount | None = None
@@ -352,14 +349,14 @@ class PushChannel(Channel):
         self._refresh_at = 0.0
         self._token_lock = threading.Lock()  # one token request at a time, for every thread
         self._redact: set[str] = set()
-        self._exponential = wait_exponential(multiplier=backoff, max=MAX_BACKOFF)
-        self._retrying = Retrying(
-            stop=self._stop,
+        self._exponential = self.retries.exponential(MAX_BACKOFF)
+        self._retrying = self.retries.retrying(
+            _Retry,
+            log=log,
+            where=f"push {self.where}",
+            clean=self._clean,
             wait=self._wait,
-            retry=retry_if_exception_type(_Retry),
-            before_sleep=base.log_retry(log, f"push {self.where}", self._clean, max_tries),
-            sleep=sleep,
-            reraise=True,
+            stop=self._stop,
         )
         self._forget(secret)
 
@@ -690,7 +687,7 @@ class PushChannel(Channel):
                 # every later message waits too; with several in flight, the whole channel
                 # pauses as long (each request waits for its slot of the limiter).
                 if self._workers.count > 1 and (retry_after or 0) <= MAX_RETRY_AFTER:
-                    self.limiter.pause(self.backoff if retry_after is None else retry_after)
+                    self.limiter.pause(self.retries.backoff if retry_after is None else retry_after)
                 raise _Retry(detail, retry_after, throttled=True)
             return SendResult(
                 envelope.delivery_id,
@@ -743,7 +740,7 @@ class PushChannel(Channel):
         return max(0.0, seconds) if math.isfinite(seconds) else None
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.max_tries:
+        if state.attempt_number >= self.retries.max_tries:
             return True
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
@@ -759,7 +756,7 @@ class PushChannel(Channel):
         if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER:
             why = f"asked to retry after {exc.retry_after:.0f} s; left for a later sweep"
         else:
-            why = f"gave up after {self.max_tries} tries"
+            why = f"gave up after {self.retries.max_tries} tries"
         return self._clean(f"{exc.detail} ({why})")
 
 

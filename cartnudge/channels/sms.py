@@ -54,21 +54,14 @@ import base64
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import RetryCallState
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
@@ -177,18 +170,15 @@ class SmsChannel(Channel):
         settings: SmsSettings,
         secret: str | None,
         *,
-        max_tries: int = 3,
-        backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        retries: base.Retries | None = None,
         limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._secret = secret or None
+        self.retries = retries or base.Retries()
         # sms.rate_limit: every request waits for its slot, over all concurrent requests.
-        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=sleep)
+        self.limiter = limiter or Limiter(settings.rate_limit.limit(), sleep=self.retries.sleep)
         self._workers = base.Workers(settings.concurrency, "sms")
-        self.max_tries = base.check_tries(max_tries)
-        self.backoff = backoff
         self._client: httpx.Client | None = None
         self._endpoint = settings.endpoint()
         self._template = BodyTemplate(settings.body)
@@ -197,14 +187,9 @@ class SmsChannel(Channel):
             for name, value in settings.headers.items()
         }
         self._hidden = self._hidden_forms()
-        self._backoff_wait = wait_exponential(multiplier=backoff, max=MAX_WAIT)
-        self._retrying = Retrying(
-            stop=stop_after_attempt(max_tries),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retry),
-            before_sleep=base.log_retry(log, "", self._clean, max_tries),
-            sleep=sleep,
-            reraise=True,
+        self._backoff_wait = self.retries.exponential(MAX_WAIT)
+        self._retrying = self.retries.retrying(
+            _Retry, log=log, where="", clean=self._clean, wait=self._wait
         )
 
     @property
@@ -335,7 +320,7 @@ class SmsChannel(Channel):
         try:
             return self._retrying(self._attempt, envelope), None
         except _Retry as exc:
-            detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
+            detail = self._clean(f"{exc.detail} (gave up after {self.retries.max_tries} tries)")
             if exc.throttled:
                 # Told to slow down and still refused after waiting as asked: stop the
                 # channel for this run, nobody is charged or dropped.
@@ -477,7 +462,8 @@ class SmsChannel(Channel):
         """With concurrent requests, pause every one of them for what the gateway asked (else
         the backoff), capped at :data:`MAX_WAIT`."""
         if self._workers.count > 1:
-            self.limiter.pause(min(MAX_WAIT, self.backoff if retry_after is None else retry_after))
+            backoff = self.retries.backoff
+            self.limiter.pause(min(MAX_WAIT, backoff if retry_after is None else retry_after))
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:

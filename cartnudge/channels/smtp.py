@@ -53,7 +53,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import Retrying
 
 from cartnudge.channels import base
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
@@ -145,8 +145,7 @@ class SmtpChannel(Channel):
         settings: SmtpSettings,
         password: str | None,
         *,
-        max_tries: int = 3,
-        backoff: float = 0.5,
+        retries: base.Retries | None = None,
         connections: int | None = None,
         limiter: Limiter | None = None,
     ) -> None:
@@ -155,22 +154,21 @@ class SmtpChannel(Channel):
         # The password as a server might echo it: plain, base64, inside AUTH PLAIN/LOGIN.
         forms = secret_forms(password or "", username=settings.username)
         self._hidden = sorted(forms | ({password} if password else set()), key=len, reverse=True)
-        self.max_tries = base.check_tries(max_tries)
-        self.backoff = backoff
+        self.retries = retries or base.Retries()
         self.connections = connections or settings.connections
         if self.connections < 1:
             raise ValueError("connections must be at least 1")
         rate_limit = settings.rate_limit.limit()
-        self.limiter = limiter or Limiter(rate_limit)
+        self.limiter = limiter or Limiter(rate_limit, sleep=self.retries.sleep)
         self._slow_down = limiter is not None or not rate_limit.unlimited
         self._lanes = [_Lane(n) for n in range(self.connections)]
         self._workers = base.Workers(self.connections, "smtp")
-        self._retrying = Retrying(
-            stop=stop_after_attempt(max_tries),
-            wait=wait_exponential(multiplier=backoff, max=MAX_BACKOFF),
-            retry=retry_if_exception_type(_Retry),
-            before_sleep=base.log_retry(log, f"smtp {self.where}", self._clean, max_tries),
-            reraise=True,
+        self._retrying = self.retries.retrying(
+            _Retry,
+            log=log,
+            where=f"smtp {self.where}",
+            clean=self._clean,
+            wait=self.retries.exponential(MAX_BACKOFF),
         )
 
     @property
@@ -298,12 +296,12 @@ class SmtpChannel(Channel):
         try:
             return retrying(self._attempt, lane, envelope)
         except _SlowDown as exc:
-            detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
+            detail = self._clean(f"{exc.detail} (gave up after {self.retries.max_tries} tries)")
             return SendResult(
                 envelope.delivery_id, Result.THROTTLED, detail, retry_after=exc.retry_after
             )
         except _Retry as exc:
-            detail = self._clean(f"{exc.detail} (gave up after {self.max_tries} tries)")
+            detail = self._clean(f"{exc.detail} (gave up after {self.retries.max_tries} tries)")
             return SendResult(envelope.delivery_id, Result.TEMPORARY, detail)
 
     def _attempt(self, lane: _Lane, envelope: Envelope) -> SendResult:
@@ -400,7 +398,7 @@ class SmtpChannel(Channel):
             if answer.kind is AnswerKind.CHANNEL_THROTTLED and self._slow_down:
                 # Slow down rather than give up: every connection waits, then this message is
                 # tried again (nothing of it was accepted: the answer was a refusal).
-                wait = min(answer.retry_after or self.backoff, MAX_BACKOFF)
+                wait = min(answer.retry_after or self.retries.backoff, MAX_BACKOFF)
                 self.limiter.pause(wait)
                 raise _SlowDown(detail, answer.retry_after)
             if answer.kind is AnswerKind.CHANNEL_THROTTLED:

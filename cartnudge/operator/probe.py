@@ -18,10 +18,12 @@ from __future__ import annotations
 import httpx
 
 from cartnudge.app import App
-from cartnudge.channels.base import Channel
+from cartnudge.channels.base import Channel, Retries
 from cartnudge.errors import ChannelError
 
 PROBE_TIMEOUT = 10.0
+
+ONE_TRY = Retries(max_tries=1)  # check tries each server once: no retry, no wait
 
 
 def enabled_channels(app: App) -> list[str]:
@@ -71,22 +73,22 @@ def _channel(app: App, kind: str, timeout: float) -> Channel:
         from cartnudge.channels.smtp import SmtpChannel
 
         smtp = s.email.smtp.model_copy(update={"timeout": min(s.email.smtp.timeout, timeout)})
-        return SmtpChannel(smtp, config.smtp_password, max_tries=1)
+        return SmtpChannel(smtp, config.smtp_password, retries=ONE_TRY)
     if kind == "sms":
         from cartnudge.channels.sms import SmsChannel
 
         sms = s.sms.model_copy(update={"timeout": min(s.sms.timeout, timeout)})
-        return SmsChannel(sms, config.sms_secret, max_tries=1)
+        return SmsChannel(sms, config.sms_secret, retries=ONE_TRY)
     if kind == "push":
         from cartnudge.channels.push import PushChannel
 
         push = s.push.model_copy(update={"timeout": min(s.push.timeout, timeout)})
-        return PushChannel(push, config.push_secret, max_tries=1)
+        return PushChannel(push, config.push_secret, retries=ONE_TRY)
     if kind == "line":
         from cartnudge.channels.line import LineChannel
 
         line = s.line.model_copy(update={"timeout": min(s.line.timeout, timeout)})
-        return LineChannel(line, config.line_token, max_tries=1)
+        return LineChannel(line, config.line_token, retries=ONE_TRY)
     raise ValueError(f"unknown channel {kind!r}")
 
 
