@@ -34,17 +34,8 @@ from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from benchlib import (
-    HOST,
-    RecordingLimiter,
-    best,
-    free_port,
-    load,
-    print_adherence,
-    start_listening,
-    stop,
-    timed,
-)
+import benchlib
+from benchlib import HOST
 
 from cartnudge.channels.base import Channel, Envelope, Result
 from cartnudge.channels.push import PushChannel, PushSettings, push_payload
@@ -82,7 +73,7 @@ def serve(port: int, latency: float) -> None:
 
 def start_server(port: int, latency: float) -> subprocess.Popen[bytes]:
     argv = [sys.executable, __file__, "--serve", str(port), "--latency", str(latency * 1000)]
-    return start_listening(argv, port, "the HTTP server")
+    return benchlib.start_listening(argv, port, "the HTTP server")
 
 
 def sms_envelopes(n: int) -> list[Envelope]:
@@ -157,8 +148,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     levels = [int(c) for c in args.concurrency.split(",")]
     print(f"cartnudge from {Path(cartnudge.__file__).parent}; python {sys.version.split()[0]}")
-    print(f"load before: {load()}")
-    port = free_port()
+    print(f"load before: {benchlib.load()}")
+    port = benchlib.free_port()
     server = start_server(port, args.latency / 1000)
     try:
         print(
@@ -183,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in senders}
         for _ in range(args.repeat):  # interleaved, so that a burst of load hits all alike
             for name, fn in senders:
-                runs[name].append(timed(fn))
-        results = {name: best(r) for name, r in runs.items()}
+                runs[name].append(benchlib.timed(fn))
+        results = {name: benchlib.best(r) for name, r in runs.items()}
         print(f"\nbest of {args.repeat} (median and worst msgs/s in brackets)")
         print(f"{'sender':<30} {'msgs/s':>8} {'(med, worst)':>16} {'CPU s':>7} {'× conc. 1':>9}")
         for name, r in results.items():
@@ -194,19 +185,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{name:<30} {r['rate']:8.0f} {spread:>16} {r['cpu']:7.2f} {ratio:9.2f}")
         if args.rate_seconds > 0:
             top = max(levels)
-            limiter = RecordingLimiter(RateLimit(per_second=args.rate))
+            limiter = benchlib.RecordingLimiter(RateLimit(per_second=args.rate))
             count = int(args.rate * args.rate_seconds + max(1.0, args.rate))
-            result = timed(
+            result = benchlib.timed(
                 lambda: send_all(sms_channel(port, top, limiter), sms_envelopes(count), args.batch)
             )
             print(
                 f"\nrate limit {args.rate:g}/s, sms concurrency {top}, {count} messages "
                 f"({result['sent']:.0f} accepted) in {result['wall']:.2f} s:"
             )
-            print_adherence(limiter.stamps, args.rate)
+            benchlib.print_adherence(limiter.stamps, args.rate)
     finally:
-        stop(server)
-    print(f"\nload after: {load()}")
+        benchlib.stop(server)
+    print(f"\nload after: {benchlib.load()}")
     print(json.dumps({name: round(r["rate"], 1) for name, r in results.items()}))
 
 
