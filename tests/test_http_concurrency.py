@@ -425,3 +425,35 @@ def test_a_sweep_killed_with_four_sms_in_flight_sends_nothing_twice(
     got = Counter(arrived)
     assert max(got.values()) == 1  # nothing sent twice
     assert len(phones - set(got)) <= left_sending  # every loss is reported in doubt
+
+
+# -- HTTP/2 -------------------------------------------------------------------------------------
+
+
+def test_fcm_over_http2_multiplexes_the_requests_in_flight_on_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """push.http2 (on by default) against a real HTTP/2 server over TLS that offers only h2:
+    the access token and eight messages go over one connection, four streams open at once."""
+    from tests.h2_server import H2Server
+
+    def answer(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if path == "/token":
+            return 200, {"access_token": "ya29.over-h2", "expires_in": 3600}
+        return 200, {"name": f"projects/p/messages/{json.loads(body)['message']['token']}"}
+
+    with H2Server(tmp_path, answer, hold=4, wait=0.5) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))  # httpx trusts it then
+        settings = PushSettings(
+            enabled=True, provider="fcm", project_id="p", service_account_env="SA",
+            endpoint=server.url, token_uri=f"{server.url}/token", timeout=5, concurrency=4,
+        )  # fmt: skip
+        account = json.dumps({"client_email": "sa@p.iam.gserviceaccount.com", "private_key": _PEM})
+        with PushChannel(settings, account, retries=Retries(sleep=lambda _s: None)) as channel:
+            results = channel.send([_push_envelope(i) for i in range(8)])
+    assert [r.result for r in results] == [Result.SENT] * 8
+    assert [r.detail for r in results] == [f"projects/p/messages/{_device(i)}" for i in range(8)]
+    assert server.protocols == ["h2"] and server.connections == 1
+    assert server.most_open == 4  # four streams in flight on that one connection
+    sent = [path for _, path, _ in server.requests if path.endswith("messages:send")]
+    assert len(sent) == 8
