@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING
 from cartnudge.errors import ChannelError
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import httpx
     from tenacity import RetryCallState, Retrying
 
@@ -209,6 +210,8 @@ class Workers:
             self._work(0, batch, send_one, results, state)
         else:
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # here: most sweeps need none
+
                 self._pool = ThreadPoolExecutor(self.count, thread_name_prefix=self._name)
             futures = [
                 self._pool.submit(self._work, n, batch, send_one, results, state)
