@@ -20,7 +20,6 @@ import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import h2.config
@@ -99,12 +98,7 @@ class H2Server:
         self._threads.append(thread)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)
