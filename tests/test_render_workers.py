@@ -211,3 +211,39 @@ def test_a_template_problem_fails_only_its_delivery_with_the_same_reason_either_
             )
         else:
             assert r.status == "sent"
+
+
+KILLED_SWEEP = """
+import os, signal, sys
+from datetime import datetime
+from cartnudge.messages.render_pool import RenderPool
+pool = RenderPool(None, None, datetime(2026, 11, 22), 2)
+pool.submit([]).result()  # the workers are up
+print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # as kill -9 or the OOM killer ends a sweep
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_workers_of_a_killed_sweep_exit_with_it() -> None:
+    import subprocess
+    import sys
+    import time
+
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_SWEEP], capture_output=True, text=True, timeout=60
+    )
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert done.returncode == -9 and len(workers) == 2
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)

@@ -22,12 +22,14 @@ A worker that dies (killed, out of memory, a crash in a C extension) breaks the 
 still being rendered gets :class:`RenderFailed` from :meth:`PendingBatch.result`, never a hang,
 and so does a batch not back within :data:`RENDER_TIMEOUT` seconds (the workers are then
 terminated). The sweep records those deliveries as ``retry`` ("not tried": nothing was marked
-sending, no attempt is charged) and renders the rest of the run in-process.
+sending, no attempt is charged) and renders the rest of the run in-process. A sweep that is
+killed takes its workers with it: each exits within :data:`PARENT_CHECK_SECONDS` of its parent.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +60,8 @@ RENDER_TIMEOUT = 120.0
 # A page with fewer messages than this renders in-process: forking workers for a handful of
 # messages costs more than it saves (and a quiet sweep never forks).
 MIN_MESSAGES_FOR_WORKERS = 100
+# How often a worker checks that its sweep is still alive (seconds).
+PARENT_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +135,20 @@ class RenderFailed(Exception):
 _WORKER: tuple[Config, Catalogue, datetime] | None = None
 
 
-def _init_worker(config: Config, catalogue: Catalogue, now: datetime) -> None:
+def _init_worker(config: Config, catalogue: Catalogue, now: datetime, parent: int) -> None:
     global _WORKER
     _WORKER = (config, catalogue, now)
+    import threading
+
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker once the sweep that forked it is gone (killed, or died): an idle worker
+    waits on a pipe it holds both ends of, and would otherwise outlive it for ever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _render_in_worker(jobs: Sequence[RenderJob]) -> list[Envelope | str]:
@@ -197,7 +212,7 @@ class RenderPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_init_worker,
-                initargs=(self.config, self.catalogue, self.now),
+                initargs=(self.config, self.catalogue, self.now, os.getpid()),
             )
         try:
             future = self._executor.submit(_render_in_worker, list(jobs))
