@@ -317,7 +317,7 @@ class SweepSettings(_Strict):
     send_batch: int = Field(default=20, ge=1, le=1000)
     # Worker processes that render and build the messages while the sweep claims, marks and
     # records (README, "Performance settings"); 0 renders in the sweep's own process.
-    render_workers: int = Field(default=1, ge=0, le=32)
+    render_workers: int = Field(default=0, ge=0, le=32)
 
 
 class Settings(_Strict):
