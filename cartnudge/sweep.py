@@ -1340,6 +1340,8 @@ class Sweep:
             # up again, no attempt charged. The rest of the run renders in this process.
             if self._pool is not False:
                 log.error("%s: its batches wait for the next sweep; rendering in-process", exc)
+                if isinstance(self._pool, RenderPool):
+                    self._pool.close()  # the workers left are stopped
                 self._pool = False
             made = [f"not tried: {exc}"] * len(jobs)
             outcomes += [
