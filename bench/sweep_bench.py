@@ -500,11 +500,22 @@ class Phases:
             sweep_module.render_within_limits = self.wrap(
                 "render (Jinja2 + tokens)", sweep_module.render_within_limits
             )
-        else:
+        elif hasattr(sweep_module, "render_order"):
             sweep_module.render_order = self.wrap(
                 "render (Jinja2 + tokens)", sweep_module.render_order
             )
-        sweep_module.email_envelope = self.wrap("MIME build", sweep_module.email_envelope)
+        if hasattr(sweep_module, "email_envelope"):  # before the render pool
+            sweep_module.email_envelope = self.wrap("MIME build", sweep_module.email_envelope)
+        else:  # render + MIME in cartnudge.messages.render_pool (here or in the workers)
+            import cartnudge.messages.render_pool as pool_module
+
+            pool_module.render_within_limits = self.wrap(
+                "render (Jinja2 + tokens)", pool_module.render_within_limits
+            )
+            pool_module.email_envelope = self.wrap("MIME build", pool_module.email_envelope)
+            pool_module.PendingBatch.result = self.wrap(
+                "waiting for the render workers", pool_module.PendingBatch.result
+            )
         channel.send = self.wrap(f"sink {channel.name} send", channel.send)
 
     # Nested inside another timed phase: shown, but not added to the total.
@@ -608,6 +619,25 @@ def _sample_contexts(catalogue: Any) -> list[tuple[int, str | None, dict]]:
     return kept
 
 
+def _sample_jobs() -> list[Any] | None:
+    """Keep the first SAMPLED_CONTEXTS render jobs handed to the render workers (their
+    contexts are made in the workers, out of this process's sight)."""
+    try:
+        import cartnudge.messages.render_pool as pool_module
+    except ImportError:  # older cartnudge
+        return None
+    kept: list[Any] = []
+    real = pool_module.RenderPool.submit
+
+    def submit(self: Any, jobs: Any) -> Any:
+        if len(kept) < SAMPLED_CONTEXTS:
+            kept.extend(jobs)
+        return real(self, jobs)
+
+    pool_module.RenderPool.submit = submit
+    return kept
+
+
 def _bare_render_rate(
     templates: Path, samples: list[tuple[int, str | None, dict]], cpu_seconds: float = 2.0
 ) -> dict[str, Any]:
@@ -660,12 +690,14 @@ def child(args: argparse.Namespace) -> None:
     shop_reads = ShopReads()
     shop_reads.install(app)
     samples = _sample_contexts(app.catalogue) if args.child_scenario == "a" else None
+    jobs = _sample_jobs() if args.child_scenario == "a" else None
     rss_start = _rss_now_mib()
     maxrss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.tracemalloc:
         tracemalloc.start()
     profiler = cProfile.Profile() if args.profile else None
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    rc0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -674,11 +706,21 @@ def child(args: argparse.Namespace) -> None:
         profiler.disable()
     wall = time.perf_counter() - t1
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    rc1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    # the render workers' CPU (reaped when the sweep ends; 0 when it renders in-process)
+    workers_cpu = (rc1.ru_utime - rc0.ru_utime) + (rc1.ru_stime - rc0.ru_stime)
+    workers_rss = rc1.ru_maxrss / 1024
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
     if args.tracemalloc:
         tracemalloc.stop()
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if jobs and samples is not None and not samples:
+        # The workers rendered everything: the same messages' contexts, rendered here once.
+        from cartnudge.messages.render_pool import render_envelope
+
+        for job in jobs[:SAMPLED_CONTEXTS]:
+            render_envelope(app.config, app.catalogue, now, job)
     bare = _bare_render_rate(app.catalogue.directory, samples) if samples else None
     app.dispose()
     out: dict[str, Any] = {
@@ -691,7 +733,10 @@ def child(args: argparse.Namespace) -> None:
         "waiting": summary.waiting,
         "skipped": dict(summary.skipped),
         "wall_s": wall,
-        "cpu_s": cpu,
+        "cpu_s": cpu + workers_cpu,
+        "parent_cpu_s": cpu,
+        "workers_cpu_s": workers_cpu,
+        "workers_peak_rss_mib": workers_rss,
         "app_init_s": app_s,
         "rss_start_mib": rss_start,
         "maxrss_before_sweep_mib": maxrss_start,
@@ -715,7 +760,9 @@ def child(args: argparse.Namespace) -> None:
 # --- the driver ----------------------------------------------------------------------------------
 
 
-def write_config(path: Path, chunk_size: int, send_batch: int, outbox: Path) -> None:
+def write_config(
+    path: Path, chunk_size: int, send_batch: int, outbox: Path, render_workers: int | None = None
+) -> None:
     data = {
         "timezone": "Asia/Tokyo",
         "shop": {"url_env": SHOP_URL_ENV, "cart_ttl": 1440, "timestamps_timezone": "UTC"},
@@ -730,6 +777,8 @@ def write_config(path: Path, chunk_size: int, send_batch: int, outbox: Path) -> 
         "recovery": {"keys_env": TOKEN_ENV},
         "sweep": {"chunk_size": chunk_size, "send_batch": send_batch},
     }
+    if render_workers is not None:
+        data["sweep"]["render_workers"] = render_workers
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
@@ -800,6 +849,12 @@ def print_results(results: list[tuple[int, dict[str, Any]]], tracemalloc_on: boo
             continue
         per_cpu = r["due"] / r["cpu_s"]
         per_wall = r["due"] / r["wall_s"]
+        if r.get("workers_cpu_s"):
+            print(
+                f"CPU s, chunk {chunk}: {r['parent_cpu_s']:.2f} in the sweep's process, "
+                f"{r['workers_cpu_s']:.2f} in the render workers (peak RSS of a worker "
+                f"{r['workers_peak_rss_mib']:.0f} MiB)"
+            )
         print(
             f"throughput, chunk {chunk}: {per_wall:,.0f} reminders/s (wall), {per_cpu:,.0f} "
             f"reminders per CPU second; bare Jinja2 render of the same messages (subject, text, "
@@ -889,7 +944,7 @@ def run_sweeps(
         else:
             reset_state(url)
         shutil.rmtree(outbox, ignore_errors=True)
-        write_config(config, chunk, args.send_batch, outbox)
+        write_config(config, chunk, args.send_batch, outbox, args.render_workers)
         if args.profile:
             if i == 0:
                 r = run_child(args, config, "a", url, profile=args.profile)
@@ -939,6 +994,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     p.add_argument("--send-batch", type=int, default=20, help="sweep.send_batch (20)")
     p.add_argument("--scenarios", default="abc", help="which sweeps to time (abc)")
+    p.add_argument(
+        "--render-workers",
+        type=int,
+        default=None,
+        help="sweep.render_workers (default: the configuration's default)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite shop")
     p.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap peak")

@@ -315,6 +315,9 @@ class HealthcheckSettings(_Strict):
 class SweepSettings(_Strict):
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     send_batch: int = Field(default=20, ge=1, le=1000)
+    # Worker processes that render and build the messages while the sweep claims, marks and
+    # records (README, "Performance settings"); 0 renders in the sweep's own process.
+    render_workers: int = Field(default=0, ge=0, le=32)
 
 
 class Settings(_Strict):

@@ -71,7 +71,10 @@ def build_engine(
     backend = parsed.get_backend_name()
     wait = max(1, int(round(lock_timeout)))
     if backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": lock_timeout}
+        kwargs["connect_args"] = {
+            "timeout": lock_timeout,
+            "cached_statements": SQLITE_CACHED_STATEMENTS,
+        }
         database = parsed.database or ""
         memory = database in ("", ":memory:") or "mode=memory" in url
         local = not memory and not database.startswith("file:")
@@ -150,6 +153,12 @@ def _psycopg_loaders() -> dict[str, type]:
 # "Delivery guarantees"): committed without waiting for the disk (WAL, synchronous=NORMAL).
 # Every other transaction on a writer engine waits for the disk (synchronous=FULL).
 RELAXED = "cartnudge_relaxed_sync"
+# Prepared statements the sqlite3 module keeps per connection (its default is 128). A sweep's
+# page queries carry IN lists of hundreds of values, each length a statement of its own of tens
+# of kilobytes: 128 of them held 12 MiB of a 10,000-reminder sweep's 18 MiB of growth
+# (docs/performance.md). The statements run per batch (the sending mark, the outcomes, BEGIN
+# and the sync pragmas) still fit.
+SQLITE_CACHED_STATEMENTS = 16
 
 
 def _sqlite_transactions(engine: Engine, *, immediate: bool) -> None:

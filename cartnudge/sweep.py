@@ -46,16 +46,18 @@ from cartnudge.errors import (
     EXIT_THROTTLED,
     ChannelError,
     DatabaseError,
-    TemplateError,
     TokenError,
 )
 from cartnudge.logs import mask_pii
-from cartnudge.messages.compose import (
-    email_envelope,
-    line_envelope,
-    push_envelope,
-    render_within_limits,
-    sms_envelope,
+from cartnudge.messages.render_pool import (
+    MIN_MESSAGES_FOR_WORKERS,
+    PendingBatch,
+    RenderFailed,
+    RenderJob,
+    RenderPool,
+    fork_available,
+    render_batch,
+    render_envelope,
 )
 from cartnudge.messages.tokens import RECOVERY, key_fingerprint, verify_token
 from cartnudge.shop.reader import AbandonedOrder, ItemsByOrder, ProductStatus, RowProblem
@@ -418,6 +420,9 @@ class Sweep:
         }
         self._page_number = 0
         self._trimmed: set[str] = set()  # orders whose out-of-stock items were left out
+        # Worker processes rendering messages (sweep.render_workers), started by the first page
+        # with enough to render; None while rendering in-process, False once given up for the run.
+        self._pool: RenderPool | None | bool = None
 
     @property
     def clock(self) -> datetime:
@@ -471,6 +476,8 @@ class Sweep:
                     for page in self._pages():
                         self._handle_page(page)
                 finally:
+                    if isinstance(self._pool, RenderPool):
+                        self._pool.close()
                     for opened in self._opened:
                         opened.close()
             if not self.dry_run:
@@ -920,8 +927,16 @@ class Sweep:
     def _render(
         self, item: Due, items: ItemsByOrder, delivery_id: int, ref: int | None = None
     ) -> Envelope:
-        """The delivery's message; ``ref`` (a dry run's stand-in for the delivery id) finds
-        what the re-check before sending found for it."""
+        """The delivery's message, rendered in this process (a dry run's); ``ref`` as for
+        :meth:`_render_job`."""
+        job = self._render_job(item, items, delivery_id, ref)
+        return render_envelope(self.config, self.app.catalogue, self.now, job)
+
+    def _render_job(
+        self, item: Due, items: ItemsByOrder, delivery_id: int, ref: int | None = None
+    ) -> RenderJob:
+        """What the delivery's message is made of; ``ref`` (a dry run's stand-in for the
+        delivery id) finds what the re-check before sending found for it."""
         c, d = item.order.candidate, item.decision
         coupon = self._coupon_of.get(delivery_id)
         hit = self._trigger_of.get(delivery_id if ref is None else ref)
@@ -931,46 +946,16 @@ class Sweep:
             order = replace(order, total_amount=sum(i.subtotal for i in left))
         # Checked against the channel's limits with this message's own data (a long cart makes
         # a long SMS): shortened by the documented rule, or OverLimit (a ValueError: failed).
-        rendered, links = render_within_limits(
-            self.config,
-            self.app.catalogue,
-            item.template_id,
-            order,
-            items.get(c.order_id, []),
+        # The envelope reads only the order's id, name and address, which trimming leaves alone.
+        return RenderJob(
+            template_id=item.template_id,
+            order=order,
+            items=items.get(c.order_id, []),
             delivery_id=delivery_id,
-            now=self.now,
             channel=d.channel,
+            recipient=recipient_for(c, d.channel) if d.channel in ("sms", "line", "push") else "",
             coupon=coupon.context() if coupon else None,
             trigger=hit.context() if hit else None,
-        )
-        if d.channel == "sms":
-            return sms_envelope(
-                self.config,
-                item.order,
-                rendered,
-                links,
-                delivery_id=delivery_id,
-                recipient=recipient_for(c, "sms"),
-            )
-        if d.channel == "line":
-            return line_envelope(
-                self.config,
-                item.order,
-                rendered,
-                links,
-                delivery_id=delivery_id,
-                recipient=recipient_for(c, "line"),
-            )
-        if d.channel == "push":
-            return push_envelope(
-                item.order,
-                rendered,
-                links,
-                delivery_id=delivery_id,
-                recipient=recipient_for(c, "push"),
-            )
-        return email_envelope(
-            self.config, item.order, rendered, links, delivery_id=delivery_id, now=self.now
         )
 
     def _dry_run(self, due: list[Due]) -> None:
@@ -1168,9 +1153,63 @@ class Sweep:
         by_channel: dict[str, list[tuple[Claimed, Due]]] = {}
         for cl, item in sendable:
             by_channel.setdefault(item.decision.channel, []).append((cl, item))
-        for kind, group in by_channel.items():
-            for batch in _batches(group, self.config.settings.sweep.send_batch):
-                self._send_batch(kind, batch, items)
+        prepared = [
+            (kind, batch, *self._jobs(batch, items))
+            for kind, group in by_channel.items()
+            for batch in _batches(group, self.config.settings.sweep.send_batch)
+        ]
+        # With render workers, every batch of the page is handed to them now: they render the
+        # next batches while this process marks, sends and records the current one.
+        pool = self._render_pool(sum(len(jobs) for *_rest, jobs in prepared))
+        pending = [pool.submit(jobs) if pool and jobs else None for *_rest, jobs in prepared]
+        for (kind, batch, outcomes, jobs), rendering in zip(prepared, pending, strict=True):
+            self._send_batch(kind, batch, outcomes, jobs, rendering)
+
+    def _render_pool(self, messages: int) -> RenderPool | None:
+        """The render workers for a page of ``messages`` to render, or None to render them in
+        this process: ``sweep.render_workers`` is 0, the page is small, the platform cannot
+        fork, or the workers failed earlier in the run. They are started (forked) only before
+        any channel is opened, so no channel's connection or thread is ever copied into them."""
+        if self._pool is None:
+            workers = self.config.settings.sweep.render_workers
+            if workers == 0 or messages < MIN_MESSAGES_FOR_WORKERS:
+                return None
+            if self._opened or not fork_available():
+                self._pool = False
+                return None
+            self._pool = RenderPool(self.config, self.app.catalogue, self.now, workers)
+        if isinstance(self._pool, RenderPool) and self._pool.broken is None:
+            return self._pool
+        return None
+
+    def _jobs(
+        self, batch: list[tuple[Claimed, Due]], items: ItemsByOrder
+    ) -> tuple[list[Outcome], list[RenderJob]]:
+        """A batch's messages to render, and the outcomes of the deliveries that cannot have
+        one (worn out by retries, an unusable item row, no items)."""
+        outcomes: list[Outcome] = []
+        jobs: list[RenderJob] = []
+        for cl, item in batch:
+            worn_out = cl.worn_out()
+            if worn_out is not None:
+                outcomes.append(worn_out)
+                continue
+            problem = items.problems.get(item.order.candidate.order_id)
+            if problem:
+                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, problem))
+                continue
+            if not items.get(item.order.candidate.order_id):
+                outcomes.append(
+                    Outcome(
+                        cl.id,
+                        DeliveryStatus.FAILED,
+                        f"order {item.order.candidate.order_id} has no items "
+                        f"({self.app.contract.path('order_items')})",
+                    )
+                )
+                continue
+            jobs.append(self._render_job(item, items, delivery_id=cl.id))
+        return outcomes, jobs
 
     def _coupons(
         self, sendable: list[tuple[Claimed, Due]], purchases: Any = None
@@ -1279,34 +1318,42 @@ class Sweep:
             return None
         return coupon
 
-    def _send_batch(self, kind: str, batch: list[tuple[Claimed, Due]], items: ItemsByOrder) -> None:
-        outcomes: list[Outcome] = []
+    def _send_batch(
+        self,
+        kind: str,
+        batch: list[tuple[Claimed, Due]],
+        outcomes: list[Outcome],
+        jobs: list[RenderJob],
+        rendering: PendingBatch | None = None,
+    ) -> None:
+        """Render ``jobs`` (or take what the workers rendered), mark them sending, hand them to
+        the channel and record every outcome of ``batch`` (``outcomes``: those already known)."""
+        flows = {cl.id: item.track.rules.flow for cl, item in batch}
         envelopes: list[Envelope] = []
-        flows: dict[int, str] = {}
-        for cl, item in batch:
-            flows[cl.id] = item.track.rules.flow
-            worn_out = cl.worn_out()
-            if worn_out is not None:
-                outcomes.append(worn_out)
-                continue
-            problem = items.problems.get(item.order.candidate.order_id)
-            if problem:
-                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, problem))
-                continue
-            if not items.get(item.order.candidate.order_id):
-                outcomes.append(
-                    Outcome(
-                        cl.id,
-                        DeliveryStatus.FAILED,
-                        f"order {item.order.candidate.order_id} has no items "
-                        f"({self.app.contract.path('order_items')})",
-                    )
-                )
-                continue
-            try:
-                envelopes.append(self._render(item, items, delivery_id=cl.id))
-            except (TemplateError, ValueError) as exc:
-                outcomes.append(Outcome(cl.id, DeliveryStatus.FAILED, f"render: {exc}"))
+        try:
+            if rendering is None:
+                made = render_batch(self.config, self.app.catalogue, self.now, jobs)
+            else:
+                made = rendering.result()
+        except RenderFailed as exc:
+            # Nothing of the batch was marked sending or handed over: the next sweep takes them
+            # up again, no attempt charged. The rest of the run renders in this process.
+            if self._pool is not False:
+                log.error("%s: its batches wait for the next sweep; rendering in-process", exc)
+                if isinstance(self._pool, RenderPool):
+                    self._pool.close()  # the workers left are stopped
+                self._pool = False
+            made = [f"not tried: {exc}"] * len(jobs)
+            outcomes += [
+                Outcome(job.delivery_id, DeliveryStatus.RETRY, why)
+                for job, why in zip(jobs, made, strict=True)
+            ]
+            made = []
+        for job, envelope in zip(jobs, made, strict=False):
+            if isinstance(envelope, str):
+                outcomes.append(Outcome(job.delivery_id, DeliveryStatus.FAILED, envelope))
+            else:
+                envelopes.append(envelope)
         channel = self._usable_channel(kind) if envelopes else None
         if envelopes and channel is None:
             # Not handed over, not marked sending, no attempt charged: the next sweep takes

@@ -121,3 +121,39 @@ def test_line_without_its_own_body_renders_the_sms_body(tmp_path: Path) -> None:
     rendered = catalogue.render(140001, sample_context(), "line")
     assert rendered.line is None and rendered.sms and rendered.subject
     assert rendered.html == ""
+
+
+def test_compiled_templates_are_kept_between_runs_and_an_edited_one_is_compiled_again(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from cartnudge.config import BUNDLED_TEMPLATES_DIR
+
+    directory = tmp_path / "templates"
+    shutil.copytree(BUNDLED_TEMPLATES_DIR, directory)
+    first = Catalogue(directory)
+    first.check_all()
+    cache = first.env.bytecode_cache
+    assert cache is not None
+    kept = {p.name for p in Path(cache.directory).glob("cartnudge_*.cache")}
+    assert kept  # written by the first run's compile
+    again = Catalogue(directory)
+    loaded: list[str] = []
+    real = type(cache).load_bytecode
+
+    def load(self, bucket):  # noqa: ANN001 - Jinja2's hook
+        real(self, bucket)
+        loaded.append(bucket.key if bucket.code is not None else "")
+
+    type(cache).load_bytecode = load
+    try:
+        info = next(iter(again.templates.values()))
+        subject = info.directory / "subject.txt.j2"
+        again._template(info, "body.txt.j2")
+        assert loaded[-1]  # came from the cache, not compiled
+        subject.write_text("{{ order_id }} edited\n", encoding="utf-8")
+        edited = again._template(info, "subject.txt.j2")
+        assert edited.render(order_id="A1") == "A1 edited\n"
+    finally:
+        type(cache).load_bytecode = real

