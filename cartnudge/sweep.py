@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.buckets import RECOVERIES_JOB, round_start, try_order
 from cartnudge.core.coupons import CouponChoice, bought_at_full_price, choose, expiry
 from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key, person_keys
@@ -153,6 +155,9 @@ class Summary:
     held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
     # Trigger steps: fired (price_drop, low_stock), gone (no longer held just before sending).
     triggers: Counter[str] = field(default_factory=Counter)
+    # Several sweepers (sweep.buckets): of (the number of buckets), swept (by this run), lost
+    # (taken over after this run's lease ran out), recoveries (1 when this run attributed them).
+    buckets: Counter[str] = field(default_factory=Counter)
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -225,6 +230,7 @@ class Summary:
             "held": dict(sorted(self.held.items())),
             "coupons": dict(sorted(self.coupons.items())),
             "triggers": dict(sorted(self.triggers.items())),
+            "buckets": dict(sorted(self.buckets.items())),
             "coupon_pool_left": self.coupon_pool_left,
             "coupon_pool_low": self.coupon_pool_low,
             "status": self.status,
@@ -418,6 +424,10 @@ class Sweep:
         }
         self._page_number = 0
         self._trimmed: set[str] = set()  # orders whose out-of-stock items were left out
+        # Several sweepers sharing the state split the candidates (README, "Several sweepers");
+        # a dry run reads them all and takes nothing.
+        self._bucket_count = 0 if dry_run else self.config.settings.sweep.buckets
+        self._recoveries_from: datetime | None = None  # the last attribution's now (buckets)
 
     @property
     def clock(self) -> datetime:
@@ -468,15 +478,18 @@ class Sweep:
         try:
             if any(t.rules.steps for t in self.tracks):
                 try:
-                    for page in self._pages():
+                    for page in self._shared_pages() if self._bucket_count else self._pages():
                         self._handle_page(page)
                 finally:
                     for opened in self._opened:
                         opened.close()
-            if not self.dry_run:
+            if not self.dry_run and self._take_once_per_round():
                 self._attribute_recoveries()
+                self._done_once_per_round()
             status = self.summary.status
         finally:
+            if self._bucket_count:
+                self._release_buckets()
             if not self.dry_run:
                 self.app.runs.finish_run(
                     self.summary.run_id,
@@ -491,9 +504,12 @@ class Sweep:
                 )
         return self.summary
 
-    def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+    def _pages(
+        self, bucket: tuple[int, int] | None = None
+    ) -> Iterable[list[AbandonedOrder | RowProblem]]:
         """The keyset pages of orders that may be due, then the rows those pages cannot see
-        (unusable or missing times), so that no row vanishes without a count."""
+        (unusable or missing times), so that no row vanishes without a count; with ``bucket``
+        = (bucket, buckets), only the orders in that bucket."""
         shortest = min(
             [s.delay for t in self.tracks for s in t.rules.steps]
             + [e.earliest for e in self.config.experiments.values()]
@@ -504,6 +520,8 @@ class Sweep:
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
+        if bucket is not None:
+            bounds["bucket"] = bucket
         seen: set[str] = set()
         for page in self.app.reader.abandoned_orders(**bounds):
             seen.update(
@@ -521,6 +539,80 @@ class Sweep:
             ]
             if rest:
                 yield rest
+
+    # -- several sweepers: buckets taken from the state, one at a time -------------------------
+
+    def _round(self) -> datetime:
+        return round_start(self.now, self.config.sweep_interval)
+
+    def _shared_pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+        """The pages of every bucket this run takes (cartnudge.state.buckets): a bucket not yet
+        swept for this round and held by nobody, taken with a conditional UPDATE, its lease
+        renewed at each page, marked swept for the round when its last page is handled; until
+        no bucket is left. A bucket another sweeper took over (this run's lease ran out) is
+        left to it; its claims still stop any delivery from going out twice."""
+        n, store, run_id = self._bucket_count, self.app.buckets, self.summary.run_id
+        round_ = self._round()
+        store.ensure(n, (RECOVERIES_JOB,))
+        self.summary.buckets["of"] = n
+        start = random.randrange(n)  # sweepers starting together try different rows first
+        while True:
+            free = set(store.free(n, round_, self.clock))
+            bucket = next(
+                (
+                    b
+                    for b in try_order(n, start)
+                    if b in free
+                    and store.take(n, b, run_id, round_, self.clock, self.clock + self.config.lease)
+                ),
+                None,
+            )
+            if bucket is None:
+                return
+            start = bucket + 1
+            log.info("bucket %d of %d taken", bucket, n)
+            lost = False
+            for page in self._pages(bucket=(bucket, n)):
+                if not store.renew(n, bucket, run_id, self.clock + self.config.lease):
+                    lost = True
+                    break
+                yield page
+            if not lost and store.done(n, bucket, run_id, round_, self.now):
+                self.summary.buckets["swept"] += 1
+            else:
+                self.summary.buckets["lost"] += 1
+                log.warning(
+                    "bucket %d: another sweeper took it over after this run's lease (state.lease) "
+                    "ran out; left to it",
+                    bucket,
+                )
+
+    def _take_once_per_round(self) -> bool:
+        """Whether this run does the once-per-round work (recoveries attribution): always
+        without buckets; with them, the sweeper that takes the job's row for this round."""
+        if not self._bucket_count:
+            return True
+        n, store = self._bucket_count, self.app.buckets
+        store.ensure(n, (RECOVERIES_JOB,))
+        until = self.clock + self.config.lease
+        if not store.take(n, RECOVERIES_JOB, self.summary.run_id, self._round(), self.clock, until):
+            return False
+        job = next((r for r in store.rows(n) if r.bucket == RECOVERIES_JOB), None)
+        self._recoveries_from = job.swept_at if job is not None else None
+        return True
+
+    def _done_once_per_round(self) -> None:
+        if self._bucket_count:
+            n, run_id = self._bucket_count, self.summary.run_id
+            if self.app.buckets.done(n, RECOVERIES_JOB, run_id, self._round(), self.now):
+                self.summary.buckets["recoveries"] = 1
+
+    def _release_buckets(self) -> None:
+        """Let go of what this run still holds (it stops early): the others take it at once."""
+        try:
+            self.app.buckets.release_all(self.summary.run_id)
+        except DatabaseError as exc:
+            log.warning("buckets not released (they wait for their lease to end): %s", exc)
 
     def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
         """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
@@ -844,7 +936,7 @@ class Sweep:
 
     def _attribute_recoveries(self) -> None:
         """Mark the orders completed since the last sweep that a reminder brought back."""
-        last = self.app.runs.last_sweep_now()
+        last = self._recoveries_from or self.app.runs.last_sweep_now()
         # An hour of overlap catches orders committed late; the table's key stops double counts.
         since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
         window = self.config.attribution_window
