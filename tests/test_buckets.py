@@ -288,3 +288,42 @@ def test_a_dry_run_with_buckets_previews_everything_and_takes_nothing(
         app.dispose()
     assert summary.would_send == len(due)
     assert bucket_rows(shop) == {}
+
+
+def test_check_warns_when_a_bucket_went_a_round_without_a_sweep(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import update
+
+    from cartnudge.cli import main
+    from cartnudge.core.buckets import stale_buckets
+    from tests.conftest import base_config
+
+    data = base_config(sqlite_shop.url, tmp_path)
+    data["sweep"]["buckets"] = 4
+    config = write_config(tmp_path, data)
+
+    def check() -> list[str]:
+        result = CliRunner().invoke(main, ["check", "--config", str(config), "--offline"])
+        assert result.exit_code == 0, result.output
+        return [line for line in result.output.splitlines() if "sweep.buckets" in line]
+
+    assert check() == ["--   sweep.buckets 4: no sweep has taken a bucket yet"]
+    app = App(load_config(config))
+    try:
+        Sweep(app, now=datetime.utcnow().replace(microsecond=0)).run()  # noqa: DTZ003
+    finally:
+        app.dispose()
+    assert check() == ["ok   sweep.buckets 4: every bucket swept in this round or the last"]
+    with sqlite_shop.engine.begin() as conn:
+        conn.execute(
+            update(sweep_buckets)
+            .where(sweep_buckets.c.bucket.in_([1, 3]))
+            .values(swept_for=datetime(2026, 1, 1, 9))
+        )
+    [line] = check()
+    assert line.startswith("warn sweep.buckets 4: 2 bucket(s) not swept since 2026-01-01T09:00")
+    assert "(1, 3)" in line
+    hour = timedelta(hours=1)
+    assert stale_buckets(3, {0: NOW, 1: NOW - hour, 2: NOW - 2 * hour}, NOW, hour) == [2]

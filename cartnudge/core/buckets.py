@@ -100,3 +100,16 @@ def try_order(buckets: int, start: int) -> list[int]:
         return []
     first = start % buckets
     return [(first + i) % buckets for i in range(buckets)]
+
+
+def stale_buckets(
+    buckets: int,
+    swept_for: Mapping[int, datetime | None],
+    now: datetime,
+    interval: timedelta,
+) -> list[int]:
+    """The buckets (0 .. buckets-1) swept for neither the round ``now`` falls in nor the one
+    before: a round went by without them (every sweeper down, or one stuck). A bucket missing
+    from ``swept_for`` was never swept."""
+    previous = round_start(now, interval) - interval
+    return buckets_left(buckets, swept_for, previous)
