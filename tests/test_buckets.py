@@ -327,3 +327,24 @@ def test_check_warns_when_a_bucket_went_a_round_without_a_sweep(
     assert "(1, 3)" in line
     hour = timedelta(hours=1)
     assert stale_buckets(3, {0: NOW, 1: NOW - hour, 2: NOW - 2 * hour}, NOW, hour) == [2]
+
+
+def test_the_sweeps_summary_says_how_many_buckets_it_swept(
+    sqlite_shop: ShopBuilder, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cartnudge.cli import main
+    from tests.conftest import base_config
+
+    data = base_config(sqlite_shop.url, tmp_path)
+    data["sweep"]["buckets"] = 4
+    config = write_config(tmp_path, data)
+    now = NOW.isoformat()
+    first = CliRunner().invoke(main, ["sweep", "--config", str(config), "--now", now])
+    assert first.exit_code == 0, first.output
+    assert "buckets swept (of 4; the others by other sweepers)" in first.output
+    assert first.output.split("other sweepers)")[1].split()[1] == "4"
+    again = CliRunner().invoke(main, ["sweep", "--config", str(config), "--now", now, "--json"])
+    assert again.exit_code == 0, again.output
+    assert '"buckets": {"of": 4}' in again.output
