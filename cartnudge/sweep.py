@@ -385,7 +385,9 @@ class Sweep:
     """One run over every enabled flow. ``channel`` is the e-mail channel (outbox or SMTP);
     ``channels`` may supply others by kind ('sms', 'push'), else they are built from the
     configuration when first needed. ``on_progress`` is called with the number of candidates
-    handled so far (the CLI draws a bar on a terminal)."""
+    handled so far (the CLI draws a bar on a terminal). With ``sweep.buckets``, the run takes
+    buckets of the candidates from the state (README, "Several sweepers"); ``every_bucket``
+    takes again those already swept in this round."""
 
     def __init__(
         self,
@@ -396,6 +398,7 @@ class Sweep:
         dry_run: bool = False,
         on_progress: Callable[[int], None] | None = None,
         channels: Mapping[str, Channel] | None = None,
+        every_bucket: bool = False,
     ) -> None:
         self.app = app
         self.config = app.config
@@ -428,6 +431,8 @@ class Sweep:
         # a dry run reads them all and takes nothing.
         self._bucket_count = 0 if dry_run else self.config.settings.sweep.buckets
         self._recoveries_from: datetime | None = None  # the last attribution's now (buckets)
+        # --every-bucket: take again the buckets swept in this round by an earlier sweep.
+        self._again_before = now if every_bucket else None
 
     @property
     def clock(self) -> datetime:
@@ -543,6 +548,7 @@ class Sweep:
     # -- several sweepers: buckets taken from the state, one at a time -------------------------
 
     def _round(self) -> datetime:
+        """The start of the round this run sweeps for (sweep.interval)."""
         return round_start(self.now, self.config.sweep_interval)
 
     def _shared_pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
@@ -557,16 +563,7 @@ class Sweep:
         self.summary.buckets["of"] = n
         start = random.randrange(n)  # sweepers starting together try different rows first
         while True:
-            free = set(store.free(n, round_, self.clock))
-            bucket = next(
-                (
-                    b
-                    for b in try_order(n, start)
-                    if b in free
-                    and store.take(n, b, run_id, round_, self.clock, self.clock + self.config.lease)
-                ),
-                None,
-            )
+            bucket = self._take_bucket(n, round_, start)
             if bucket is None:
                 return
             start = bucket + 1
@@ -587,6 +584,18 @@ class Sweep:
                     bucket,
                 )
 
+    def _take_bucket(self, n: int, round_: datetime, start: int) -> int | None:
+        """A free bucket of ``n`` this run now holds (tried from ``start`` on), or None."""
+        store, again = self.app.buckets, self._again_before
+        free = set(store.free(n, round_, self.clock, again))
+        for b in try_order(n, start):
+            until = self.clock + self.config.lease
+            if b in free and store.take(
+                n, b, self.summary.run_id, round_, self.clock, until, again
+            ):
+                return b
+        return None
+
     def _take_once_per_round(self) -> bool:
         """Whether this run does the once-per-round work (recoveries attribution): always
         without buckets; with them, the sweeper that takes the job's row for this round."""
@@ -595,7 +604,8 @@ class Sweep:
         n, store = self._bucket_count, self.app.buckets
         store.ensure(n, (RECOVERIES_JOB,))
         until = self.clock + self.config.lease
-        if not store.take(n, RECOVERIES_JOB, self.summary.run_id, self._round(), self.clock, until):
+        run_id, round_, again = self.summary.run_id, self._round(), self._again_before
+        if not store.take(n, RECOVERIES_JOB, run_id, round_, self.clock, until, again):
             return False
         job = next((r for r in store.rows(n) if r.bucket == RECOVERIES_JOB), None)
         self._recoveries_from = job.swept_at if job is not None else None

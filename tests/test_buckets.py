@@ -348,3 +348,11 @@ def test_the_sweeps_summary_says_how_many_buckets_it_swept(
     again = CliRunner().invoke(main, ["sweep", "--config", str(config), "--now", now, "--json"])
     assert again.exit_code == 0, again.output
     assert '"buckets": {"of": 4}' in again.output
+    # --every-bucket takes them all again (after fixing a channel, say), once.
+    later = (NOW + timedelta(minutes=10)).isoformat()
+    cmd = ["sweep", "--config", str(config), "--now", later, "--json", "--every-bucket"]
+    forced = CliRunner().invoke(main, cmd)
+    assert forced.exit_code == 0, forced.output
+    assert '"buckets": {"of": 4, "recoveries": 1, "swept": 4}' in forced.output
+    after = CliRunner().invoke(main, ["sweep", "--config", str(config), "--now", later, "--json"])
+    assert '"buckets": {"of": 4}' in after.output

@@ -36,13 +36,20 @@ class BucketRow:
     swept_at: datetime | None
 
 
-def _free(count: int, round_: datetime, clock: datetime) -> object:
+def _free(
+    count: int, round_: datetime, clock: datetime, again_before: datetime | None = None
+) -> object:
     """SQL: a row of ``count`` buckets a sweeper of round ``round_`` may take at ``clock``
-    (cartnudge.core.buckets.bucket_free)."""
+    (cartnudge.core.buckets.bucket_free); with ``again_before``, also one swept in this round
+    by a sweep whose ``now`` was before it (``sweep --every-bucket``)."""
     owner_running = exists().where(runs.c.id == t.owner, runs.c.status == "running")
+    if again_before is None:
+        not_swept = or_(t.swept_for.is_(None), t.swept_for < round_)
+    else:
+        not_swept = or_(t.swept_at.is_(None), t.swept_at < again_before)
     return and_(
         t.buckets == count,
-        or_(t.swept_for.is_(None), t.swept_for < round_),
+        not_swept,
         or_(t.owner.is_(None), t.lease_until.is_(None), t.lease_until < clock, ~owner_running),
     )
 
@@ -68,21 +75,24 @@ class Buckets(Store):
 
         self._write("create bucket rows", run)
 
-    def free(self, count: int, round_: datetime, clock: datetime) -> list[int]:
+    def free(
+        self, count: int, round_: datetime, clock: datetime, again_before: datetime | None = None
+    ) -> list[int]:
         """The buckets of ``count`` a sweeper of round ``round_`` may take now (a snapshot: the
-        taking itself is :meth:`take`)."""
-        stmt = select(t.bucket).where(_free(count, round_, clock)).order_by(t.bucket)
+        taking itself is :meth:`take`); ``again_before`` as for :meth:`take`."""
+        stmt = select(t.bucket).where(_free(count, round_, clock, again_before)).order_by(t.bucket)
         return self._read("free buckets", lambda c: [r[0] for r in c.execute(stmt)])
 
     def take(
         self, count: int, bucket: int, run_id: str, round_: datetime, clock: datetime,
-        until: datetime,
+        until: datetime, again_before: datetime | None = None,
     ) -> bool:  # fmt: skip
         """Take ``bucket`` for run ``run_id`` until ``until`` if it is still free (one
-        conditional UPDATE); True when this run got it."""
+        conditional UPDATE); True when this run got it. With ``again_before`` (a sweep's
+        ``now``), a bucket already swept in this round by an earlier sweep is free too."""
         stmt = (
             update(sweep_buckets)
-            .where(t.bucket == bucket, _free(count, round_, clock))
+            .where(t.bucket == bucket, _free(count, round_, clock, again_before))
             .values(owner=run_id, lease_until=until)
         )
         return self._write("take bucket", lambda c: c.execute(stmt).rowcount) == 1
