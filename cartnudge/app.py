@@ -37,6 +37,7 @@ from cartnudge.messages.tokens import RECOVERY, sign_token
 from cartnudge.shop.contract import ShopContract
 from cartnudge.shop.reader import ShopReader
 from cartnudge.shop.writer import ShopWriter
+from cartnudge.state.buckets import Buckets
 from cartnudge.state.coupons import Coupons
 from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.experiments import Experiments
@@ -197,6 +198,10 @@ class App:
     @cached_property
     def runs(self) -> Runs:
         return Runs(self.state_engine)
+
+    @cached_property
+    def buckets(self) -> Buckets:
+        return Buckets(self.state_engine)
 
     @cached_property
     def coupons(self) -> Coupons:

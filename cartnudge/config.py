@@ -318,6 +318,11 @@ class SweepSettings(_Strict):
     # Worker processes that render and build the messages while the sweep claims, marks and
     # records (README, "Performance settings"); 0 renders in the sweep's own process.
     render_workers: int = Field(default=0, ge=0, le=32)
+    # Several sweepers sharing one state (README, "Several sweepers"): 0 = off (every sweep
+    # reads every candidate); N = the candidates split into N buckets by a hash of the order
+    # id, each swept once per `interval` by whichever sweeper takes it first.
+    buckets: int = Field(default=0, ge=0, le=4096)
+    interval: str = "1h"  # how often cron starts the sweep on each host: one round
 
 
 class Settings(_Strict):
@@ -397,6 +402,7 @@ class Config:
     push_secret: str | None = field(repr=False, default=None)
     line_token: str | None = field(repr=False, default=None)
     coupon_repeat_window: timedelta = timedelta(days=90)
+    sweep_interval: timedelta = timedelta(hours=1)  # sweep.interval: one round of the buckets
     healthcheck_url: str | None = field(repr=False, default=None)
 
     def link_patterns(self) -> tuple[str, str, str]:
@@ -1081,6 +1087,7 @@ def parse_config(
     confirm = settings.flows.confirm
     lookback = duration(settings.shop.lookback, "shop.lookback")
     lease = duration(settings.state.lease, "state.lease", bare_unit="m")
+    sweep_interval = duration(settings.sweep.interval, "sweep.interval", bare_unit="m")
     lock_timeout = problems.run(lambda: _lock_timeout(settings.state.lock_timeout, source), 5.0)
     resend_after = duration(confirm.resend_after, "flows.confirm.resend_after")
     token_ttl = duration(settings.recovery.token_ttl, "recovery.token_ttl")
@@ -1113,6 +1120,7 @@ def parse_config(
         cart_ttl=cart_ttl,
         lookback=lookback,
         lease=lease,
+        sweep_interval=sweep_interval,
         lock_timeout=lock_timeout,
         resend_after=resend_after,
         token_ttl=token_ttl,

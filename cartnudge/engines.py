@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from cartnudge.core.buckets import bucket_hash
 from cartnudge.errors import ConfigError, DatabaseError
 
 # Extras the operator installs for each database (README, "Databases").
@@ -167,6 +168,8 @@ def _sqlite_transactions(engine: Engine, *, immediate: bool) -> None:
     def _connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        # The bucket hash of several sweepers (cartnudge.shop.contract.BUCKET_HASH).
+        dbapi_conn.create_function("cartnudge_bucket", 1, bucket_hash, deterministic=True)
         if immediate:
             record.info["wal"] = _write_ahead_log(dbapi_conn)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 from cartnudge.app import App, Track
 from cartnudge.channels.base import Channel, Envelope, Result, SendResult
 from cartnudge.core.attribution import CompletedOrder, attribute
+from cartnudge.core.buckets import RECOVERIES_JOB, round_start, try_order
 from cartnudge.core.coupons import CouponChoice, bought_at_full_price, choose, expiry
 from cartnudge.core.experiments import Variant
 from cartnudge.core.persons import person_key, person_keys
@@ -155,6 +157,9 @@ class Summary:
     held: Counter[str] = field(default_factory=Counter)  # per channel: due but not claimed
     # Trigger steps: fired (price_drop, low_stock), gone (no longer held just before sending).
     triggers: Counter[str] = field(default_factory=Counter)
+    # Several sweepers (sweep.buckets): of (the number of buckets), swept (by this run), lost
+    # (taken over after this run's lease ran out), recoveries (1 when this run attributed them).
+    buckets: Counter[str] = field(default_factory=Counter)
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -227,6 +232,7 @@ class Summary:
             "held": dict(sorted(self.held.items())),
             "coupons": dict(sorted(self.coupons.items())),
             "triggers": dict(sorted(self.triggers.items())),
+            "buckets": dict(sorted(self.buckets.items())),
             "coupon_pool_left": self.coupon_pool_left,
             "coupon_pool_low": self.coupon_pool_low,
             "status": self.status,
@@ -381,7 +387,9 @@ class Sweep:
     """One run over every enabled flow. ``channel`` is the e-mail channel (outbox or SMTP);
     ``channels`` may supply others by kind ('sms', 'push'), else they are built from the
     configuration when first needed. ``on_progress`` is called with the number of candidates
-    handled so far (the CLI draws a bar on a terminal)."""
+    handled so far (the CLI draws a bar on a terminal). With ``sweep.buckets``, the run takes
+    buckets of the candidates from the state (README, "Several sweepers"); ``every_bucket``
+    takes again those already swept in this round."""
 
     def __init__(
         self,
@@ -392,6 +400,7 @@ class Sweep:
         dry_run: bool = False,
         on_progress: Callable[[int], None] | None = None,
         channels: Mapping[str, Channel] | None = None,
+        every_bucket: bool = False,
     ) -> None:
         self.app = app
         self.config = app.config
@@ -423,6 +432,12 @@ class Sweep:
         # Worker processes rendering messages (sweep.render_workers), started by the first page
         # with enough to render; None while rendering in-process, False once given up for the run.
         self._pool: RenderPool | None | bool = None
+        # Several sweepers sharing the state split the candidates (README, "Several sweepers");
+        # a dry run reads them all and takes nothing.
+        self._bucket_count = 0 if dry_run else self.config.settings.sweep.buckets
+        self._recoveries_from: datetime | None = None  # the last attribution's now (buckets)
+        # --every-bucket: take again the buckets swept in this round by an earlier sweep.
+        self._again_before = now if every_bucket else None
 
     @property
     def clock(self) -> datetime:
@@ -473,17 +488,20 @@ class Sweep:
         try:
             if any(t.rules.steps for t in self.tracks):
                 try:
-                    for page in self._pages():
+                    for page in self._shared_pages() if self._bucket_count else self._pages():
                         self._handle_page(page)
                 finally:
                     if isinstance(self._pool, RenderPool):
                         self._pool.close()
                     for opened in self._opened:
                         opened.close()
-            if not self.dry_run:
+            if not self.dry_run and self._take_once_per_round():
                 self._attribute_recoveries()
+                self._done_once_per_round()
             status = self.summary.status
         finally:
+            if self._bucket_count:
+                self._release_buckets()
             if not self.dry_run:
                 self.app.runs.finish_run(
                     self.summary.run_id,
@@ -498,9 +516,12 @@ class Sweep:
                 )
         return self.summary
 
-    def _pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+    def _pages(
+        self, bucket: tuple[int, int] | None = None
+    ) -> Iterable[list[AbandonedOrder | RowProblem]]:
         """The keyset pages of orders that may be due, then the rows those pages cannot see
-        (unusable or missing times), so that no row vanishes without a count."""
+        (unusable or missing times), so that no row vanishes without a count; with ``bucket``
+        = (bucket, buckets), only the orders in that bucket."""
         shortest = min(
             [s.delay for t in self.tracks for s in t.rules.steps]
             + [e.earliest for e in self.config.experiments.values()]
@@ -511,6 +532,8 @@ class Sweep:
             active_since=self.now - window,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
+        if bucket is not None:
+            bounds["bucket"] = bucket
         seen: set[str] = set()
         for page in self.app.reader.abandoned_orders(**bounds):
             seen.update(
@@ -528,6 +551,85 @@ class Sweep:
             ]
             if rest:
                 yield rest
+
+    # -- several sweepers: buckets taken from the state, one at a time -------------------------
+
+    def _round(self) -> datetime:
+        """The start of the round this run sweeps for (sweep.interval)."""
+        return round_start(self.now, self.config.sweep_interval)
+
+    def _shared_pages(self) -> Iterable[list[AbandonedOrder | RowProblem]]:
+        """The pages of every bucket this run takes (cartnudge.state.buckets): a bucket not yet
+        swept for this round and held by nobody, taken with a conditional UPDATE, its lease
+        renewed at each page, marked swept for the round when its last page is handled; until
+        no bucket is left. A bucket another sweeper took over (this run's lease ran out) is
+        left to it; its claims still stop any delivery from going out twice."""
+        n, store, run_id = self._bucket_count, self.app.buckets, self.summary.run_id
+        round_ = self._round()
+        store.ensure(n, (RECOVERIES_JOB,))
+        self.summary.buckets["of"] = n
+        start = random.randrange(n)  # sweepers starting together try different rows first
+        while True:
+            bucket = self._take_bucket(n, round_, start)
+            if bucket is None:
+                return
+            start = bucket + 1
+            log.info("bucket %d of %d taken", bucket, n)
+            lost = False
+            for page in self._pages(bucket=(bucket, n)):
+                if not store.renew(n, bucket, run_id, self.clock + self.config.lease):
+                    lost = True
+                    break
+                yield page
+            if not lost and store.done(n, bucket, run_id, round_, self.now):
+                self.summary.buckets["swept"] += 1
+            else:
+                self.summary.buckets["lost"] += 1
+                log.warning(
+                    "bucket %d: another sweeper took it over after this run's lease (state.lease) "
+                    "ran out; left to it",
+                    bucket,
+                )
+
+    def _take_bucket(self, n: int, round_: datetime, start: int) -> int | None:
+        """A free bucket of ``n`` this run now holds (tried from ``start`` on), or None."""
+        store, again = self.app.buckets, self._again_before
+        free = set(store.free(n, round_, self.clock, again))
+        for b in try_order(n, start):
+            until = self.clock + self.config.lease
+            if b in free and store.take(
+                n, b, self.summary.run_id, round_, self.clock, until, again
+            ):
+                return b
+        return None
+
+    def _take_once_per_round(self) -> bool:
+        """Whether this run does the once-per-round work (recoveries attribution): always
+        without buckets; with them, the sweeper that takes the job's row for this round."""
+        if not self._bucket_count:
+            return True
+        n, store = self._bucket_count, self.app.buckets
+        store.ensure(n, (RECOVERIES_JOB,))
+        until = self.clock + self.config.lease
+        run_id, round_, again = self.summary.run_id, self._round(), self._again_before
+        if not store.take(n, RECOVERIES_JOB, run_id, round_, self.clock, until, again):
+            return False
+        job = next((r for r in store.rows(n) if r.bucket == RECOVERIES_JOB), None)
+        self._recoveries_from = job.swept_at if job is not None else None
+        return True
+
+    def _done_once_per_round(self) -> None:
+        if self._bucket_count:
+            n, run_id = self._bucket_count, self.summary.run_id
+            if self.app.buckets.done(n, RECOVERIES_JOB, run_id, self._round(), self.now):
+                self.summary.buckets["recoveries"] = 1
+
+    def _release_buckets(self) -> None:
+        """Let go of what this run still holds (it stops early): the others take it at once."""
+        try:
+            self.app.buckets.release_all(self.summary.run_id)
+        except DatabaseError as exc:
+            log.warning("buckets not released (they wait for their lease to end): %s", exc)
 
     def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
         """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
@@ -851,7 +953,7 @@ class Sweep:
 
     def _attribute_recoveries(self) -> None:
         """Mark the orders completed since the last sweep that a reminder brought back."""
-        last = self.app.runs.last_sweep_now()
+        last = self._recoveries_from or self.app.runs.last_sweep_now()
         # An hour of overlap catches orders committed late; the table's key stops double counts.
         since = (last - RECOVERY_OVERLAP) if last else self.now - FIRST_RECOVERY_LOOKBACK
         window = self.config.attribution_window

@@ -61,6 +61,15 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
     if summary.recovered:
         rows.append(("recovered orders", summary.recovered))
         rows.append(("recovered revenue (yen)", summary.recovered_amount))
+    if summary.buckets.get("of"):  # several sweepers (sweep.buckets)
+        of = summary.buckets["of"]
+        rows.append(
+            (f"buckets swept (of {of}; the others by other sweepers)", summary.buckets["swept"])
+        )
+        if summary.buckets["lost"]:
+            rows.append(
+                ("buckets taken over by another sweeper (lease ran out)", summary.buckets["lost"])
+            )
     print_table(console, (Col("what", "prose"), Col("count", "number")), rows, title=title)
     if len(summary.flows) > 1:
         # The source platform reports its two flows apart (確認画面離脱 / 入力画面離脱).

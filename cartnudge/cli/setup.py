@@ -99,6 +99,7 @@ def check(config_path: str, offline: bool) -> None:
             click.echo("ok   query plans: no contract query reads a whole table")
         app.deliveries.ensure_ready()
         click.echo(f"ok   state database {redact(app.config.state_url)}")
+        _check_buckets(app, common.utcnow())
         _check_key_rotation(app, common.utcnow())
         click.echo("ok   every key that signed a live opt-out link still verifies it")
         if offline:
@@ -118,6 +119,33 @@ def check(config_path: str, offline: bool) -> None:
                 raise ChannelError(failed[0].message, more=[e.message for e in failed[1:]])
     finally:
         app.dispose()
+
+
+def _check_buckets(app: Any, now: datetime) -> None:
+    """With ``sweep.buckets`` (several sweepers, README "Several sweepers"): a warning when a
+    bucket was not swept in this round or the last (no sweeper took it: every host down, or
+    one stuck holding it), else one "ok" line. Warnings do not change the exit code."""
+    from cartnudge.core.buckets import stale_buckets
+
+    n = app.config.settings.sweep.buckets
+    if not n:
+        return
+    interval = app.config.sweep_interval
+    rows = {r.bucket: r.swept_for for r in app.buckets.rows(n) if r.bucket >= 0}
+    if not rows:
+        click.echo(f"--   sweep.buckets {n}: no sweep has taken a bucket yet")
+        return
+    stale = stale_buckets(n, rows, now, interval)
+    if stale:
+        swept = [rows[b] for b in stale if rows.get(b) is not None]
+        since = f"since {min(swept).isoformat(timespec='minutes')} UTC" if swept else "ever"
+        click.echo(
+            f"warn sweep.buckets {n}: {len(stale)} bucket(s) not swept {since} "
+            f"({', '.join(map(str, stale[:10]))}{', ...' if len(stale) > 10 else ''}): is every "
+            "sweeper down, or one stuck?"
+        )
+    else:
+        click.echo(f"ok   sweep.buckets {n}: every bucket swept in this round or the last")
 
 
 def _check_key_rotation(app: Any, now: datetime) -> None:

@@ -78,6 +78,11 @@ MAX_RANDOM_DELAY = 3600.0
     help="Wait a random time up to DURATION (e.g. 5m, 30s) before starting, so a fleet of hosts "
     "does not start at the same second.",
 )
+@click.option(
+    "--every-bucket",
+    is_flag=True,
+    help="With sweep.buckets: sweep again the buckets already swept in this round.",
+)
 @handle_errors
 def sweep(
     config_path: str,
@@ -88,10 +93,13 @@ def sweep(
     quiet: bool,
     metrics_file: str | None,
     random_delay: str | None,
+    every_bucket: bool,
 ) -> None:
     """Find due reminders, apply the rules, render, send, record and summarise.
 
     Safe to run late, twice, or in parallel: every delivery is claimed before it is sent.
+    With sweep.buckets, sweeps on several hosts divide the candidates (README, "Several
+    sweepers"); a second sweep in the same round reads nothing unless --every-bucket.
     With healthcheck.url (or url_env) configured, pings URL/start, URL on success and
     URL/<exit code> on failure (never in a dry run; a ping never fails the job).
 
@@ -141,7 +149,12 @@ def sweep(
             ping.start()
             with progress_reporter(enabled=not (quiet or as_json)) as on_progress:
                 summary = Sweep(
-                    app, app.email_channel(), now=now, dry_run=dry_run, on_progress=on_progress
+                    app,
+                    app.email_channel(),
+                    now=now,
+                    dry_run=dry_run,
+                    on_progress=on_progress,
+                    every_bucket=every_bucket,
                 ).run()
         finally:
             app.dispose()

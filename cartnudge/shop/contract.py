@@ -147,6 +147,30 @@ LIST_PARAMS = {"order_ids", "customer_ids", "emails"}
 REPLACED = ("abandoned_orders.sql", "abandoned_order.sql", "abandoned_in_period.sql")
 PAGING_PARAMS = ("after_id", "chunk_size")
 
+# Several sweepers (cartnudge.core.buckets): the order id's bucket hash in each database's SQL,
+# the first 32 bits of the MD5 of the id's text, equal to cartnudge.core.buckets.bucket_hash
+# (registered as a function on SQLite connections by cartnudge.engines).
+BUCKET_HASH = {
+    "postgresql": "('x' || substr(md5(CAST({id} AS TEXT)), 1, 8))::bit(32)::bigint",
+    "mysql": "CAST(CONV(SUBSTRING(MD5({id}), 1, 8), 16, 10) AS UNSIGNED)",
+    "mariadb": "CAST(CONV(SUBSTRING(MD5({id}), 1, 8), 16, 10) AS UNSIGNED)",
+    "sqlite": "cartnudge_bucket({id})",
+}
+BUCKET_PARAMS = ("bucket", "bucket_count")
+
+
+def bucket_predicate(dialect: str, column: str = "w.order_id") -> str:
+    """``<hash of column> mod :bucket_count = :bucket`` in ``dialect``'s SQL: the condition a
+    page query adds to read one bucket of the candidates. Raises ContractError for a database
+    cartnudge cannot hash ids on."""
+    expr = BUCKET_HASH.get(dialect)
+    if expr is None:
+        raise ContractError(f"sweep.buckets: cannot split candidates on {dialect}")
+    hashed = expr.format(id=column)
+    if dialect == "sqlite":  # no MOD() in every SQLite build
+        return f"({hashed} % :bucket_count) = :bucket"
+    return f"MOD({hashed}, :bucket_count) = :bucket"
+
 
 def _body(path: Path) -> str:
     try:
@@ -253,9 +277,10 @@ class ShopContract:
         """The file with no rows: its columns, at no cost."""
         return self.wrapped(name, "1 = 0", "", ())
 
-    def sweep_page(self, activity: str, *, first: bool) -> TextClause:
+    def sweep_page(self, activity: str, *, first: bool, bucket: str | None = None) -> TextClause:
         """Orders that may be due, keyset-paged by (activity, order_id): abandoned at or before
-        ``:dt_due_before``, active at or after ``:dt_active_since``."""
+        ``:dt_due_before``, active at or after ``:dt_active_since``; with ``bucket`` (the
+        database's dialect name), only those in bucket ``:bucket`` of ``:bucket_count``."""
         act = f"w.{activity}"
         if first:
             where = f"w.abandoned_at <= :dt_due_before AND {act} >= :dt_active_since"
@@ -267,14 +292,19 @@ class ShopContract:
                 f"AND ({act} > :after_at OR w.order_id > :after_id)"
             )
             params = ("dt_due_before", "after_at", "after_id", "chunk_size")
+        if bucket is not None:
+            where += f" AND {bucket_predicate(bucket)}"
+            params += BUCKET_PARAMS
         return self.wrapped(
             "abandoned", where, f"ORDER BY {act}, w.order_id LIMIT :chunk_size", params
         )
 
-    def strays_page(self, activity: str | None, *, first: bool) -> TextClause:
+    def strays_page(
+        self, activity: str | None, *, first: bool, bucket: str | None = None
+    ) -> TextClause:
         """Rows the sweep's pages cannot see: a NULL or implausible abandoned_at (year 0,
         ``infinity``, an epoch number or ``''`` on SQLite) or a NULL activity time in the
-        window; paged by order_id."""
+        window; paged by order_id; with ``bucket`` (the dialect), only bucket ``:bucket``."""
         cond = [
             "w.abandoned_at IS NULL",
             "w.abandoned_at < :dt_floor",
@@ -295,6 +325,9 @@ class ShopContract:
         if not first:
             where += " AND w.order_id > :after_id"
             params += ("after_id",)
+        if bucket is not None:
+            where += f" AND {bucket_predicate(bucket)}"
+            params += BUCKET_PARAMS
         return self.wrapped("abandoned", where, "ORDER BY w.order_id LIMIT :chunk_size", params)
 
     def one_order(self) -> TextClause:

@@ -229,6 +229,13 @@ class ShopReader:
             if len(rows) < chunk_size or after_id is None:
                 return
 
+    def _bucket(self, bucket: tuple[int, int] | None) -> tuple[str | None, dict[str, int]]:
+        """(the dialect for the wrappers' bucket condition, its bind values), or (None, {})
+        for no bucket (every candidate)."""
+        if bucket is None:
+            return None, {}
+        return self.engine.dialect.name, {"bucket": bucket[0], "bucket_count": bucket[1]}
+
     def _activity(self) -> str:
         has = "last_activity_at" in self.columns("abandoned")
         return "last_activity_at" if has else "abandoned_at"
@@ -236,31 +243,40 @@ class ShopReader:
     # -- abandoned orders ---------------------------------------------------------------------
 
     def abandoned_orders(
-        self, *, due_before: datetime, active_since: datetime, chunk_size: int
+        self,
+        *,
+        due_before: datetime,
+        active_since: datetime,
+        chunk_size: int,
+        bucket: tuple[int, int] | None = None,
     ) -> Iterator[list[AbandonedOrder | RowProblem]]:
         """Pages of the orders that may be due: abandoned at or before ``due_before`` and
-        active since ``active_since`` (naive UTC), each page one short query."""
+        active since ``active_since`` (naive UTC), each page one short query; with ``bucket``
+        = (bucket, buckets), only the orders in that bucket (cartnudge.core.buckets)."""
         activity = self._activity()
         due = from_utc(due_before, self.tz)
+        split, more = self._bucket(bucket)
         after_at: Any = None
         after_id: Any = None
         while True:
             if after_at is None:
                 rows = self._run(
                     "abandoned",
-                    self.contract.sweep_page(activity, first=True),
+                    self.contract.sweep_page(activity, first=True, bucket=split),
                     dt_due_before=due,
                     dt_active_since=from_utc(active_since, self.tz),
                     chunk_size=chunk_size,
+                    **more,
                 )
             else:
                 rows = self._run(
                     "abandoned",
-                    self.contract.sweep_page(activity, first=False),
+                    self.contract.sweep_page(activity, first=False, bucket=split),
                     dt_due_before=due,
                     after_at=after_at,
                     after_id=after_id,
                     chunk_size=chunk_size,
+                    **more,
                 )
             if not rows:
                 return
@@ -271,18 +287,25 @@ class ShopReader:
                 return
 
     def stray_orders(
-        self, *, due_before: datetime, active_since: datetime, chunk_size: int
+        self,
+        *,
+        due_before: datetime,
+        active_since: datetime,
+        chunk_size: int,
+        bucket: tuple[int, int] | None = None,
     ) -> Iterator[list[AbandonedOrder | RowProblem]]:
         """Pages of the rows :meth:`abandoned_orders` cannot see, so that none vanishes: a
         NULL, implausible or unparseable abandoned_at or activity time (skipped with
         ``invalid_time``), or a NULL activity time in the window (a candidate, its activity
-        defaulting to abandoned_at)."""
+        defaulting to abandoned_at); with ``bucket``, only that bucket's."""
         activity = self._activity()
+        split, more = self._bucket(bucket)
         act = activity if activity != "abandoned_at" else None
         params: dict[str, Any] = dict(
             dt_floor=datetime(MIN_YEAR, 1, 2),
             dt_ceiling=datetime(min(due_before.year + 1, MAX_YEAR), 1, 1),
             chunk_size=chunk_size,
+            **more,
         )
         if act:
             params.update(
@@ -291,7 +314,7 @@ class ShopReader:
             )
         pages = self._keyset(
             "abandoned",
-            lambda first: self.contract.strays_page(act, first=first),
+            lambda first: self.contract.strays_page(act, first=first, bucket=split),
             params,
             chunk_size,
         )

@@ -171,3 +171,18 @@ coupon_grants = Table(
     Column("granted_at", DateTime, nullable=False),
     Index("ix_cartnudge_coupon_grants_person", "person", "granted_at"),
 )
+
+# Several sweepers sharing this state (cartnudge.core.buckets, cartnudge.state.buckets): one row
+# per bucket of the candidates (and bucket -1, the once-per-round recoveries attribution), for
+# each number of buckets in use; a sweeper owns a row until lease_until while it sweeps it.
+sweep_buckets = Table(
+    "cartnudge_sweep_buckets",
+    metadata,
+    Column("buckets", Integer, primary_key=True, autoincrement=False),  # sweep.buckets
+    Column("bucket", Integer, primary_key=True, autoincrement=False),  # 0 .. buckets-1, or -1
+    Column("owner", String(36)),  # the run sweeping it now (cartnudge_runs.id), else NULL
+    Column("lease_until", DateTime),  # on the state database's clock (naive UTC)
+    Column("swept_for", DateTime),  # the start of the round it was last swept for
+    Column("swept_at", DateTime),  # when that sweep of it finished (the database's clock)
+    Column("swept_by", String(36)),  # the run that swept it last
+)
