@@ -315,6 +315,24 @@ class HealthcheckSettings(_Strict):
 class SweepSettings(_Strict):
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     send_batch: int = Field(default=20, ge=1, le=1000)
+    # Incremental sweeps (README, "Incremental and full sweeps"): a full sweep at least this
+    # often, and how far back of the previous sweep's time the incremental reads start.
+    full_every: str = "6h"
+    overlap: str = "10m"
+
+    @field_validator("full_every", "overlap")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        value = parse_duration(v, bare_unit="m")
+        if value > MAX_DURATION:
+            raise ValueError(f"{v!r} is longer than ten years")
+        return v
+
+    def durations(self) -> tuple[timedelta, timedelta]:
+        """(full_every, overlap) as durations."""
+        return parse_duration(self.full_every, bare_unit="m"), parse_duration(
+            self.overlap, bare_unit="m"
+        )
 
 
 class Settings(_Strict):

@@ -260,6 +260,9 @@ def test_sweep_json_prints_one_object_whose_counts_match_the_shop(
         "invalid_rows": 0,
         "skipped": {"fraud_result": 1, "no_consent": 1, "not_abandoned": 1, "purchased": 1},
         "flows": {"confirm": {"candidates": 5, "due": 1, "sent": 1, "skipped": 4}},
+        "mode": "full",
+        "mode_reason": "no previous sweep on record",
+        "shop_rows_read": 5,
         "status": "ok",
     }
     counts = summary(result)

@@ -55,6 +55,12 @@ MAX_RANDOM_DELAY = 3600.0
 )
 @click.option("--force", is_flag=True, help="Send even with a --now in the future.")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Read every order in the window, not only what changed since the last sweep "
+    "(full sweeps also happen by themselves: sweep.full_every, a configuration change).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -84,6 +90,7 @@ def sweep(
     dry_run: bool,
     now_text: str | None,
     force: bool,
+    full: bool,
     as_json: bool,
     quiet: bool,
     metrics_file: str | None,
@@ -92,6 +99,9 @@ def sweep(
     """Find due reminders, apply the rules, render, send, record and summarise.
 
     Safe to run late, twice, or in parallel: every delivery is claimed before it is sent.
+    A sweep reads only what can have changed since the last one (incremental); a full
+    sweep, reading every order in the window, runs by itself every sweep.full_every, after
+    a change of the flows' configuration, and with --full.
     With healthcheck.url (or url_env) configured, pings URL/start, URL on success and
     URL/<exit code> on failure (never in a dry run; a ping never fails the job).
 
@@ -99,6 +109,7 @@ def sweep(
     Examples:
       cartnudge sweep                      # the hourly cron job
       cartnudge sweep --dry-run            # what would go out now
+      cartnudge sweep --full               # read every order in the window
       cartnudge sweep --now 2026-11-22T09:00 --json
       cartnudge sweep --quiet --metrics-file cartnudge.prom --random-delay 1s
     """
@@ -141,7 +152,12 @@ def sweep(
             ping.start()
             with progress_reporter(enabled=not (quiet or as_json)) as on_progress:
                 summary = Sweep(
-                    app, app.email_channel(), now=now, dry_run=dry_run, on_progress=on_progress
+                    app,
+                    app.email_channel(),
+                    now=now,
+                    dry_run=dry_run,
+                    on_progress=on_progress,
+                    full=full,
                 ).run()
         finally:
             app.dispose()
