@@ -883,7 +883,10 @@ class Sweep:
             else:
                 self._deliver(due)
         if not self.dry_run:
-            self._store_revisits(decided)
+            # Every order of the page gets its revisit or loses it (a row now unusable too).
+            for order in orders:
+                decided.setdefault(order.candidate.order_id, [])
+            self._store_revisits(decided, [p.order_id for p in problems if p.order_id != "?"])
         self.on_progress(s.candidates)
 
     def _after_send(
@@ -911,13 +914,15 @@ class Sweep:
         return decide(c, [*past, done], track.rules, self.now, suppressed=suppressed[c.order_id])
 
     def _store_revisits(
-        self, decided: dict[str, list[tuple[str, Decision, Decision | None]]]
+        self,
+        decided: dict[str, list[tuple[str, Decision, Decision | None]]],
+        unusable: Iterable[str] = (),
     ) -> None:
         """Store when each order of the page can next change without a shop change
         (cartnudge.core.incremental.revisit_time): a reminder sent (or failed, or held out)
         for good counts as on record; any other (a retry, a claim held back or taken by
         another run, a purchase found by the re-check) is revisited at the next sweep."""
-        times = {}
+        times: dict[str, datetime | None] = dict.fromkeys(unusable)
         for order_id, pairs in decided.items():
             final = []
             for flow, decision, after in pairs:
