@@ -450,6 +450,8 @@ class Phases:
         stores = (
             [app.store] if hasattr(app, "store") else [app.deliveries, app.suppressions, app.runs]
         )
+        if hasattr(app, "revisits"):  # incremental sweeps
+            stores.append(app.revisits)
         run = reader._run
 
         def timed_run(name: str, *args: Any, **params: Any) -> Any:
@@ -491,11 +493,21 @@ class Phases:
             "recent_sends",
             "recent_sends_to",
             "supersede",
+            "replace",  # revisits
+            "due",
+            "clear",
         ):
             for store in stores:
                 if hasattr(store, name):
                     setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
-        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run", "close_dead"):
+        for name in (
+            "ensure_ready",
+            "start_run",
+            "mark_in_doubt",
+            "finish_run",
+            "close_dead",
+            "sweep_history",
+        ):
             for store in stores:
                 if hasattr(store, name):
                     wrapped = self.wrap("state run bookkeeping", getattr(store, name))
