@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cartnudge.core.rules import Decision, Kind
+from cartnudge.core.rules import Decision, Kind, SkipReason
 
 # Why a sweep reads everything (the summary's ``mode_reason``).
 FORCED = "--full"
@@ -175,13 +175,17 @@ def revisit_time(decisions: Iterable[Decision], now: datetime) -> datetime | Non
     cap's release). A send is revisited at the next sweep (``now``): it may not have gone (a
     retry, a claim held back or taken elsewhere). Once its reminder is on record for good
     (sent, failed, held out), the caller passes instead the decision made with it on record
-    (the next step's wait, or a skip)."""
+    (the next step's wait, or a skip). A cart skipped because its address is suppressed is
+    read again by the next sweep: taking an address off the list changes no shop row."""
     times: list[datetime] = []
     for d in decisions:
         if d.kind is Kind.SEND:
             times.append(now)
         elif d.kind is Kind.WAIT and d.due_at is not None:
             times.append(d.due_at)
+        elif d.kind is Kind.SKIP and d.reason is SkipReason.SUPPRESSED:
+            # An address taken off the suppression list changes no shop row: read again.
+            times.append(now)
     return min(times) if times else None
 
 
