@@ -23,9 +23,15 @@ since), so "due" is about 96% of them.
 For each --chunk-size the state is reset and three sweeps run, each in a fresh process, as cron
 runs them (so each one's peak RSS is its own):
 
-    a  at NOW            the carts in the window are due and are sent to the sink
-    b  at NOW + 5 min    nothing new is due: everything read was already delivered
-    c  at NOW + 3 days   nothing at all is in the window
+    a  at NOW            the carts in the window are due and are sent to the sink (a full
+                         sweep: the first on record)
+    b  at NOW + 5 min    nothing new is due: an incremental sweep reads only the carts due
+                         since a (none) plus sweep.overlap (10 min) of carts already delivered
+    h  at NOW + 1 h      the steady-state hourly sweep, run as cron runs it: `cartnudge sweep
+                         --json` in a new process, timed from its start to its exit (the wall
+                         and CPU figures include Python's start-up and the imports); an
+                         incremental sweep reading the carts newly due plus the overlap
+    c  at NOW + 3 days   nothing at all is in the window (a full sweep: sweep.full_every)
 
 To measure a fixed copy of cartnudge while others edit the tree, put it first on the path:
 PYTHONPATH=/path/to/copy (the header line says which cartnudge was imported).
@@ -88,8 +94,12 @@ HOUR = 3600
 SCENARIOS: dict[str, tuple[str, timedelta]] = {
     "a": ("due carts", timedelta(0)),
     "b": ("right after: nothing new due", timedelta(minutes=5)),
+    # The steady-state hourly sweep as cron runs it: `cartnudge sweep` in a new process (start-up
+    # included), incremental after a and b: it reads what is newly due plus the overlap.
+    "h": ("hourly: cartnudge sweep, new process", timedelta(hours=1)),
     "c": ("nothing in the window", timedelta(days=3)),
 }
+CLI_SCENARIOS = frozenset({"h"})
 LOAD_CHUNK = 50_000
 SQLITE_DT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
 
@@ -440,6 +450,8 @@ class Phases:
         stores = (
             [app.store] if hasattr(app, "store") else [app.deliveries, app.suppressions, app.runs]
         )
+        if hasattr(app, "revisits"):  # incremental sweeps
+            stores.append(app.revisits)
         run = reader._run
 
         def timed_run(name: str, *args: Any, **params: Any) -> Any:
@@ -481,11 +493,21 @@ class Phases:
             "recent_sends",
             "recent_sends_to",
             "supersede",
+            "replace",  # revisits
+            "due",
+            "clear",
         ):
             for store in stores:
                 if hasattr(store, name):
                     setattr(store, name, self.wrap(f"state {name}", getattr(store, name)))
-        for name in ("ensure_ready", "start_run", "mark_in_doubt", "finish_run", "close_dead"):
+        for name in (
+            "ensure_ready",
+            "start_run",
+            "mark_in_doubt",
+            "finish_run",
+            "close_dead",
+            "sweep_history",
+        ):
             for store in stores:
                 if hasattr(store, name):
                     wrapped = self.wrap("state run bookkeeping", getattr(store, name))
@@ -732,6 +754,9 @@ def child(args: argparse.Namespace) -> None:
         "failed": summary.failed,
         "waiting": summary.waiting,
         "skipped": dict(summary.skipped),
+        "mode": summary.mode,
+        "mode_reason": summary.mode_reason,
+        "shop_rows_read": summary.shop_rows_read,
         "wall_s": wall,
         "cpu_s": cpu + workers_cpu,
         "parent_cpu_s": cpu,
@@ -812,6 +837,56 @@ def run_child(
     result["load_before"] = load
     result["load_after"] = os.getloadavg()[0]
     return result
+
+
+def run_cli(args: argparse.Namespace, config: Path, scenario: str, url: str) -> dict[str, Any]:
+    """One sweep as cron runs it: ``python -m cartnudge sweep --json`` in a new process, its
+    wall time from start to exit and its CPU time (user + system of the child), start-up
+    included; the counts from its JSON summary (the shop's queries are not counted here)."""
+    now = NOW + SCENARIOS[scenario][1]
+    cmd = [sys.executable, "-m", "cartnudge", "sweep", "--config", str(config)]
+    cmd += ["--now", f"{now.isoformat()}+00:00", "--json"]
+    load = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, SHOP_URL_ENV: url}, check=False
+    )
+    wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"sweep {scenario} failed (exit {proc.returncode})") from None
+    if "candidates" not in summary:
+        raise SystemExit(f"sweep {scenario} failed: {summary}")
+    return {
+        "scenario": scenario,
+        "now": now.isoformat(),
+        "candidates": summary["candidates"],
+        "due": summary["due"],
+        "sent": summary["sent"],
+        "failed": summary["failed"],
+        "waiting": summary["waiting"],
+        "skipped": summary["skipped"],
+        "mode": summary["mode"],
+        "mode_reason": summary["mode_reason"],
+        "shop_rows_read": summary["shop_rows_read"],
+        "exit_code": proc.returncode,
+        "wall_s": wall,
+        "cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
+        "app_init_s": float("nan"),
+        "rss_start_mib": float("nan"),
+        "peak_rss_mib": ru1.ru_maxrss / 1024,  # the largest child so far: an upper bound
+        "vm_hwm_mib": float("nan"),
+        "tracemalloc_peak_mib": None,
+        "phases": {},
+        "shop_reads": None,
+        "bare_render": None,
+        "load_before": load,
+        "load_after": os.getloadavg()[0],
+    }
 
 
 def _fmt_row(chunk: int, r: dict[str, Any], tracemalloc_on: bool) -> str:
@@ -899,6 +974,19 @@ def _schema_fingerprint() -> str:
     return hashlib.sha1(shape.encode()).hexdigest()[:8]
 
 
+def _add_missing_indexes(path: Path) -> None:
+    """Create the reference shop's indexes a cached shop lacks (the fingerprint covers columns,
+    not indexes): e.g. the (state, abandoned_at, id) index incremental sweeps read by."""
+    engine = build_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            for table in shop_metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+    finally:
+        engine.dispose()
+
+
 def build_in_child(args: argparse.Namespace, url: str, fraction: float, n: int) -> dict[str, Any]:
     """Build the shop in a process of its own, so that this one stays small: a child's
     ru_maxrss starts from its parent's peak."""
@@ -952,15 +1040,23 @@ def run_sweeps(
                 results.append((chunk, r))
             continue
         for scenario in args.scenarios:
-            r = run_child(args, config, scenario, url)
+            if scenario in CLI_SCENARIOS:
+                r = run_cli(args, config, scenario, url)
+            else:
+                r = run_child(args, config, scenario, url)
             results.append((chunk, r))
             print(
-                f"  chunk {chunk} sweep {scenario}: {r['candidates']:,} candidates, "
-                f"{r['due']:,} due, {r['wall_s']:.2f} s, ru_maxrss {r['peak_rss_mib']:.0f} MiB, "
-                f"VmHWM {r['vm_hwm_mib']:.0f} MiB",
+                f"  chunk {chunk} sweep {scenario}: {r['mode']} ({r['mode_reason']}), "
+                f"{r['candidates']:,} candidates, {r['due']:,} due, {r['wall_s']:.2f} s wall"
+                f"{' (new process, start-up included)' if scenario in CLI_SCENARIOS else ''}, "
+                f"{r['cpu_s']:.2f} s CPU, ru_maxrss {r['peak_rss_mib']:.0f} MiB, "
+                f"VmHWM {r['vm_hwm_mib']:.0f} MiB; abandoned.sql rows read "
+                f"{r['shop_rows_read']:,}",
                 flush=True,
             )
             reads = r["shop_reads"]
+            if reads is None:
+                continue
             per_file = ", ".join(
                 f"{name} {n['queries']:,} queries / {n['rows']:,} rows"
                 for name, n in reads["by_file"].items()
@@ -993,13 +1089,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--chunk-size", default="500,2000", help="sweep.chunk_size values, comma-separated"
     )
     p.add_argument("--send-batch", type=int, default=20, help="sweep.send_batch (20)")
-    p.add_argument("--scenarios", default="abc", help="which sweeps to time (abc)")
     p.add_argument(
         "--render-workers",
         type=int,
         default=None,
         help="sweep.render_workers (default: the configuration's default)",
     )
+    p.add_argument("--scenarios", default="abhc", help="which sweeps to time (abhc), in order")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite shop")
     p.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap peak")
@@ -1081,6 +1177,7 @@ def bench_size(args: argparse.Namespace, n: int) -> list[tuple[int, dict[str, An
         else:
             info = json.loads(meta.read_text())
             print(f"reusing {base} (--rebuild to make a new one)")
+            _add_missing_indexes(base)
     print(f"shop: {json.dumps(info)}")
 
     # This run's own copy of the shop, configuration and outbox: runs may overlap.

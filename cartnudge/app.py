@@ -43,6 +43,7 @@ from cartnudge.state.deliveries import Deliveries
 from cartnudge.state.experiments import Experiments
 from cartnudge.state.recoveries import Recoveries
 from cartnudge.state.reporting import ReportQueries
+from cartnudge.state.revisits import Revisits
 from cartnudge.state.runs import Runs
 from cartnudge.state.suppressions import Suppressions
 
@@ -202,6 +203,10 @@ class App:
     @cached_property
     def buckets(self) -> Buckets:
         return Buckets(self.state_engine)
+
+    @cached_property
+    def revisits(self) -> Revisits:
+        return Revisits(self.state_engine)
 
     @cached_property
     def coupons(self) -> Coupons:

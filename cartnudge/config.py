@@ -323,6 +323,24 @@ class SweepSettings(_Strict):
     # id, each swept once per `interval` by whichever sweeper takes it first.
     buckets: int = Field(default=0, ge=0, le=4096)
     interval: str = "1h"  # how often cron starts the sweep on each host: one round
+    # Incremental sweeps (README, "Incremental and full sweeps"): a full sweep at least this
+    # often, and how far back of the previous sweep's time the incremental reads start.
+    full_every: str = "6h"
+    overlap: str = "10m"
+
+    @field_validator("full_every", "overlap")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        value = parse_duration(v, bare_unit="m")
+        if value > MAX_DURATION:
+            raise ValueError(f"{v!r} is longer than ten years")
+        return v
+
+    def durations(self) -> tuple[timedelta, timedelta]:
+        """(full_every, overlap) as durations."""
+        return parse_duration(self.full_every, bare_unit="m"), parse_duration(
+            self.overlap, bare_unit="m"
+        )
 
 
 class Settings(_Strict):

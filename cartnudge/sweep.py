@@ -27,14 +27,17 @@ from cartnudge.core.attribution import CompletedOrder, attribute
 from cartnudge.core.buckets import RECOVERIES_JOB, round_start, try_order
 from cartnudge.core.coupons import CouponChoice, bought_at_full_price, choose, expiry
 from cartnudge.core.experiments import Variant
+from cartnudge.core.incremental import ReadPlan, fingerprint, plan_reads, revisit_time
 from cartnudge.core.persons import person_key, person_keys
 from cartnudge.core.rules import (
+    DONE_STATUSES,
     AbandonedStep,
     Candidate,
     Decision,
     DeliveryStatus,
     FlowKind,
     Kind,
+    PastDelivery,
     SkipReason,
     decide,
     normalise_address,
@@ -160,6 +163,11 @@ class Summary:
     # Several sweepers (sweep.buckets): of (the number of buckets), swept (by this run), lost
     # (taken over after this run's lease ran out), recoveries (1 when this run attributed them).
     buckets: Counter[str] = field(default_factory=Counter)
+    # What the sweep read (README, "Incremental and full sweeps"): full | incremental, why,
+    # and how many rows the shop's abandoned.sql queries returned (repeats included).
+    mode: str = "full"
+    mode_reason: str = ""
+    shop_rows_read: int = 0
 
     def _flow(self, flow: str) -> Counter[str]:
         return self.flows.setdefault(flow, Counter())
@@ -235,6 +243,9 @@ class Summary:
             "buckets": dict(sorted(self.buckets.items())),
             "coupon_pool_left": self.coupon_pool_left,
             "coupon_pool_low": self.coupon_pool_low,
+            "mode": self.mode,
+            "mode_reason": self.mode_reason,
+            "shop_rows_read": self.shop_rows_read,
             "status": self.status,
         }
 
@@ -389,7 +400,8 @@ class Sweep:
     configuration when first needed. ``on_progress`` is called with the number of candidates
     handled so far (the CLI draws a bar on a terminal). With ``sweep.buckets``, the run takes
     buckets of the candidates from the state (README, "Several sweepers"); ``every_bucket``
-    takes again those already swept in this round."""
+    takes again those already swept in this round. ``full`` reads every order in the
+    window even when an incremental sweep would do (``cartnudge sweep --full``)."""
 
     def __init__(
         self,
@@ -401,8 +413,11 @@ class Sweep:
         on_progress: Callable[[int], None] | None = None,
         channels: Mapping[str, Channel] | None = None,
         every_bucket: bool = False,
+        full: bool = False,
     ) -> None:
         self.app = app
+        self.force_full = full
+        self.plan: ReadPlan | None = None
         self.config = app.config
         self.channels: dict[str, Channel] = dict(channels or {})
         if channel is not None:
@@ -438,6 +453,10 @@ class Sweep:
         self._recoveries_from: datetime | None = None  # the last attribution's now (buckets)
         # --every-bucket: take again the buckets swept in this round by an earlier sweep.
         self._again_before = now if every_bucket else None
+        # Claimed deliveries, and the (order, flow, step, channel) whose reminder is on record
+        # for good (sent, failed, held out): the revisit of such an order is its next step's.
+        self._due_of: dict[int, Due] = {}
+        self._settled: set[tuple[str, str, int | None, str | None]] = set()
 
     @property
     def clock(self) -> datetime:
@@ -449,6 +468,12 @@ class Sweep:
 
     def run(self) -> Summary:
         self.app.deliveries.ensure_ready()
+        fingerprint_now: str | None = None
+        if any(t.rules.steps for t in self.tracks):
+            fingerprint_now = self._fingerprint()
+            self.plan = self._plan(fingerprint_now)
+            self.summary.mode, self.summary.mode_reason = self.plan.mode, self.plan.reason
+            log.info("%s sweep (%s)", self.plan.mode, self.plan.reason)
         if not self.dry_run:
             self.app.runs.start_run(
                 self.summary.run_id,
@@ -458,6 +483,8 @@ class Sweep:
                 pid=os.getpid(),
                 dry_run=False,
                 started_at=datetime.now(UTC).replace(tzinfo=None),
+                mode=self.plan.mode if self.plan is not None else None,
+                fingerprint=fingerprint_now,
             )
             wall = datetime.now(UTC).replace(tzinfo=None)
             died = self.app.runs.close_dead(
@@ -516,32 +543,92 @@ class Sweep:
                 )
         return self.summary
 
+    def _delays(self) -> list[timedelta]:
+        """Every delay after which a step can fall due: each step's, each A/B variant's and
+        each test's earliest (when a shopper enters it)."""
+        return (
+            [s.delay for t in self.tracks for s in t.rules.steps]
+            + [e.earliest for e in self.config.experiments.values()]
+            + [v.delay for e in self.config.experiments.values() for v in e.variants]
+        )
+
+    def _fingerprint(self) -> str:
+        """The fingerprint of everything in the configuration that changes decisions (the
+        flows with their steps, delays, segments, holdouts and A/B tests, validity, lookback,
+        quiet hours, the cap, consent, fraud, coupons, the time zones), abandoned.sql's text,
+        and the variants stopped A/B tests keep: any change makes the next sweep full. No
+        secret is part of it (the shop's URL is left out)."""
+        settings = self.config.settings.model_dump(
+            mode="json",
+            include={
+                "timezone",
+                "shop",
+                "consent",
+                "fraud",
+                "flows",
+                "quiet_hours",
+                "frequency_cap",
+                "coupons",
+                "phone_region",
+            },
+        )
+        for secret in ("url", "url_env"):
+            settings["shop"].pop(secret, None)
+        return fingerprint(
+            {
+                "settings": settings,
+                "abandoned_sql": self.app.contract.bodies.get("abandoned", ""),
+                "kept_variants": self._kept() if self.config.experiments else {},
+            }
+        )
+
+    def _plan(self, fingerprint_now: str) -> ReadPlan:
+        """What this sweep reads (cartnudge.core.incremental.plan_reads)."""
+        window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
+        full_every, overlap = self.config.settings.sweep.durations()
+        return plan_reads(
+            self.now,
+            delays=self._delays(),
+            window=window,
+            history=self.app.runs.sweep_history(),
+            fingerprint=fingerprint_now,
+            full_every=full_every,
+            overlap=overlap,
+            force_full=self.force_full,
+            has_triggers=bool(self._trigger_flows),
+            buckets=bool(self._bucket_count),
+        )
+
     def _pages(
         self, bucket: tuple[int, int] | None = None
     ) -> Iterable[list[AbandonedOrder | RowProblem]]:
-        """The keyset pages of orders that may be due, then the rows those pages cannot see
-        (unusable or missing times), so that no row vanishes without a count; with ``bucket``
-        = (bucket, buckets), only the orders in that bucket."""
-        shortest = min(
-            [s.delay for t in self.tracks for s in t.rules.steps]
-            + [e.earliest for e in self.config.experiments.values()]
-        )
-        window = self.config.cart_ttl if self.config.cart_ttl is not None else self.config.lookback
+        """The pages of orders to decide: in a full sweep, the keyset pages of orders that may
+        be due, then the rows those pages cannot see (unusable or missing times), so that no
+        row vanishes without a count; in an incremental one, what can have changed
+        (:meth:`_changed_pages`). With ``bucket`` = (bucket, buckets), only the orders in that
+        bucket (several sweepers: always a full read of the bucket)."""
+        plan = self.plan
+        assert plan is not None
+        if not plan.full:
+            yield from self._changed_pages(plan)
+            return
         bounds = dict(
-            due_before=self.now - shortest,
-            active_since=self.now - window,
+            due_before=plan.due_before,
+            active_since=plan.active_since,
             chunk_size=self.config.settings.sweep.chunk_size,
         )
         if bucket is not None:
             bounds["bucket"] = bucket
         seen: set[str] = set()
         for page in self.app.reader.abandoned_orders(**bounds):
+            self.summary.shop_rows_read += len(page)
             seen.update(
                 row.order_id if isinstance(row, RowProblem) else row.candidate.order_id
                 for row in page
             )
             yield page
         for page in self.app.reader.stray_orders(**bounds):
+            self.summary.shop_rows_read += len(page)
             # A row can match both (an unusable abandoned_at beside a usable activity time).
             rest = [
                 row
@@ -630,6 +717,43 @@ class Sweep:
             self.app.buckets.release_all(self.summary.run_id)
         except DatabaseError as exc:
             log.warning("buckets not released (they wait for their lease to end): %s", exc)
+
+    def _changed_pages(self, plan: ReadPlan) -> Iterable[list[AbandonedOrder | RowProblem]]:
+        """An incremental sweep's pages (cartnudge.core.incremental): the orders newly due for
+        a step, newly active or updated, then those whose revisit time has come (read by id,
+        in chunks), each once and all within the full sweep's window. The revisits are
+        listed before any page is decided (deciding sets new ones); a revisited order no
+        longer in the window is forgotten. Rows with unusable times (the strays, skips only)
+        are counted by full sweeps."""
+        chunk = self.config.settings.sweep.chunk_size
+        revisit = self.app.revisits.due(plan.revisit_until) if plan.revisit_until else []
+        seen: set[str] = set()
+
+        def fresh(page: list[AbandonedOrder | RowProblem]) -> list[AbandonedOrder | RowProblem]:
+            self.summary.shop_rows_read += len(page)
+            out = []
+            for row in page:
+                key = row.order_id if isinstance(row, RowProblem) else row.candidate.order_id
+                if key not in seen:
+                    seen.add(key)
+                    out.append(row)
+            return out
+
+        for page in self.app.reader.changed_orders(plan, chunk):
+            if rest := fresh(page):
+                yield rest
+        wanted = [i for i in revisit if i not in seen]
+        for start in range(0, len(wanted), chunk):
+            ids = wanted[start : start + chunk]
+            page = self.app.reader.orders_in_window(ids, plan)
+            found = {
+                r.order_id if isinstance(r, RowProblem) else r.candidate.order_id for r in page
+            }
+            gone = [i for i in ids if i not in found]
+            if gone and not self.dry_run:
+                self.app.revisits.clear(gone)
+            if rest := fresh(page):
+                yield rest
 
     def _held_out(self, c: Candidate, flow: str, step: int) -> str | None:
         """Which holdout the shopper is in for ``step`` of ``flow`` (SPEC 2.9): "flow", "step"
@@ -806,6 +930,8 @@ class Sweep:
         due: list[Due] = []
         skipped: list[SkipRecord] = []
         entered: list[Assignment] = []
+        # Per order, each decision with the one it would be once its reminder is on record.
+        decided: dict[str, list[tuple[str, Decision, Decision | None]]] = {}
         for order in orders:
             c = order.candidate
             tracks = self._tracks_for(c)
@@ -828,6 +954,9 @@ class Sweep:
                     stock.get(c.order_id) if flow in self._trigger_flows else None,
                 )
                 s.count(flow, decision)
+                decided.setdefault(c.order_id, []).append(
+                    (flow, decision, self._after_send(c, past, track, decision, suppressed))
+                )
                 if decision.kind is Kind.SEND:
                     due.append(Due(order, decision, track, variants.get(decision.step)))
                     if not self._held_out(c, flow, decision.step):
@@ -863,7 +992,54 @@ class Sweep:
                 self._dry_run(due)
             else:
                 self._deliver(due)
+        if not self.dry_run:
+            # Every order of the page gets its revisit or loses it (a row now unusable too).
+            for order in orders:
+                decided.setdefault(order.candidate.order_id, [])
+            self._store_revisits(decided, [p.order_id for p in problems if p.order_id != "?"])
         self.on_progress(s.candidates)
+
+    def _after_send(
+        self,
+        c: Candidate,
+        past: list,
+        track: Track,
+        decision: Decision,
+        suppressed: dict[str, set[str]],
+    ) -> Decision | None:
+        """For a decision to send, the decision once that reminder is on record (the next
+        step's wait, or a skip); None for any other decision. Without the cap and the cart's
+        stock, which can only make it later: a revisit comes early, never late."""
+        if decision.kind is not Kind.SEND or decision.step is None:
+            return None
+        done = PastDelivery(
+            track.rules.flow,
+            decision.step,
+            decision.episode,
+            decision.channel or "email",
+            DeliveryStatus.SENT,
+            self.now,
+            decision.episode_started_at,
+        )
+        return decide(c, [*past, done], track.rules, self.now, suppressed=suppressed[c.order_id])
+
+    def _store_revisits(
+        self,
+        decided: dict[str, list[tuple[str, Decision, Decision | None]]],
+        unusable: Iterable[str] = (),
+    ) -> None:
+        """Store when each order of the page can next change without a shop change
+        (cartnudge.core.incremental.revisit_time): a reminder sent (or failed, or held out)
+        for good counts as on record; any other (a retry, a claim held back or taken by
+        another run, a purchase found by the re-check) is revisited at the next sweep."""
+        times: dict[str, datetime | None] = dict.fromkeys(unusable)
+        for order_id, pairs in decided.items():
+            final = []
+            for flow, decision, after in pairs:
+                settled = (order_id, flow, decision.step, decision.channel) in self._settled
+                final.append(after if settled and after is not None else decision)
+            times[order_id] = revisit_time(final, self.now)
+        self.app.revisits.replace(times)
 
     def _stock(self, orders: list[AbandonedOrder]) -> dict[str, list[ItemState]]:
         """Per order id, its items with the shop's current price and stock (two queries: the
@@ -1141,6 +1317,7 @@ class Sweep:
         claimed = self.app.deliveries.claim(
             [r for r, _ in requests.values()], self.clock, self.config.lease
         )
+        self._due_of.update((cl.id, requests[cl.key][1]) for cl in claimed)
         s.claimed_elsewhere += len(requests) - len(claimed)
         if not claimed:
             return
@@ -1247,6 +1424,7 @@ class Sweep:
             else:
                 sendable.append((cl, item))
         self.app.deliveries.record(held, self.now)
+        self._note_settled(held)
         for o in held:
             self.summary.count_outcome(flows_held[o.delivery_id], o)
         coupons = self._coupons(sendable, purchases)
@@ -1312,6 +1490,14 @@ class Sweep:
                 continue
             jobs.append(self._render_job(item, items, delivery_id=cl.id))
         return outcomes, jobs
+
+    def _note_settled(self, outcomes: Iterable[Outcome]) -> None:
+        """Remember the reminders now on record for good (sent, failed, held out)."""
+        for o in outcomes:
+            item = self._due_of.pop(o.delivery_id, None)
+            if item is not None and o.status in DONE_STATUSES:
+                c, d = item.order.candidate, item.decision
+                self._settled.add((c.order_id, item.track.rules.flow, d.step, d.channel))
 
     def _coupons(
         self, sendable: list[tuple[Claimed, Due]], purchases: Any = None
@@ -1485,6 +1671,7 @@ class Sweep:
                 bounces.append(Bounce(kind, by_id[r.delivery_id].recipient))
         # The outcomes and the suppressions of hard bounces in one transaction.
         self.app.deliveries.record(outcomes, self.now, bounces)
+        self._note_settled(outcomes)
         if channel is not None and results:
             throttled, lost = channel_state(channel, results)
             if throttled and kind not in self.summary.throttled_channels:

@@ -193,7 +193,8 @@ def test_a_permanently_failed_delivery_exits_1_and_reports_even_when_quiet(
     assert result.exit_code == 1
     assert "failed" in result.stdout
     assert f"has no items ({BUNDLED_SQL_DIR / 'order_items.sql'})" in result.stderr
-    as_json = invoke("sweep", "--config", str(path), "--now", NOW_ARG, "--json")
+    # A full sweep (--full) reads the failed cart again: delivered for good, never retried.
+    as_json = invoke("sweep", "--config", str(path), "--now", NOW_ARG, "--json", "--full")
     assert as_json.exit_code == 0  # the failure was recorded; nothing is due any more
     assert summary(as_json)["skipped"] == {"already_delivered": 1}
 
@@ -260,6 +261,9 @@ def test_sweep_json_prints_one_object_whose_counts_match_the_shop(
         "invalid_rows": 0,
         "skipped": {"fraud_result": 1, "no_consent": 1, "not_abandoned": 1, "purchased": 1},
         "flows": {"confirm": {"candidates": 5, "due": 1, "sent": 1, "skipped": 4}},
+        "mode": "full",
+        "mode_reason": "no previous sweep on record",
+        "shop_rows_read": 5,
         "status": "ok",
     }
     counts = summary(result)

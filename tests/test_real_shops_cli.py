@@ -90,6 +90,8 @@ EXPECTED = {
         scanned=[
             "warn abandoned.sql (sweep page): scans the whole table quote",
             "warn abandoned.sql (strays page): scans the whole table quote",
+            "warn abandoned.sql (incremental sweep: newly due): scans the whole table quote",
+            "warn abandoned.sql (incremental sweep: new activity): scans the whole table quote",
             "warn abandoned.sql (report period page): scans the whole table quote",
         ],
         index_sql="CREATE INDEX CARTNUDGE_QUOTE_IS_ACTIVE_UPDATED_AT "

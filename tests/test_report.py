@@ -299,7 +299,9 @@ def _token_for(channel: MemoryChannel, shop: ShopBuilder, order_id: int) -> str:
 
 def _sweep(app: App, now: datetime) -> MemoryChannel:
     channel = MemoryChannel()
-    Sweep(app, channel, now=now).run()
+    # Full sweeps: the history's skip rows (a purchase after the reminder...) are recorded by
+    # the sweeps that read those carts again; incremental sweeps leave them to the full ones.
+    Sweep(app, channel, now=now, full=True).run()
     return channel
 
 

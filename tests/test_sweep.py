@@ -35,10 +35,14 @@ def test_a_due_cart_is_reminded_once_and_a_second_sweep_sends_nothing(
     shop.abandoned(NOW - timedelta(hours=4))
     app = app_for(config_data, tmp_path)
     first, channel = sweep(app, NOW)
-    second, _ = sweep(app, NOW + timedelta(hours=1), channel)
+    # A full sweep reads the cart again and finds it delivered; an incremental one (the
+    # default an hour later) does not read it at all (README, "Incremental and full sweeps").
+    second = Sweep(app, channel, now=NOW + timedelta(hours=1), full=True).run()
+    third, _ = sweep(app, NOW + timedelta(hours=2), channel)
     app.dispose()
-    assert (first.sent, second.sent) == (1, 0)
+    assert (first.sent, second.sent, third.sent) == (1, 0, 0)
     assert second.skipped == {"already_delivered": 1}
+    assert (third.mode, third.candidates) == ("incremental", 0)
     assert len(channel.sent) == 1
 
 

@@ -29,7 +29,11 @@ def print_summary(summary: Summary, tz: Any, console: Console | None = None) -> 
     console = console or console_for(pipe_width=None)
     local = summary.now.replace(tzinfo=UTC).astimezone(tz)
     title = f"cartnudge sweep {local:%Y-%m-%d %H:%M %Z}" + (" (dry run)" if summary.dry_run else "")
-    rows: list[tuple[str, int]] = [
+    rows: list[tuple[str, int]] = []
+    if summary.mode_reason:
+        why = "" if summary.mode == "incremental" else f": {summary.mode_reason}"
+        rows.append((f"shop rows read ({summary.mode} sweep{why})", summary.shop_rows_read))
+    rows += [
         ("candidates", summary.candidates),
         ("due", summary.due),
     ]

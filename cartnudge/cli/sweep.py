@@ -55,6 +55,12 @@ MAX_RANDOM_DELAY = 3600.0
 )
 @click.option("--force", is_flag=True, help="Send even with a --now in the future.")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Read every order in the window, not only what changed since the last sweep "
+    "(full sweeps also happen by themselves: sweep.full_every, a configuration change).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -89,6 +95,7 @@ def sweep(
     dry_run: bool,
     now_text: str | None,
     force: bool,
+    full: bool,
     as_json: bool,
     quiet: bool,
     metrics_file: str | None,
@@ -100,6 +107,9 @@ def sweep(
     Safe to run late, twice, or in parallel: every delivery is claimed before it is sent.
     With sweep.buckets, sweeps on several hosts divide the candidates (README, "Several
     sweepers"); a second sweep in the same round reads nothing unless --every-bucket.
+    A sweep reads only what can have changed since the last one (incremental); a full
+    sweep, reading every order in the window, runs by itself every sweep.full_every, after
+    a change of the flows' configuration, and with --full.
     With healthcheck.url (or url_env) configured, pings URL/start, URL on success and
     URL/<exit code> on failure (never in a dry run; a ping never fails the job).
 
@@ -107,6 +117,7 @@ def sweep(
     Examples:
       cartnudge sweep                      # the hourly cron job
       cartnudge sweep --dry-run            # what would go out now
+      cartnudge sweep --full               # read every order in the window
       cartnudge sweep --now 2026-11-22T09:00 --json
       cartnudge sweep --quiet --metrics-file cartnudge.prom --random-delay 1s
     """
@@ -155,6 +166,7 @@ def sweep(
                     dry_run=dry_run,
                     on_progress=on_progress,
                     every_bucket=every_bucket,
+                    full=full,
                 ).run()
         finally:
             app.dispose()

@@ -83,6 +83,8 @@ orders = Table(
     Column("coupon_code", String(64)),  # the coupon code a completed order used, if any
     # The sweep reads abandoned orders by last activity, in keyset pages (sql/abandoned.sql).
     Index("ix_orders_state_activity", "state", "last_activity_at", "id"),
+    # Incremental sweeps read the carts abandoned in a time range (newly due for a step).
+    Index("ix_orders_state_abandoned", "state", "abandoned_at", "id"),
     Index("ix_orders_customer_state_completed", "customer_id", "state", "completed_at"),
     Index("ix_orders_state_completed", "state", "completed_at"),
 )

@@ -89,6 +89,14 @@ ABANDONED_COLUMNS: tuple[Column, ...] = (
         "came through an ad URL whose input-abandonment setting is on (input flow)",
     ),
     Column(
+        "updated_at",
+        "time",
+        False,
+        "NULL (none: a change without a time is seen by the next full sweep)",
+        "when the row last changed (consent, fraud hold...): incremental sweeps read rows "
+        "updated since the last sweep",
+    ),
+    Column(
         "returning_customer",
         "flag",
         False,
@@ -329,6 +337,45 @@ class ShopContract:
             where += f" AND {bucket_predicate(bucket)}"
             params += BUCKET_PARAMS
         return self.wrapped("abandoned", where, "ORDER BY w.order_id LIMIT :chunk_size", params)
+
+    @staticmethod
+    def _in_window(activity: str) -> str:
+        """The full sweep's window (abandoned at or before ``:dt_due_before``, active since
+        ``:dt_active_since``; a NULL activity time counts as abandoned_at, as in the strays)."""
+        act = f"w.{activity}"
+        since = (
+            "w.abandoned_at >= :dt_active_since"
+            if activity == "abandoned_at"
+            else f"({act} >= :dt_active_since OR ({act} IS NULL AND "
+            "w.abandoned_at >= :dt_active_since))"
+        )
+        return f"w.abandoned_at <= :dt_due_before AND {since}"
+
+    def changed_page(self, activity: str, key: str, *, bounded: bool, first: bool) -> TextClause:
+        """An incremental sweep's read (cartnudge.core.incremental): the orders of the full
+        sweep's window whose ``key`` column (abandoned_at, the activity time or updated_at) is
+        after ``:dt_low`` (and, when ``bounded``, at or before ``:dt_high``), keyset-paged by
+        (``key``, order_id)."""
+        col = f"w.{key}"
+        where = self._in_window(activity)
+        params: tuple[str, ...] = ("dt_due_before", "dt_active_since", "chunk_size")
+        if first:
+            where += f" AND {col} > :dt_low"
+            params += ("dt_low",)
+        else:
+            where += f" AND {col} >= :after_at AND ({col} > :after_at OR w.order_id > :after_id)"
+            params += ("after_at", "after_id")
+        if bounded:
+            where += f" AND {col} <= :dt_high"
+            params += ("dt_high",)
+        return self.wrapped(
+            "abandoned", where, f"ORDER BY {col}, w.order_id LIMIT :chunk_size", params
+        )
+
+    def orders_in_window(self, activity: str) -> TextClause:
+        """The orders ``:ids`` (an expanding list) that are in the full sweep's window."""
+        where = f"w.order_id IN :ids AND {self._in_window(activity)}"
+        return self.wrapped("abandoned", where, "", ("ids", "dt_due_before", "dt_active_since"))
 
     def one_order(self) -> TextClause:
         return self.wrapped("abandoned", "w.order_id = :order_id", "", ("order_id",))

@@ -58,6 +58,38 @@ def _queries(reader: ShopReader, now: datetime) -> Iterator[tuple[str, str, Text
         contract.strays_page(activity if has_activity else None, first=True),
         strays,
     )
+    window = dict(
+        dt_due_before=local(now - timedelta(hours=1)),
+        dt_active_since=local(now - timedelta(days=1)),
+        chunk_size=500,
+    )
+    yield (
+        "abandoned",
+        "incremental sweep: newly due",
+        contract.changed_page(activity, "abandoned_at", bounded=True, first=True),
+        dict(
+            window,
+            dt_low=local(now - timedelta(hours=4, minutes=10)),
+            dt_high=local(now - timedelta(hours=3)),
+        ),
+    )
+    if has_activity:
+        yield (
+            "abandoned",
+            "incremental sweep: new activity",
+            contract.changed_page(activity, activity, bounded=False, first=True),
+            dict(window, dt_low=local(now - timedelta(hours=1, minutes=10))),
+        )
+    yield (
+        "abandoned",
+        "incremental sweep: revisits",
+        contract.orders_in_window(activity),
+        dict(
+            ids=SAMPLE_IDS,
+            dt_due_before=window["dt_due_before"],
+            dt_active_since=window["dt_active_since"],
+        ),
+    )
     yield "abandoned", "one order", contract.one_order(), dict(order_id=SAMPLE_IDS[0])
     yield (
         "abandoned",

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 
+from cartnudge.core.incremental import ReadPlan
 from cartnudge.core.persons import normalise_email
 from cartnudge.core.phones import normalise_phone
 from cartnudge.core.rules import AbandonedStep, Candidate, CustomerStatus, Storefront
@@ -285,6 +286,68 @@ class ShopReader:
             after_at, after_id = last[activity], last["order_id"]
             if len(rows) < chunk_size or after_at is None:
                 return
+
+    def changed_orders(
+        self, plan: ReadPlan, chunk_size: int
+    ) -> Iterator[list[AbandonedOrder | RowProblem]]:
+        """An incremental sweep's reads (cartnudge.core.incremental), each in keyset pages of
+        one short query, within the full sweep's window (``plan.due_before``,
+        ``plan.active_since``): the orders abandoned in each of ``plan.due_ranges``, those
+        active after ``plan.active_after``, and those updated after ``plan.updated_after``
+        when abandoned.sql returns the optional ``updated_at``. An order may come in several
+        reads; the caller drops the repeats."""
+        activity = self._activity()
+        reads: list[tuple[str, datetime, datetime | None]] = [
+            ("abandoned_at", low, high) for low, high in plan.due_ranges
+        ]
+        if plan.active_after is not None and activity != "abandoned_at":
+            reads.append((activity, plan.active_after, None))
+        if plan.updated_after is not None and "updated_at" in self.columns("abandoned"):
+            reads.append(("updated_at", plan.updated_after, None))
+        window = dict(
+            dt_due_before=from_utc(plan.due_before, self.tz),
+            dt_active_since=from_utc(plan.active_since, self.tz),
+            chunk_size=chunk_size,
+        )
+        for key, low, high in reads:
+            bounds = dict(window, dt_low=from_utc(low, self.tz))
+            if high is not None:
+                bounds["dt_high"] = from_utc(high, self.tz)
+            after: tuple[Any, Any] | None = None
+            while True:
+                stmt = self.contract.changed_page(
+                    activity, key, bounded=high is not None, first=after is None
+                )
+                if after is None:
+                    rows = self._run("abandoned", stmt, **bounds)
+                else:
+                    rest = {k: v for k, v in bounds.items() if k != "dt_low"}
+                    rows = self._run(
+                        "abandoned", stmt, **rest, after_at=after[0], after_id=after[1]
+                    )
+                if not rows:
+                    break
+                yield [self._parse(row) for row in rows]
+                after = (rows[-1][key], rows[-1]["order_id"])
+                if len(rows) < chunk_size or after[0] is None:
+                    break
+
+    def orders_in_window(
+        self, order_ids: Sequence[str], plan: ReadPlan
+    ) -> list[AbandonedOrder | RowProblem]:
+        """The orders ``order_ids`` (text, as :class:`Candidate` has them) that are in the
+        full sweep's window of ``plan``, one query (the caller chunks the ids); an id that
+        is not (gone, bought, out of the window) has no row."""
+        if not order_ids:
+            return []
+        rows = self._run(
+            "abandoned",
+            self.contract.orders_in_window(self._activity()),
+            ids=list(order_ids),
+            dt_due_before=from_utc(plan.due_before, self.tz),
+            dt_active_since=from_utc(plan.active_since, self.tz),
+        )
+        return [self._parse(row) for row in rows]
 
     def stray_orders(
         self,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
+from cartnudge.core.incremental import PastSweep
 from cartnudge.state.schema import runs
 from cartnudge.state.store import Store
 
@@ -25,6 +27,8 @@ class Runs(Store):
         pid: int,
         dry_run: bool,
         started_at: datetime,
+        mode: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         self._write(
             "start run",
@@ -38,6 +42,8 @@ class Runs(Store):
                     pid=pid,
                     dry_run=dry_run,
                     status="running",
+                    mode=mode,
+                    fingerprint=fingerprint,
                 )
             ),
         )
@@ -87,6 +93,41 @@ class Runs(Store):
             runs.c.status.in_(("ok", "problems")),
         )
         return self._read("last sweep", lambda c: c.execute(stmt).scalar())
+
+    def sweep_history(self) -> list[PastSweep]:
+        """For choosing what a sweep reads (cartnudge.core.incremental.plan_reads): the
+        non-dry-run sweeps started since the latest completed one (that one included), the
+        latest completed full sweep, and the one with the latest ``now``; latest started
+        first, each once."""
+        c = runs.c
+        real = (c.command == "sweep", c.dry_run.is_(False))
+        completed = c.status.in_(("ok", "problems"))
+        cols = (c.id, c.now, c.status, c.mode, c.fingerprint, c.started_at)
+
+        def read(conn: Any) -> list[Any]:
+            last = conn.execute(select(func.max(c.started_at)).where(*real, completed)).scalar()
+            rows = list(
+                conn.execute(
+                    select(*cols).where(*real, c.started_at >= last)
+                    if last is not None
+                    else select(*cols).where(*real)
+                )
+            )
+            rows += conn.execute(
+                select(*cols)
+                .where(*real, completed, c.mode == "full")
+                .order_by(c.started_at.desc())
+                .limit(1)
+            ).all()
+            rows += conn.execute(select(*cols).where(*real).order_by(c.now.desc()).limit(1)).all()
+            return rows
+
+        rows = self._read("sweep history", read)
+        unique = {r.id: r for r in rows}.values()
+        return [
+            PastSweep(r.now, r.status, r.mode == "full", r.fingerprint)
+            for r in sorted(unique, key=lambda r: (r.started_at, r.now), reverse=True)
+        ]
 
     def signing_keys_since(self, since: datetime) -> dict[str, datetime]:
         """Per signing-key fingerprint recorded by a run (``signing_key`` in its summary), the

@@ -85,6 +85,10 @@ runs = Table(
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("status", String(16), nullable=False),  # running | ok | problems | error | died
     Column("summary", Text),
+    # Sweeps (issue 14): full | incremental, and the fingerprint of the configuration's flows
+    # (cartnudge.core.incremental.fingerprint) the sweep ran with; set when it starts.
+    Column("mode", String(16)),
+    Column("fingerprint", String(64)),
 )
 
 recoveries = Table(
@@ -185,4 +189,15 @@ sweep_buckets = Table(
     Column("swept_for", DateTime),  # the start of the round it was last swept for
     Column("swept_at", DateTime),  # when that sweep of it finished (the database's clock)
     Column("swept_by", String(36)),  # the run that swept it last
+)
+
+# Incremental sweeps (cartnudge.core.incremental): per order, the earliest time at which the
+# sweep's decisions about it can change without a change in the shop (a wait's end, the next
+# sweep for a reminder not yet on record for good). Orders without one are not listed.
+revisits = Table(
+    "cartnudge_revisits",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("revisit_at", DateTime, nullable=False),
+    Index("ix_cartnudge_revisits_at", "revisit_at"),
 )
