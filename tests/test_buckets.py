@@ -385,3 +385,27 @@ def test_a_buckets_pages_still_seek_the_sweeps_index_on_every_database(
         assert Scan("orders", True) in _scans(app.reader, "abandoned", page, {**window, **bucket})
     finally:
         app.dispose()
+
+
+def test_with_buckets_every_sweep_reads_its_buckets_in_full(
+    shop: ShopBuilder, config_data: dict, tmp_path: Path
+) -> None:
+    """Incremental sweeps plan from the runs on record; with buckets, a bucket's previous
+    sweep may have been another host's or missing (its sweeper died), so each is read whole."""
+    from cartnudge.core.incremental import BUCKETS as READ_IN_FULL
+
+    due = due_carts(shop, 5)
+    config_data["sweep"]["buckets"] = 4
+    config = write_config(tmp_path, config_data)
+    summaries = []
+    for now in (NOW, NOW + timedelta(hours=1)):  # two rounds: both sweep every bucket
+        app = App(load_config(config))
+        try:
+            summaries.append(Sweep(app, now=now).run())
+        finally:
+            app.dispose()
+    first, second = summaries
+    assert first.sent == len(due)
+    assert (second.mode, second.mode_reason) == ("full", READ_IN_FULL)
+    assert second.buckets["swept"] == 4
+    assert second.shop_rows_read >= len(due)  # every cart of the window read again

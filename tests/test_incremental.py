@@ -84,6 +84,7 @@ def test_the_plan_is_incremental_after_a_completed_sweep_with_the_same_flows() -
         ([past(T0, status="died", fp="g"), past(T0 - H)], {}, inc.INTERRUPTED),
         ([past(T0, full=False), past(T0 - 5 * H)], {}, inc.PERIODIC),  # 6h since the full one
         ([past(T0)], {"has_triggers": True}, inc.TRIGGERS),
+        ([past(T0)], {"buckets": True}, inc.BUCKETS),  # several sweepers: each bucket in full
     ],
 )
 def test_the_plan_is_full_when_it_must_be(history: list, kw: dict, reason: str) -> None:
