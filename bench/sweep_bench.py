@@ -786,8 +786,15 @@ def child(args: argparse.Namespace) -> None:
 
 
 def write_config(
-    path: Path, chunk_size: int, send_batch: int, outbox: Path, render_workers: int | None = None
+    path: Path,
+    chunk_size: int,
+    send_batch: int,
+    outbox: Path,
+    render_workers: int | None = None,
+    **sweep: Any,
 ) -> None:
+    """The bench's configuration (the shop's URL and the signing key from the environment),
+    with ``sweep`` settings beside chunk_size and send_batch (e.g. buckets=16)."""
     data = {
         "timezone": "Asia/Tokyo",
         "shop": {"url_env": SHOP_URL_ENV, "cart_ttl": 1440, "timestamps_timezone": "UTC"},
@@ -800,7 +807,7 @@ def write_config(
         "flows": {"confirm": {"enabled": True, "target": "all", "delay": "3h"}},
         "email": {"transport": "outbox", "outbox_dir": str(outbox)},
         "recovery": {"keys_env": TOKEN_ENV},
-        "sweep": {"chunk_size": chunk_size, "send_batch": send_batch},
+        "sweep": {"chunk_size": chunk_size, "send_batch": send_batch, **sweep},
     }
     if render_workers is not None:
         data["sweep"]["render_workers"] = render_workers

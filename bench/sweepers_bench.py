@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
@@ -54,25 +53,7 @@ def _proc_cpu(pid: int) -> float | None:
 
 
 def write_config(path: Path, args: argparse.Namespace, outbox: Path) -> None:
-    data = {
-        "timezone": "Asia/Tokyo",
-        "shop": {"url_env": sb.SHOP_URL_ENV, "cart_ttl": 1440, "timestamps_timezone": "UTC"},
-        "sender": {
-            "name": "ベンチ商店",
-            "email": "shop@example.jp",
-            "postal_address": "東京都千代田区1-1",
-            "contact": "03-0000-0000",
-        },
-        "flows": {"confirm": {"enabled": True, "target": "all", "delay": "3h"}},
-        "email": {"transport": "outbox", "outbox_dir": str(outbox)},
-        "recovery": {"keys_env": sb.TOKEN_ENV},
-        "sweep": {
-            "chunk_size": args.chunk_size,
-            "send_batch": args.send_batch,
-            "buckets": args.buckets,
-        },
-    }
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    sb.write_config(path, args.chunk_size, args.send_batch, outbox, buckets=args.buckets)
 
 
 # --- one sweeper, in a child process -------------------------------------------------------------

@@ -393,6 +393,18 @@ class Due:
         reason = items_reason(facts, segment)
         return None if reason is None else SkipReason(reason.value)
 
+    def skip_record(self, reason: SkipReason) -> SkipRecord:
+        """The skip row of this order's flow and episode, for ``reason``."""
+        c = self.order.candidate
+        return SkipRecord(
+            c.order_id,
+            self.track.rules.flow,
+            self.decision.episode,
+            reason.value,
+            c.customer_id,
+            c.abandoned_at,
+        )
+
 
 class Sweep:
     """One run over every enabled flow. ``channel`` is the e-mail channel (outbox or SMTP);
@@ -1352,16 +1364,7 @@ class Sweep:
             if bought is not None and bought >= d.episode_started_at:
                 release.append(cl.id)
                 s.count_skip(item.track.rules.flow, SkipReason.PURCHASED)
-                bought_skips.append(
-                    SkipRecord(
-                        c.order_id,
-                        item.track.rules.flow,
-                        d.episode,
-                        SkipReason.PURCHASED.value,
-                        c.customer_id,
-                        c.abandoned_at,
-                    )
-                )
+                bought_skips.append(item.skip_record(SkipReason.PURCHASED))
             else:
                 sendable.append((cl, item))
         self.app.deliveries.release(release)
@@ -1380,37 +1383,17 @@ class Sweep:
             if outside is None:
                 kept.append((cl, item))
                 continue
-            c = item.order.candidate
             released.append(cl.id)
             s.count_skip(item.track.rules.flow, outside)
-            outside_skips.append(
-                SkipRecord(
-                    c.order_id,
-                    item.track.rules.flow,
-                    item.decision.episode,
-                    outside.value,
-                    c.customer_id,
-                    c.abandoned_at,
-                )
-            )
+            outside_skips.append(item.skip_record(outside))
         kept, gone = self._recheck_stock(kept, items)
         for cl, item, reason in gone:
-            c = item.order.candidate
             released.append(cl.id)
             if reason is None:  # the trigger's condition no longer holds: it may fire later
                 self.summary.triggers["gone"] += 1
                 continue
             s.count_skip(item.track.rules.flow, reason)
-            outside_skips.append(
-                SkipRecord(
-                    c.order_id,
-                    item.track.rules.flow,
-                    item.decision.episode,
-                    reason.value,
-                    c.customer_id,
-                    c.abandoned_at,
-                )
-            )
+            outside_skips.append(item.skip_record(reason))
         if released:
             self.app.deliveries.release(released)
             self.app.deliveries.record_skips(outside_skips, self.now)

@@ -261,7 +261,17 @@ def run_differential(shop: ShopBuilder, tmp_path: Path, full_state: str, s: dict
         pair.close()
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# Each example is a dozen sweeps on two state databases: the CI profile (50 examples) would
+# take minutes, so CI runs fewer here; `HYPOTHESIS_PROFILE=deep` runs the profile's count.
+_PROFILE_EXAMPLES = settings.default.max_examples
+SQLITE_EXAMPLES = 20 if _PROFILE_EXAMPLES <= 50 else _PROFILE_EXAMPLES
+SERVER_EXAMPLES = 4 if _PROFILE_EXAMPLES <= 50 else _PROFILE_EXAMPLES // 10
+
+
+@settings(
+    max_examples=SQLITE_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(s=scenarios())
 def test_incremental_sweeps_send_exactly_what_full_sweeps_send_on_sqlite(
     tmp_path_factory: pytest.TempPathFactory, s: dict
@@ -286,7 +296,7 @@ def test_incremental_sweeps_send_exactly_what_full_sweeps_send_on_sqlite(
     ],
 )
 @settings(
-    max_examples=8,
+    max_examples=SERVER_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
