@@ -27,7 +27,7 @@ from tests.shop import ShopBuilder
 # CI's time and fails the same way twice; "deep" searches far more (HYPOTHESIS_PROFILE=deep, for
 # a local run after touching a property-tested module); "default" is Hypothesis's own.
 # A test's own @settings(max_examples=...) still wins over the profile.
-settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile(
     "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
