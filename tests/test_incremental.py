@@ -264,12 +264,13 @@ def run_differential(shop: ShopBuilder, tmp_path: Path, full_state: str, s: dict
 # Each example is a dozen sweeps on two state databases: the CI profile (25 examples) would
 # take minutes, so CI runs fewer here; `HYPOTHESIS_PROFILE=deep` runs the profile's count.
 _PROFILE_EXAMPLES = settings.default.max_examples
-SQLITE_EXAMPLES = 15 if _PROFILE_EXAMPLES <= 50 else _PROFILE_EXAMPLES
-SERVER_EXAMPLES = 4 if _PROFILE_EXAMPLES <= 50 else _PROFILE_EXAMPLES // 10
+SQLITE_EXAMPLES = 15 if _PROFILE_EXAMPLES <= 100 else _PROFILE_EXAMPLES
+SERVER_EXAMPLES = 4 if _PROFILE_EXAMPLES <= 100 else _PROFILE_EXAMPLES // 10
 
 
 @settings(
     max_examples=SQLITE_EXAMPLES,
+    deadline=None,  # an example is a dozen sweeps: far over Hypothesis's default 200 ms
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(s=scenarios())
