@@ -345,7 +345,7 @@ def test_concurrency_and_http2_come_from_the_configuration() -> None:
     sms = SmsSettings.model_validate({"enabled": True, "url": "https://gw.example.jp/s"})
     assert (sms.concurrency, sms.http2) == (1, False)
     push = PushSettings.model_validate({"concurrency": 8})
-    assert (push.concurrency, push.http2) == (8, True)
+    assert (push.concurrency, push.http2) == (8, False)
     assert LineSettings.model_validate({"concurrency": 3}).concurrency == 3
     with pytest.raises(ValueError, match="concurrency"):
         SmsSettings.model_validate({"concurrency": 0})
@@ -433,7 +433,7 @@ def test_a_sweep_killed_with_four_sms_in_flight_sends_nothing_twice(
 def test_fcm_over_http2_multiplexes_the_requests_in_flight_on_one_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """push.http2 (on by default) against a real HTTP/2 server over TLS that offers only h2:
+    """push.http2 (opt-in) against a real HTTP/2 server over TLS that offers only h2:
     the access token and eight messages go over one connection, four streams open at once."""
     from tests.h2_server import H2Server
 
@@ -447,6 +447,7 @@ def test_fcm_over_http2_multiplexes_the_requests_in_flight_on_one_connection(
         settings = PushSettings(
             enabled=True, provider="fcm", project_id="p", service_account_env="SA",
             endpoint=server.url, token_uri=f"{server.url}/token", timeout=5, concurrency=4,
+            http2=True,
         )  # fmt: skip
         account = json.dumps({"client_email": "sa@p.iam.gserviceaccount.com", "private_key": _PEM})
         with PushChannel(settings, account, retries=Retries(sleep=lambda _s: None)) as channel:

@@ -883,3 +883,26 @@ def test_settings_are_strict() -> None:
     with pytest.raises(ValueError):
         PushSettings(provider="apns")  # type: ignore[arg-type]
     assert PushSettings().enabled is False and PushSettings().provider == "fcm"
+
+
+def test_an_http2_clients_internal_keyerror_leaves_the_message_in_doubt(
+    make_channel: MakeChannel, server: PushServer
+) -> None:
+    """httpcore's synchronous HTTP/2 client raised KeyError (its stream bookkeeping) when the
+    server closed a connection with streams in flight (seen in CI): the request may have left,
+    so the message is in doubt, never retried and never a traceback out of the sweep."""
+    with make_channel() as channel:
+        channel.send([envelope(1)])  # the token, and the client, are ready
+        real_post = channel._client.post
+        calls: list[str] = []
+
+        def broken_post(url: str, **kw: Any) -> Any:
+            if url.endswith("messages:send"):
+                calls.append(url)
+                raise KeyError(7)
+            return real_post(url, **kw)
+
+        channel._client.post = broken_post
+        [result] = channel.send([envelope(2)])
+    assert result.result is Result.IN_DOUBT
+    assert "in doubt" in result.detail and len(calls) == 1  # not retried

@@ -234,7 +234,9 @@ class PushSettings(BaseModel):
     concurrency: int = Field(default=1, ge=1, le=CONCURRENCY_MAX)
     # HTTP/2 when the https server offers it (ALPN; FCM does, on one multiplexed connection);
     # a server that does not is spoken to in HTTP/1.1. false: always HTTP/1.1.
-    http2: bool = True
+    # Off by default: httpcore's synchronous HTTP/2 client was seen to raise KeyError when the
+    # server closed a connection with several streams in flight (caught in push._post).
+    http2: bool = False
 
 
 def push_payload(
