@@ -121,16 +121,22 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A clean database of each backend (the shop and cartnudge's tables live together)."""
+def clean_database(backend: str, tmp_path: Path) -> str:
+    """The URL of ``backend``'s test database with none of the shop's or cartnudge's tables
+    (for a test that needs a fresh one per Hypothesis example, where fixtures run once)."""
     url = backend_url(backend, tmp_path)
     engine = build_engine(url)
     try:
         reset_database(engine)
     finally:
         engine.dispose()
-    yield url
+    return url
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A clean database of each backend (the shop and cartnudge's tables live together)."""
+    yield clean_database(backend, tmp_path)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from cartnudge.engines import build_engine
 from cartnudge.state.schema import deliveries, revisits
 from cartnudge.state.store import migrate
 from cartnudge.sweep import Sweep
-from tests.conftest import backend_url, base_config, reset_database, write_config
+from tests.conftest import base_config, clean_database, write_config
 from tests.shop import ShopBuilder
 
 T0 = datetime(2026, 11, 22, 0, 0)
@@ -261,6 +261,20 @@ def run_differential(shop: ShopBuilder, tmp_path: Path, full_state: str, s: dict
         pair.close()
 
 
+def differential(shop_url: str, tmp_path: Path, s: dict) -> None:
+    """The shop (and the incremental sweep's state) at ``shop_url``, the full sweep's state in
+    a SQLite file of its own; then :func:`run_differential`."""
+    shop = ShopBuilder.create(shop_url)
+    full_state = f"sqlite:///{tmp_path / 'full.db'}"
+    engine = build_engine(full_state, writer=True)
+    migrate(engine)
+    engine.dispose()
+    try:
+        run_differential(shop, tmp_path, full_state, s)
+    finally:
+        shop.dispose()
+
+
 # Each example is a dozen sweeps on two state databases: the CI profile (25 examples) would
 # take minutes, so CI runs fewer here; `HYPOTHESIS_PROFILE=deep` runs the profile's count.
 _PROFILE_EXAMPLES = settings.default.max_examples
@@ -278,15 +292,7 @@ def test_incremental_sweeps_send_exactly_what_full_sweeps_send_on_sqlite(
     tmp_path_factory: pytest.TempPathFactory, s: dict
 ) -> None:
     tmp_path = tmp_path_factory.mktemp("diff")
-    shop = ShopBuilder.create(f"sqlite:///{tmp_path / 'shop.db'}")
-    full_state = f"sqlite:///{tmp_path / 'full.db'}"
-    engine = build_engine(full_state, writer=True)
-    migrate(engine)
-    engine.dispose()
-    try:
-        run_differential(shop, tmp_path, full_state, s)
-    finally:
-        shop.dispose()
+    differential(f"sqlite:///{tmp_path / 'shop.db'}", tmp_path, s)
 
 
 @pytest.mark.parametrize(
@@ -308,21 +314,7 @@ def test_incremental_sweeps_send_exactly_what_full_sweeps_send_on_a_server(
     """The shop and the incremental sweep's state on the server (its SQL wrappers, its
     revisits table), the full sweep's state in SQLite."""
     tmp_path = tmp_path_factory.mktemp("diff")
-    url = backend_url(backend, tmp_path)
-    engine = build_engine(url)
-    try:
-        reset_database(engine)
-    finally:
-        engine.dispose()
-    shop = ShopBuilder.create(url)
-    full_state = f"sqlite:///{tmp_path / 'full.db'}"
-    engine = build_engine(full_state, writer=True)
-    migrate(engine)
-    engine.dispose()
-    try:
-        run_differential(shop, tmp_path, full_state, s)
-    finally:
-        shop.dispose()
+    differential(clean_database(backend, tmp_path), tmp_path, s)
 
 
 # -- examples: each read reason ---------------------------------------------------------------
